@@ -1,0 +1,368 @@
+"""Loading form definitions, and the compiled view every renderer uses.
+
+Pipeline (after pyxform): YAML file → typed ``Form`` (pydantic, frozen) → cross-reference checks
+→ :class:`FormDef` with the answer cells in form order. The wizard, the store, the templates and
+the Word/Excel exports are all renderers of a ``FormDef``.
+
+An error in a definition names the file, the path inside it and the field, one line per problem.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Iterator
+
+import yaml
+from pydantic import ValidationError
+
+from . import expr as E
+from .schema import Field, Form, Group, MatrixAxis, Section
+from .values import Spec
+
+
+class FormDefinitionError(Exception):
+    """A definition file is not valid. ``problems`` holds one line per problem."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__("\n".join(problems))
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One answerable (or computed) place of the form."""
+
+    key: str  # e.g. industry.total_output.2021
+    section: Section
+    field: Field
+    year: int | None = None
+    row: MatrixAxis | None = None
+    col: MatrixAxis | None = None
+
+    @property
+    def field_key(self) -> str:
+        return f"{self.section.id}.{self.field.id}"
+
+    @property
+    def column(self) -> str | None:
+        """The column heading as printed: 2021年, or 2021年 · 国际 · 主持数量."""
+        parts = []
+        if self.year is not None:
+            parts.append(f"{self.year}年")
+        if self.row is not None:
+            parts.append(self.row.label)
+        if self.col is not None:
+            parts.append(self.col.label)
+        return " · ".join(parts) or None
+
+    @property
+    def answerable(self) -> bool:
+        return not self.field.readonly
+
+    @property
+    def spec(self) -> Spec:
+        return Spec.of(self.field)
+
+    @property
+    def where(self) -> str:
+        """How messages name this cell: ``二、主导产业情况 · 集群总产值（亿元） 2021年``."""
+        col = f" {self.column}" if self.column else ""
+        return f"{self.section.title} · {self.field.label}{col}"
+
+
+def _cells_of(section: Section, field: Field) -> Iterator[Cell]:
+    base = f"{section.id}.{field.id}"
+    if field.type == "matrix":
+        for y in field.years or (None,):
+            for r in field.rows:
+                for c in field.cols:
+                    parts = [base] + ([str(y)] if y is not None else []) + [r.key, c.key]
+                    yield Cell(".".join(parts), section, field, y, r, c)
+    elif field.years:
+        for y in field.years:
+            yield Cell(f"{base}.{y}", section, field, y)
+    else:
+        yield Cell(base, section, field)
+
+
+class FormDef:
+    """A loaded, checked form definition with lookups by cell and field key."""
+
+    def __init__(self, form: Form, source: Path | None = None):
+        self.form = form
+        self.source = source
+
+    # -- basic facts -----------------------------------------------------------------
+    @property
+    def id(self) -> str:
+        return self.form.id
+
+    @property
+    def version(self) -> int:
+        return self.form.version
+
+    @property
+    def title(self) -> str:
+        return self.form.title
+
+    @property
+    def sections(self) -> tuple[Section, ...]:
+        return self.form.sections
+
+    @cached_property
+    def cells(self) -> tuple[Cell, ...]:
+        return tuple(c for s in self.sections for f in s.fields() for c in _cells_of(s, f))
+
+    @cached_property
+    def _cell_index(self) -> dict[str, Cell]:
+        return {c.key: c for c in self.cells}
+
+    @cached_property
+    def _field_index(self) -> dict[str, tuple[Section, Field]]:
+        return {f"{s.id}.{f.id}": (s, f) for s in self.sections for f in s.fields()}
+
+    def cell(self, key: str) -> Cell:
+        return self._cell_index[key]
+
+    def has_cell(self, key: str) -> bool:
+        return key in self._cell_index
+
+    def field(self, field_key: str) -> tuple[Section, Field]:
+        return self._field_index[field_key]
+
+    def has_field(self, field_key: str) -> bool:
+        return field_key in self._field_index
+
+    def cells_of(self, field_key: str) -> list[Cell]:
+        s, f = self.field(field_key)
+        return list(_cells_of(s, f))
+
+    def section(self, section_id: str) -> Section:
+        for s in self.sections:
+            if s.id == section_id:
+                return s
+        raise KeyError(section_id)
+
+    def section_of(self, key: str) -> Section:
+        return self.section(key.split(".", 1)[0])
+
+    @cached_property
+    def answerable_cells(self) -> tuple[Cell, ...]:
+        return tuple(c for c in self.cells if c.answerable)
+
+    @cached_property
+    def dependents(self) -> dict[str, tuple[str, ...]]:
+        """cell key → keys of computed cells that read it (for refreshing the UI)."""
+        out: dict[str, list[str]] = {}
+        for c in self.cells:
+            if c.field.calculation:
+                for r in E.refs(c.field.calculation):
+                    out.setdefault(r, []).append(c.key)
+        return {k: tuple(v) for k, v in out.items()}
+
+    def instruction(self, number: int) -> str | None:
+        prefix = f"{number}."
+        for line in self.form.instructions:
+            if line.startswith(prefix):
+                return line
+        return None
+
+    def help_text(self, field: Field) -> str:
+        lines = [field.hint] if field.hint else []
+        lines += [t for t in (self.instruction(n) for n in field.help_refs) if t]
+        return "\n".join(lines)
+
+    def display_title(self, answers: dict[str, Any]) -> str:
+        if self.form.title_field:
+            v = answers.get(self.form.title_field)
+            if isinstance(v, str) and v.strip():
+                return v.strip()
+        return ""
+
+    def __repr__(self) -> str:
+        return f"<FormDef {self.id} v{self.version}>"
+
+
+# -- loading -----------------------------------------------------------------------------
+
+
+def _loc(data: Any, loc: tuple[Any, ...]) -> str:
+    """Render a pydantic error location as a path, naming ids where the data has them."""
+    out = ""
+    node = data
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+            if isinstance(node, list) and 0 <= part < len(node):
+                node = node[part]
+                if isinstance(node, dict) and node.get("id"):
+                    out += f"({node['id']})"
+            else:
+                node = None
+        elif part in ("field", "heading", "note", "sign", "group"):
+            continue  # discriminator tags
+        else:
+            out += f".{part}" if out else str(part)
+            node = node.get(part) if isinstance(node, dict) else None
+    return out or "(顶层)"
+
+
+def _cross_check(fd: FormDef, name: str) -> list[str]:
+    """Checks the schema alone cannot make: unique ids, references that must exist."""
+    problems: list[str] = []
+    form = fd.form
+    seen_sections: set[str] = set()
+    for si, s in enumerate(form.sections):
+        if s.id in seen_sections:
+            problems.append(f"{name}: sections[{si}]({s.id}).id: 章节 id 重复")
+        seen_sections.add(s.id)
+        seen: set[str] = set()
+        for f in s.fields():
+            if f.id in seen:
+                problems.append(f"{name}: sections[{si}]({s.id}) 中的栏目 id “{f.id}” 重复")
+            seen.add(f.id)
+            for attr in ("calculation", "relevant"):
+                ex = getattr(f, attr)
+                if not ex:
+                    continue
+                try:
+                    E.compile_expr(ex)
+                except E.ExprError as e:
+                    problems.append(f"{name}: {s.id}.{f.id}.{attr}: {e}")
+                    continue
+                for r in E.refs(ex):
+                    if not fd.has_cell(r) and not fd.has_field(r):
+                        problems.append(f"{name}: {s.id}.{f.id}.{attr}: 引用了不存在的栏目 ${{{r}}}")
+            if f.list_for and not fd.has_field(f.list_for):
+                problems.append(f"{name}: {s.id}.{f.id}.list_for: 不存在的栏目“{f.list_for}”")
+
+    def check_compare(where: str, c: Any) -> None:
+        for attr in ("field", "other"):
+            ref = getattr(c, attr)
+            if ref and not fd.has_field(ref):
+                problems.append(f"{name}: {where}.{attr}: 不存在的栏目“{ref}”")
+        if c.field and c.column and not fd.has_cell(f"{c.field}.{c.column}"):
+            problems.append(f"{name}: {where}.column: 栏目“{c.field}”没有“{c.column}”这一列")
+        if c.expr:
+            try:
+                E.compile_expr(c.expr)
+            except E.ExprError as e:
+                problems.append(f"{name}: {where}.expr: {e}")
+                return
+            for r in E.refs(c.expr):
+                if not fd.has_cell(r) and not fd.has_field(r):
+                    problems.append(f"{name}: {where}.expr: 引用了不存在的栏目 ${{{r}}}")
+
+    for i, cond in enumerate(form.eligibility):
+        for j, c in enumerate(cond.all_of + cond.any_of):
+            check_compare(f"eligibility[{i}]({cond.id})[{j}]", c)
+    for i, ch in enumerate(form.checks):
+        check_compare(f"checks[{i}]({ch.id}).compare", ch.compare)
+    if form.title_field and not fd.has_cell(form.title_field):
+        problems.append(f"{name}: title_field: 不存在的栏目“{form.title_field}”")
+    if form.targets:
+        t = form.targets
+        if not fd.has_field(t.table):
+            problems.append(f"{name}: targets.table: 不存在的栏目“{t.table}”")
+        else:
+            _, table = fd.field(t.table)
+            col_ids = {c.id for c in table.columns}
+            keys = {r["key"] for r in table.fixed_rows}
+            for attr in ("baseline_column", "target_column"):
+                if getattr(t, attr) not in col_ids:
+                    problems.append(f"{name}: targets.{attr}: 表中没有“{getattr(t, attr)}”列")
+            for i, rule in enumerate(t.rules):
+                if rule.row not in keys:
+                    problems.append(f"{name}: targets.rules[{i}]({rule.id}).row: 表中没有固定行“{rule.row}”")
+    return problems
+
+
+def load_form(path: Path | str) -> FormDef:
+    """Load and check one definition file; raises FormDefinitionError listing every problem."""
+    path = Path(path)
+    name = path.name
+    try:
+        raw_bytes = path.read_bytes()
+    except OSError as e:
+        raise FormDefinitionError([f"{name}: 无法读取文件（{e.strerror or e}）"]) from None
+    try:
+        text = raw_bytes.decode("utf-8")
+    except UnicodeDecodeError:
+        raise FormDefinitionError([f"{name}: 文件不是 UTF-8 编码"]) from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f"第 {mark.line + 1} 行" if mark else ""
+        raise FormDefinitionError([f"{name}: YAML 格式错误 {where}：{getattr(e, 'problem', e)}"]) from None
+    if not isinstance(data, dict):
+        raise FormDefinitionError([f"{name}: 顶层必须是一个映射（键: 值）"])
+    try:
+        form = Form.model_validate(data)
+    except ValidationError as e:
+        lines = []
+        for err in e.errors():
+            msg = err["msg"].removeprefix("Value error, ")
+            lines.append(f"{name}: {_loc(data, tuple(err['loc']))}: {msg}")
+        raise FormDefinitionError(lines) from None
+    fd = FormDef(form, path)
+    problems = _cross_check(fd, name)
+    if problems:
+        raise FormDefinitionError(problems)
+    return fd
+
+
+class Catalog:
+    """The forms shipped in (or pointed to by) a forms folder, by id."""
+
+    def __init__(self, forms: dict[str, FormDef]):
+        self._forms = forms
+
+    @classmethod
+    def load(cls, folder: Path | None = None) -> "Catalog":
+        from clusterdesk.paths import forms_dir
+
+        folder = folder or forms_dir()
+        forms: dict[str, FormDef] = {}
+        problems: list[str] = []
+        for p in sorted(folder.glob("*.yaml")):
+            try:
+                fd = load_form(p)
+            except FormDefinitionError as e:
+                problems.extend(e.problems)
+                continue
+            if fd.id in forms:
+                problems.append(f"{p.name}: id “{fd.id}” 与 {forms[fd.id].source.name} 重复")  # type: ignore[union-attr]
+            forms[fd.id] = fd
+        if problems:
+            raise FormDefinitionError(problems)
+        return cls(forms)
+
+    def get(self, form_id: str) -> FormDef:
+        try:
+            return self._forms[form_id]
+        except KeyError:
+            known = "、".join(sorted(self._forms))
+            raise KeyError(f"未知的表单“{form_id}”，可用的表单有：{known}") from None
+
+    def __contains__(self, form_id: object) -> bool:
+        return form_id in self._forms
+
+    def __iter__(self) -> Iterator[FormDef]:
+        return iter(sorted(self._forms.values(), key=lambda f: f.id))
+
+    def __len__(self) -> int:
+        return len(self._forms)
+
+
+_default_catalog: Catalog | None = None
+
+
+def default_catalog() -> Catalog:
+    """The shipped forms, loaded once per process."""
+    global _default_catalog
+    if _default_catalog is None:
+        _default_catalog = Catalog.load()
+    return _default_catalog

@@ -1,0 +1,399 @@
+"""Validation, eligibility (申报条件) and target rules: pure Python, no Qt.
+
+Every result names its section and field label, in Chinese, e.g.
+``二、主导产业情况 · 集群总产值（亿元） 2021年：23.10 亿元，低于申报条件 25 亿元``.
+Errors block a final export; warnings (eligibility shortfalls, ticked boxes without evidence,
+a typed value that differs from its computed value) do not.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field as dc_field
+from decimal import Decimal
+from typing import Any, Iterable, Literal
+
+from . import expr as E
+from .form import Cell, FormDef
+from .schema import Compare, Condition, Field, TargetRule
+from .values import EMPTY_TEXT, Spec, ValueProblem, char_count, format_number, number_in_text, parse, parse_rows, to_decimal
+
+Level = Literal["error", "warning"]
+
+
+@dataclass(frozen=True)
+class Problem:
+    level: Level
+    key: str  # cell key (or field key) the problem belongs to; the UI jumps there
+    where: str  # 二、主导产业情况 · 集群总产值（亿元） 2021年
+    message: str
+    kind: str = "input"  # input / required / limit / evidence / check / computed / list / eligibility / target
+
+    def __str__(self) -> str:
+        return f"{self.where}：{self.message}"
+
+
+class Answers:
+    """A draft's stored answers, with computed values filled in where nothing was typed."""
+
+    def __init__(self, form: FormDef, values: dict[str, Any], notes: dict[str, str] | None = None,
+                 evidence: Iterable[tuple[str, str]] = ()):
+        self.form = form
+        self.raw = values
+        self.notes = notes or {}
+        self._computed: dict[str, Any] = {}
+        self.evidence: dict[tuple[str, str], int] = {}
+        for k, o in evidence:
+            self.evidence[(k, o)] = self.evidence.get((k, o), 0) + 1
+
+    def typed(self, key: str) -> Any:
+        return self.raw.get(key)
+
+    def computed(self, key: str) -> Any:
+        """The value the cell's calculation gives (Decimal, str) or None."""
+        if key in self._computed:
+            return self._computed[key]
+        self._computed[key] = None  # guards against cycles
+        cell = self.form.cell(key)
+        result = None
+        if cell.field.calculation:
+            result = E.evaluate(cell.field.calculation, self.value)
+            if isinstance(result, Decimal) and cell.field.type in ("number", "percent", "integer"):
+                result = Decimal(format_number(result, cell.field.effective_decimals))
+        self._computed[key] = result
+        return result
+
+    def value(self, key: str) -> Any:
+        """Effective value: what was typed, else what is computed. Repeat fields give their rows."""
+        v = self.raw.get(key)
+        if v is not None:
+            return v
+        if self.form.has_cell(key) and self.form.cell(key).field.calculation:
+            return self.computed(key)
+        return None
+
+    def number(self, key: str) -> Decimal | None:
+        return to_decimal(self.value(key))
+
+    def evidence_count(self, key: str, option: str) -> int:
+        return self.evidence.get((key, option), 0)
+
+
+# -- per-cell checks ---------------------------------------------------------------------
+
+
+def _is_relevant(ans: Answers, f: Field) -> bool:
+    if not f.relevant:
+        return True
+    return E.evaluate(f.relevant, ans.value) is True
+
+
+def check_cell(form: FormDef, cell: Cell, ans: Answers) -> list[Problem]:
+    """Problems of one cell on its own: required, type, limits, evidence, computed mismatch."""
+    f = cell.field
+    out: list[Problem] = []
+    if not cell.answerable or not _is_relevant(ans, f):
+        return out
+    raw = ans.typed(cell.key)
+    where = cell.where
+    if f.type == "repeat":
+        try:
+            rows = parse_rows(raw, f)
+        except ValueProblem as e:
+            return [Problem("error", cell.key, where, str(e))]
+        rows = rows or []
+        data_rows = [r for r in rows if set(r) - {"key"}]
+        if f.required and len(data_rows) < max(1, f.min_rows):
+            out.append(Problem("error", cell.key, where, "必填栏目不得空缺，无相关情况时应填写“无”", "required"))
+        for i, row in enumerate(rows, start=1):
+            fixed = "key" in row
+            for col in f.columns:
+                v = row.get(col.id)
+                if col.required and v is None and not fixed and col.auto is None:
+                    out.append(Problem("error", cell.key, where, f"第{i}行“{col.label}”不能为空", "required"))
+                if col.max_chars and isinstance(v, str) and char_count(v) > col.max_chars:
+                    out.append(Problem("error", cell.key, where,
+                                       f"第{i}行“{col.label}”超过{col.max_chars}字（现 {char_count(v)} 字）", "limit"))
+        return out
+    spec = Spec.of(f)
+    try:
+        value = parse(raw, spec)
+    except ValueProblem as e:
+        return [Problem("error", cell.key, where, str(e))]
+    if value is None:
+        if f.calculation and ans.computed(cell.key) is not None:
+            return out
+        if f.required:
+            hint = "无相关情况时应填写“无”" if f.type in ("text", "narrative") else (
+                "无相关情况时请填 0" if f.type in ("number", "percent", "integer", "matrix") else "请选择")
+            out.append(Problem("error", cell.key, where, f"必填栏目不得空缺，{hint}", "required"))
+        return out
+    if f.type in ("text", "narrative") and f.max_chars and char_count(value) > f.max_chars:
+        out.append(Problem("error", cell.key, where,
+                           f"超过{f.max_chars}字限制（现 {char_count(value)} 字，需删减 {char_count(value) - f.max_chars} 字）",
+                           "limit"))
+    if f.pattern and isinstance(value, str) and value != EMPTY_TEXT:
+        import re
+
+        if not re.fullmatch(f.pattern, value):
+            out.append(Problem("warning", cell.key, where, f.pattern_message or "格式与官方要求不符", "input"))
+    # evidence
+    if f.evidence == "ticked" and isinstance(value, list):
+        for opt in value:
+            if ans.evidence_count(cell.key, opt) == 0:
+                out.append(Problem("warning", cell.key, where, f"已勾选“{opt}”，尚未添加佐证材料", "evidence"))
+    elif f.evidence == "if_yes" and value == "是" and ans.evidence_count(cell.key, "是") == 0:
+        out.append(Problem("warning", cell.key, where, "选择“是”需提供佐证材料，尚未添加", "evidence"))
+    elif f.evidence == "if_positive" and isinstance(value, int) and value > 0 and ans.evidence_count(cell.key, "佐证材料") == 0:
+        out.append(Problem("warning", cell.key, where, "需提供相关佐证材料，尚未添加", "evidence"))
+    # typed vs computed
+    if f.calculation and not f.readonly:
+        comp = ans.computed(cell.key)
+        typed = to_decimal(value)
+        if isinstance(comp, Decimal) and typed is not None and abs(comp - typed) > Decimal("0.01"):
+            if not ans.notes.get(cell.key):
+                out.append(Problem("warning", cell.key, where,
+                                   f"填写值 {format_number(typed, spec.decimals)} 与按公式计算值 "
+                                   f"{format_number(comp, spec.decimals)} 不一致（{f.formula or f.calculation}）；"
+                                   "如确需采用填写值，请注明原因", "computed"))
+    return out
+
+
+def _list_problems(form: FormDef, ans: Answers) -> list[Problem]:
+    """A count that needs a list (需提供清单): the list should match the count."""
+    out: list[Problem] = []
+    for s in form.sections:
+        for f in s.fields():
+            if f.type != "repeat" or not f.list_for:
+                continue
+            key = f"{s.id}.{f.id}"
+            rows = ans.typed(key) or []
+            _, target = form.field(f.list_for)
+            cells = form.cells_of(f.list_for)
+            if target.type == "matrix":
+                vals = [ans.number(c.key) for c in cells]
+                if any(v is None for v in vals):
+                    continue
+                total = int(sum(vals))  # type: ignore[arg-type]
+            else:
+                v = ans.number(cells[-1].key)
+                if v is None:
+                    continue
+                total = int(v)
+            where = form.cell(key).where
+            if total > 0 and not rows:
+                out.append(Problem("warning", key, where,
+                                   f"“{target.label[:30]}”为 {total}，需提供清单：请在此列出，或另附纸质清单", "list"))
+            elif rows and len(rows) != total:
+                out.append(Problem("warning", key, where,
+                                   f"清单共 {len(rows)} 行，与“{target.label[:30]}”填写的 {total} 不一致", "list"))
+    return out
+
+
+# -- comparisons (eligibility and consistency checks) ----------------------------------
+
+_FAIL_WORDS = {">=": "低于", ">": "未高于", "<=": "高于", "<": "未低于", "==": "不等于", "!=": "等于", "in": "不符合"}
+_OPS = {">=": lambda a, b: a >= b, ">": lambda a, b: a > b, "<=": lambda a, b: a <= b,
+        "<": lambda a, b: a < b, "==": lambda a, b: a == b, "!=": lambda a, b: a != b}
+
+
+def _fmt(v: Any, decimals: int = 2) -> str:
+    if isinstance(v, Decimal):
+        return format_number(v, decimals)
+    return str(v)
+
+
+def _thr(t: Any) -> str:
+    if isinstance(t, Decimal):
+        return format(t.normalize(), "f") if t == t.to_integral_value() else format(t, "f")
+    if isinstance(t, tuple):
+        return "或".join(f"“{x}”" for x in t)
+    return f"“{t}”"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    ok: bool | None  # None: not enough data yet
+    key: str
+    where: str
+    text: str  # 2021年：23.10 亿元，低于申报条件 25 亿元 / 2021年：26.40 亿元
+
+
+def evaluate_compare(form: FormDef, c: Compare, ans: Answers, word: str = "申报条件") -> list[Outcome]:
+    """Evaluate one comparison; one outcome per cell compared."""
+    subjects: list[tuple[str, str, Any, str, int]] = []  # key, where, value, unit, decimals
+    if c.field:
+        cells = form.cells_of(c.field)
+        if c.column:
+            cells = [x for x in cells if x.key == f"{c.field}.{c.column}"]
+        for cell in cells:
+            v = ans.value(cell.key)
+            if cell.field.type in ("number", "percent", "integer", "matrix"):
+                v = to_decimal(v)
+            subjects.append((cell.key, cell.where, v, c.unit or cell.field.unit or "", cell.field.effective_decimals))
+    else:
+        v = E.evaluate(c.expr, ans.value)  # type: ignore[arg-type]
+        refs = E.refs(c.expr)  # type: ignore[arg-type]
+        key = refs[0] if refs else ""
+        sec = form.section_of(key).title if key else ""
+        integral = all(form.has_cell(r) and form.cell(r).field.type in ("integer", "matrix") for r in refs)
+        subjects.append((key, f"{sec} · {c.label}" if sec else c.label or "", v, c.unit or "", 0 if integral else 2))
+    out: list[Outcome] = []
+    for key, where, v, unit, dec in subjects:
+        u = f" {unit}" if unit and unit != "%" else unit
+        if c.other is not None:
+            other_key = key.replace(c.field, c.other, 1) if c.field else c.other
+            ov = to_decimal(ans.value(other_key)) if form.has_cell(other_key) else None
+            olabel = form.field(c.other)[1].label
+            if v is None or ov is None:
+                out.append(Outcome(None, key, where, f"待填写"))
+                continue
+            ok = _OPS[c.op](v, ov)
+            text = f"{_fmt(v, dec)}{u}" if ok else (
+                f"{_fmt(v, dec)}{u}，{_FAIL_WORDS[c.op]}“{olabel}”的 {_fmt(ov, dec)}{u}")
+            out.append(Outcome(ok, key, where, text))
+            continue
+        t = c.threshold
+        if v is None:
+            out.append(Outcome(None, key, where, f"待填写"))
+            continue
+        if c.op == "in":
+            ok = v in t  # type: ignore[operator]
+        elif isinstance(t, Decimal):
+            dv = to_decimal(v)
+            if dv is None:
+                out.append(Outcome(None, key, where, f"待填写"))
+                continue
+            v = dv
+            ok = _OPS[c.op](dv, t)
+        else:
+            ok = _OPS[c.op](v, t)
+        shown = f"{_fmt(v, dec)}{u}" if isinstance(v, Decimal) else f"“{v}”"
+        text = f"{shown}" if ok else f"{shown}，{_FAIL_WORDS[c.op]}{word} {_thr(t)}{u if isinstance(t, Decimal) else ''}"
+        out.append(Outcome(ok, key, where, text))
+    return out
+
+
+@dataclass(frozen=True)
+class ConditionResult:
+    condition: Condition
+    status: Literal["符合", "不符合", "待填写"]
+    outcomes: tuple[Outcome, ...]
+
+    @property
+    def lines(self) -> list[str]:
+        return [f"{o.where}：{o.text}" for o in self.outcomes]
+
+    def __str__(self) -> str:
+        detail = "；".join(self.lines)
+        return f"[{self.status}] {self.condition.text}：{detail}"
+
+
+def eligibility(form: FormDef, ans: Answers) -> list[ConditionResult]:
+    results = []
+    for cond in form.form.eligibility:
+        groups = [evaluate_compare(form, c, ans) for c in (cond.all_of or cond.any_of)]
+        flat = tuple(o for g in groups for o in g)
+        group_ok = [None if any(o.ok is None for o in g) and all(o.ok is not False for o in g)
+                    else all(o.ok for o in g) for g in groups]
+        if cond.all_of:
+            status = "不符合" if False in group_ok else ("待填写" if None in group_ok else "符合")
+        else:
+            status = "符合" if True in group_ok else ("待填写" if None in group_ok else "不符合")
+        results.append(ConditionResult(cond, status, flat))
+    return results
+
+
+# -- target rules (section 八) --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TargetResult:
+    rule: TargetRule
+    ok: bool | None
+    text: str
+
+
+def target_results(form: FormDef, ans: Answers) -> list[TargetResult]:
+    t = form.form.targets
+    if not t:
+        return []
+    rows = {r.get("key"): r for r in (ans.typed(t.table) or []) if isinstance(r, dict)}
+    out = []
+    for rule in t.rules:
+        row = rows.get(rule.row, {})
+        base = number_in_text(row.get(t.baseline_column))
+        target = number_in_text(row.get(t.target_column))
+        val = base if rule.column == "baseline" else target
+        k, v = rule.kind, rule.value
+        if val is None or (k in ("increase", "growth", "reduction") and (base is None or target is None)):
+            out.append(TargetResult(rule, None, "待填写"))
+            continue
+        b_txt = f"基准值“{row.get(t.baseline_column)}”"
+        t_txt = f"目标值“{row.get(t.target_column)}”"
+        shown = b_txt if rule.column == "baseline" else t_txt
+        if k == "min":
+            ok = val >= v  # type: ignore[operator]
+            text = f"{shown}，{'不低于' if ok else '低于'} {_thr(v)}{rule.unit}"
+        elif k == "about":
+            ok = val >= v - rule.tolerance  # type: ignore[operator]
+            text = f"{shown}，{'达到' if ok else '未达到'} {_thr(v)}{rule.unit}左右"
+        elif k == "increase":
+            ok = target > base  # type: ignore[operator]
+            text = f"{b_txt}，{t_txt}，{'有增加' if ok else '未增加'}"
+        elif k == "growth":
+            need = base * (1 + v / 100) ** rule.years  # type: ignore[operator]
+            ok = target >= need - Decimal("0.005")  # type: ignore[operator]
+            rate = E.cagr(base, target, rule.years)
+            text = (f"{b_txt}，{t_txt}，{rule.years}年年均增长 {_fmt(rate) if rate is not None else '—'}%，"
+                    f"{'达到' if ok else '低于'}年均 {_thr(v)}%（目标值至少 {_fmt(need)}）")
+        else:  # reduction
+            if base == 0:
+                out.append(TargetResult(rule, None, "基准值为 0，无法计算降低率"))
+                continue
+            drop = (base - target) / base * 100  # type: ignore[operator]
+            ok = drop >= v - rule.tolerance  # type: ignore[operator]
+            text = f"{b_txt}，{t_txt}，降低 {_fmt(drop)}%，{'达到' if ok else '未达到'} {_thr(v)}%左右"
+        out.append(TargetResult(rule, ok, text))
+    return out
+
+
+# -- everything ----------------------------------------------------------------------------
+
+
+def validate(form: FormDef, ans: Answers, *, include_eligibility: bool = True) -> list[Problem]:
+    """Every problem of a draft, in form order: errors and warnings."""
+    out: list[Problem] = []
+    for cell in form.answerable_cells:
+        out.extend(check_cell(form, cell, ans))
+    for s in form.sections:
+        if s.max_chars_total:
+            total = sum(char_count(ans.typed(f"{s.id}.{f.id}") or "") for f in s.fields() if f.type == "narrative")
+            if total > s.max_chars_total:
+                first = next(f for f in s.fields() if f.type == "narrative")
+                out.append(Problem("error", f"{s.id}.{first.id}", s.title,
+                                   f"本部分合计 {total} 字，超过{s.max_chars_total}字限制{s.total_note or ''}", "limit"))
+    for ch in form.form.checks:
+        for o in evaluate_compare(form, ch.compare, ans, word=""):
+            if o.ok is False:
+                msg = o.text + (f"（{ch.message}）" if ch.message else "")
+                out.append(Problem(ch.level, o.key, o.where, msg, "check"))
+    out.extend(_list_problems(form, ans))
+    if include_eligibility:
+        for r in eligibility(form, ans):
+            if r.status == "不符合":
+                for o in r.outcomes:
+                    if o.ok is False:
+                        out.append(Problem("warning", o.key, o.where, f"{o.text}（{r.condition.text}）", "eligibility"))
+        t = form.form.targets
+        if t:
+            where = form.cell(t.table).where
+            for tr in target_results(form, ans):
+                if tr.ok is False:
+                    out.append(Problem("warning", t.table, where, f"{tr.rule.text}：{tr.text}", "target"))
+    order = {c.key: i for i, c in enumerate(form.cells)}
+    out.sort(key=lambda p: order.get(p.key, len(order)))
+    return out
+
+
+def has_errors(problems: Iterable[Problem]) -> bool:
+    return any(p.level == "error" for p in problems)

@@ -1,0 +1,347 @@
+"""Typed schema of a form definition file (``forms/*.yaml``).
+
+Every official document is one YAML file. On load it becomes a tree of frozen
+pydantic models; anything the schema does not know is an error that names the
+file, the path inside it and the field (see :mod:`clusterdesk.model.loader`).
+
+The vocabulary follows XLSForm where it fits: ``type``, ``label``, ``hint``,
+``required``, ``constraint``, ``calculation``, ``relevant``, ``options``.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from typing import Annotated, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Discriminator, Field as PField, Tag, field_validator, model_validator
+
+SCHEMA_VERSION = 1
+
+_ID = r"^[a-z][a-z0-9_]*$"
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+FieldType = Literal[
+    "text",  # short text
+    "narrative",  # long text with a character limit
+    "number",  # decimal with a unit, kept to `decimals` places
+    "integer",  # a count
+    "percent",  # a share (0–100) or a growth rate (may be negative)
+    "choice",  # single choice / yes-no, shown as radio buttons or □ options
+    "boxes",  # box list: several options may be ticked; ticked ones need evidence
+    "matrix",  # fixed rows × columns of counts (e.g. standards: 国际… × 主持/参与)
+    "repeat",  # repeatable rows with typed columns (lists, targets table)
+]
+
+EvidencePolicy = Literal["none", "ticked", "if_yes", "if_positive"]
+
+
+class MatrixAxis(Frozen):
+    key: str = PField(pattern=_ID)
+    label: str
+
+
+class Column(Frozen):
+    """One column of a repeat table."""
+
+    id: str = PField(pattern=_ID)
+    label: str
+    type: Literal["text", "narrative", "number", "integer", "percent", "choice", "value"] = "text"
+    required: bool = False
+    max_chars: int | None = None
+    options: tuple[str, ...] = ()
+    unit: str | None = None
+    decimals: int = 2
+    min: Decimal | None = None
+    max: Decimal | None = None
+    width_mm: float | None = None
+    auto: Literal["serial"] | None = None  # e.g. 序号 filled in by the program
+
+
+class Field(Frozen):
+    """A question of the form. Year columns turn it into one cell per year."""
+
+    kind: Literal["field"] = "field"
+    id: str = PField(pattern=_ID)
+    type: FieldType
+    label: str
+    hint: str | None = None
+    help_refs: tuple[int, ...] = ()  # numbers of 填报说明 items that apply
+    notes: tuple[str, ...] = ()  # official notes printed with the field, e.g. （注：勾选需提供佐证材料）
+    prefix: str | None = None  # official text printed before the options, e.g. 集群已提供的中小企业公共服务：
+    required: bool = True
+    unit: str | None = None
+    decimals: int | None = None
+    min: Decimal | None = None
+    max: Decimal | None = None
+    max_chars: int | None = None
+    options: tuple[str, ...] = ()
+    evidence: EvidencePolicy = "none"
+    years: tuple[int, ...] = ()  # one answer cell per year, e.g. (2021, 2022, 2023)
+    # matrix
+    rows: tuple[MatrixAxis, ...] = ()
+    cols: tuple[MatrixAxis, ...] = ()
+    # repeat
+    columns: tuple[Column, ...] = ()
+    min_rows: int = 0
+    max_rows: int | None = None
+    fixed_rows: tuple[dict[str, str], ...] = ()  # rows the form prints; each has a `key`
+    list_for: str | None = None  # this repeat is the 清单 of that count field
+    # computed values
+    calculation: str | None = None  # expression over ${field.cell} references
+    formula: str | None = None  # the formula as shown to users, in Chinese
+    readonly: bool = False  # computed only; not answerable
+    relevant: str | None = None  # expression: the field applies only when true
+    placeholder: str | None = None  # e.g. [重庆市中小企业特色产业集群（XX产业）]
+    pattern: str | None = None  # regex the text must match (full match)
+    pattern_message: str | None = None
+    width_mm: float | None = None
+
+    @field_validator("pattern")
+    @classmethod
+    def _regex_compiles(cls, v: str | None) -> str | None:
+        if v is not None:
+            re.compile(v)
+        return v
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "Field":
+        t = self.type
+        if t in ("choice", "boxes") and not self.options:
+            raise ValueError(f"“{t}” 类型的栏目必须列出 options")
+        if t not in ("choice", "boxes") and self.options:
+            raise ValueError("只有 choice / boxes 类型可以有 options")
+        if t == "narrative" and not self.max_chars:
+            raise ValueError("narrative 类型必须给出 max_chars（字数上限）")
+        if t == "matrix" and (not self.rows or not self.cols):
+            raise ValueError("matrix 类型必须给出 rows 和 cols")
+        if t == "repeat" and not self.columns:
+            raise ValueError("repeat 类型必须给出 columns")
+        if t != "repeat" and (self.columns or self.fixed_rows):
+            raise ValueError("只有 repeat 类型可以有 columns / fixed_rows")
+        if t == "repeat" and self.years:
+            raise ValueError("repeat 类型不能按年度分栏")
+        if self.readonly and not self.calculation:
+            raise ValueError("readonly 栏目必须给出 calculation")
+        if self.evidence == "ticked" and t != "boxes":
+            raise ValueError("evidence: ticked 只适用于 boxes")
+        if self.evidence == "if_yes" and (t != "choice" or "是" not in self.options):
+            raise ValueError("evidence: if_yes 只适用于含“是”选项的 choice")
+        if self.fixed_rows:
+            ids = {c.id for c in self.columns}
+            for row in self.fixed_rows:
+                if "key" not in row:
+                    raise ValueError("fixed_rows 的每一行都必须有 key")
+                unknown = set(row) - ids - {"key"}
+                if unknown:
+                    raise ValueError(f"fixed_rows 含未知列：{sorted(unknown)}")
+        return self
+
+    @property
+    def effective_decimals(self) -> int:
+        if self.decimals is not None:
+            return self.decimals
+        return 2 if self.type in ("number", "percent") else 0
+
+
+class Heading(Frozen):
+    """An outline heading printed in the form (section 八's plan, for example)."""
+
+    kind: Literal["heading"] = "heading"
+    text: str
+    level: int = 1
+    hint: str | None = None  # the official explanation printed under it
+
+
+class Note(Frozen):
+    """Official text printed as it stands (a statement, a remark under a table)."""
+
+    kind: Literal["note"] = "note"
+    text: str
+
+
+class Sign(Frozen):
+    """A place for a handwritten signature, seal or date; never filled by the program."""
+
+    kind: Literal["sign"] = "sign"
+    text: str
+    seal: bool = False  # leave room for a round seal
+
+
+class Group(Frozen):
+    """Fields printed under one shared label cell (e.g. 创新平台建设情况)."""
+
+    kind: Literal["group"] = "group"
+    label: str
+    items: tuple["Field", ...]
+
+
+def _item_kind(v: object) -> str | None:
+    """Items are fields unless they say otherwise (``kind: heading`` …)."""
+    if isinstance(v, dict):
+        return v.get("kind", "field")
+    return getattr(v, "kind", None)
+
+
+Item = Annotated[
+    Union[
+        Annotated[Field, Tag("field")],
+        Annotated[Heading, Tag("heading")],
+        Annotated[Note, Tag("note")],
+        Annotated[Sign, Tag("sign")],
+        Annotated[Group, Tag("group")],
+    ],
+    Discriminator(_item_kind),
+]
+
+
+class Section(Frozen):
+    id: str = PField(pattern=_ID)
+    title: str  # the official heading, e.g. 二、主导产业情况
+    items: tuple[Item, ...]
+    years: tuple[int, ...] = ()  # the table's 年度 header row, if it has one
+    max_chars_total: int | None = None  # e.g. the whole development plan: 3000字以内
+    total_note: str | None = None  # the official wording of that limit, e.g. （3000字以内）
+    no_straddle: bool = False  # 不得串页: starts on a new page, may not run into another part
+    page_break_before: bool = True
+    label_width_mm: float | None = None
+
+    def fields(self) -> list[Field]:
+        out: list[Field] = []
+        for item in self.items:
+            if isinstance(item, Field):
+                out.append(item)
+            elif isinstance(item, Group):
+                out.extend(item.items)
+        return out
+
+
+Op = Literal[">=", ">", "<=", "<", "==", "!=", "in"]
+
+
+class Compare(Frozen):
+    """A comparison of a field (each year cell, or one column) or an expression with a threshold
+    or with another field."""
+
+    field: str | None = None  # section.field
+    column: str | None = None  # one year / cell suffix, e.g. "2023"; default: every cell
+    expr: str | None = None
+    label: str | None = None  # how to name `expr` in messages
+    op: Op
+    threshold: Decimal | str | tuple[str, ...] | None = None
+    other: str | None = None  # compare with this field's same cell
+    unit: str | None = None
+
+    @model_validator(mode="after")
+    def _one_subject(self) -> "Compare":
+        if (self.field is None) == (self.expr is None):
+            raise ValueError("必须且只能给出 field 或 expr 之一")
+        if self.expr is not None and not self.label:
+            raise ValueError("使用 expr 时必须给出 label")
+        if (self.threshold is None) == (self.other is None):
+            raise ValueError("必须且只能给出 threshold 或 other 之一")
+        return self
+
+
+class Condition(Frozen):
+    """One 申报条件 the numbers in the form can check."""
+
+    id: str = PField(pattern=_ID)
+    aspect: str  # e.g. 一、具有较强核心竞争力
+    text: str  # the official wording of the condition
+    all_of: tuple[Compare, ...] = ()
+    any_of: tuple[Compare, ...] = ()
+
+    @model_validator(mode="after")
+    def _has_checks(self) -> "Condition":
+        if bool(self.all_of) == bool(self.any_of):
+            raise ValueError("必须且只能给出 all_of 或 any_of 之一")
+        return self
+
+
+class Check(Frozen):
+    """A consistency rule between fields; `level` error blocks a final export."""
+
+    id: str = PField(pattern=_ID)
+    level: Literal["error", "warning"] = "error"
+    compare: Compare
+    message: str | None = None  # extra explanation appended to the generated message
+
+
+class TargetRule(Frozen):
+    """A rule on a row of a targets table (section 八's 备注)."""
+
+    id: str = PField(pattern=_ID)
+    row: str  # the fixed row's key
+    text: str  # the official wording
+    kind: Literal["min", "increase", "growth", "reduction", "about"]
+    column: Literal["baseline", "target"] = "target"
+    value: Decimal | None = None  # min / about: the number; growth / reduction: percent per year / in total
+    years: int = 1  # growth: number of years compounded
+    tolerance: Decimal = Decimal("0")  # about / reduction: how far below still counts as 左右
+    unit: str = ""  # printed after `value` in messages (min / about)
+
+
+class TargetRules(Frozen):
+    table: str  # section.field of the repeat
+    baseline_column: str
+    target_column: str
+    note: str  # the official 备注 the rules come from
+    rules: tuple[TargetRule, ...]
+
+
+class Notice(Frozen):
+    """The submission facts of the notice: data, so next year's notice is a new file."""
+
+    id: str  # e.g. cq-2024
+    number: str  # 渝经信中小〔2024〕7号
+    title: str
+    issuer: str
+    date: str
+    deadline: str | None = None  # ISO, e.g. 2024-03-25T18:00
+    deadline_text: str | None = None  # 2024年3月25日18:00前
+    paper_copies: int = 2
+    paper_copies_text: str | None = None  # 一式2份
+    address: str | None = None
+    recipient: str | None = None
+    phone: str | None = None
+    email: str | None = None
+    contact: str | None = None
+    electronic: tuple[str, ...] = ()  # what goes electronically, in the notice's words
+    max_clusters_per_district: int | None = None
+    max_clusters_rule: str | None = None
+    submit_to: str | None = None
+
+
+class Form(Frozen):
+    schema_version: int = SCHEMA_VERSION
+    id: str = PField(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    version: int
+    title: str
+    short_title: str  # used in file names: <集群名称>-<short_title>.docx
+    issuer: str
+    year: int
+    attachment: str  # e.g. 附件2
+    role: Literal["cluster", "district"]
+    notice: Notice
+    title_field: str | None = None  # the field whose value names a draft (集群名称)
+    cover_title: str | None = None  # printed title of the cover page
+    maker_line: str | None = None  # 重庆市经济和信息化委员会 制
+    instructions_title: str = "填报说明"
+    instructions: tuple[str, ...] = ()
+    sections: tuple[Section, ...]
+    eligibility_title: str | None = None
+    eligibility: tuple[Condition, ...] = ()
+    checks: tuple[Check, ...] = ()
+    targets: TargetRules | None = None
+
+    @field_validator("schema_version")
+    @classmethod
+    def _known_schema(cls, v: int) -> int:
+        if v > SCHEMA_VERSION:
+            raise ValueError(f"定义文件的 schema_version {v} 高于本程序支持的 {SCHEMA_VERSION}")
+        return v

@@ -1,0 +1,265 @@
+"""Parsing and formatting of answer values, one rule per field type.
+
+What a user types (or a template carries) is turned into the stored form:
+
+- numbers and percentages: a string with exactly ``decimals`` places, e.g. ``"23.10"``
+  (填报说明: 数据有小数时，保留小数点后2位). Full-width digits (１２３.４５), thousands separators,
+  a trailing unit or ``%`` are accepted as the user meant them. NaN, infinities and exponents
+  (1e308) are refused.
+- integers: ``int``.
+- text and narrative: the text, control characters removed, surrounding whitespace trimmed.
+- choice: one of the official option texts; boxes: a list of them in official order.
+- repeat: a list of row dicts keyed by column id.
+
+Every error message is Simplified Chinese and says what to type instead.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any
+
+from clusterdesk.export.textsafe import clean_text
+
+from .schema import Column, Field
+
+EMPTY_TEXT = "无"
+MAX_TEXT = 32000  # far above any official limit; a guard against pasting a whole file
+
+_NUM = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
+_THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d*)?$")
+
+
+class ValueProblem(ValueError):
+    """The input cannot be taken as a value of this field; ``str()`` is the Chinese reason."""
+
+
+@dataclass(frozen=True)
+class Spec:
+    """The parts of a Field or Column that decide how a value is parsed."""
+
+    type: str
+    options: tuple[str, ...] = ()
+    unit: str | None = None
+    decimals: int = 2
+    min: Decimal | None = None
+    max: Decimal | None = None
+    max_chars: int | None = None
+
+    @classmethod
+    def of(cls, f: Field | Column) -> "Spec":
+        t = f.type
+        if isinstance(f, Field) and t == "matrix":
+            t = "integer"
+        decimals = f.effective_decimals if isinstance(f, Field) else (f.decimals if t in ("number", "percent") else 0)
+        mn = f.min
+        if mn is None and t == "integer":
+            mn = Decimal(0)
+        return cls(t, tuple(f.options), f.unit, decimals, mn, f.max, f.max_chars)
+
+
+def char_count(text: str) -> int:
+    """The character count the limits (200 / 3000 / 150字以内) are checked against.
+
+    Every character counts, punctuation and inner spaces included; whitespace around the
+    text is trimmed first and line breaks are not counted.
+    """
+    return len(text.strip().replace("\r", "").replace("\n", ""))
+
+
+def _fmt_limit(d: Decimal) -> str:
+    return format(d.normalize(), "f") if d == d.to_integral_value() else format(d, "f")
+
+
+def parse_decimal(raw: Any, spec: Spec) -> Decimal | None:
+    """Turn raw input into a Decimal rounded to ``spec.decimals`` places (half up)."""
+    if raw is None:
+        return None
+    if isinstance(raw, bool):
+        raise ValueProblem("请填写数字")
+    if isinstance(raw, (int, Decimal)):
+        d = Decimal(raw)
+    elif isinstance(raw, float):
+        if raw != raw or raw in (float("inf"), float("-inf")):
+            raise ValueProblem("请填写有效的数字")
+        d = Decimal(repr(raw))
+    elif isinstance(raw, str):
+        s = unicodedata.normalize("NFKC", raw).strip().replace(" ", "")
+        if s == "":
+            return None
+        for suffix in filter(None, ("%", spec.unit)):
+            if s.endswith(suffix):
+                s = s[: -len(suffix)]
+        s = s.replace("−", "-")
+        if _THOUSANDS.match(s):
+            s = s.replace(",", "")
+        if not _NUM.match(s):
+            if s in (EMPTY_TEXT, "-", "/"):
+                raise ValueProblem("此栏须填数字，无相关情况时请填 0")
+            raise ValueProblem(f"“{raw[:20]}”不是数字，请只填写数字（可带小数点）")
+        d = Decimal(s)
+    else:
+        raise ValueProblem("请填写数字")
+    if not d.is_finite() or abs(d) >= Decimal("1e15"):
+        raise ValueProblem("数字超出可填写的范围")
+    places = Decimal(1).scaleb(-spec.decimals)
+    try:
+        d = d.quantize(places, rounding=ROUND_HALF_UP)
+    except InvalidOperation as e:  # pragma: no cover - guarded by the range check
+        raise ValueProblem("数字超出可填写的范围") from e
+    if d == 0:
+        d = abs(d)  # no negative zero
+    if spec.min is not None and d < spec.min:
+        raise ValueProblem(f"不能小于 {_fmt_limit(spec.min)}")
+    if spec.max is not None and d > spec.max:
+        raise ValueProblem(f"不能大于 {_fmt_limit(spec.max)}")
+    return d
+
+
+def parse(raw: Any, spec: Spec) -> Any:
+    """Parse input for one cell. Returns the value to store, or None for an empty answer."""
+    t = spec.type
+    if t in ("number", "percent"):
+        d = parse_decimal(raw, spec)
+        return None if d is None else format(d, "f")
+    if t == "integer":
+        if isinstance(raw, float) and raw.is_integer():
+            raw = int(raw)
+        d = parse_decimal(raw, Spec("number", unit=spec.unit, decimals=6, min=spec.min, max=spec.max))
+        if d is None:
+            return None
+        if d != d.to_integral_value():
+            raise ValueProblem("请填写整数")
+        return int(d)
+    if t in ("text", "narrative", "value"):
+        if raw is None:
+            return None
+        if isinstance(raw, bool):
+            raise ValueProblem("请填写文字")
+        if isinstance(raw, (int, float, Decimal)):
+            if isinstance(raw, float) and (raw != raw or raw in (float("inf"), float("-inf"))):
+                raise ValueProblem("请填写有效的内容")
+            raw = str(raw)
+        if not isinstance(raw, str):
+            raise ValueProblem("请填写文字")
+        s = clean_text(raw).strip()
+        if len(s) > MAX_TEXT:
+            raise ValueProblem(f"内容过长（{len(s)} 字），请精简后再填写")
+        return s or None
+    if t == "choice":
+        if raw is None:
+            return None
+        if not isinstance(raw, str):
+            raise ValueProblem(f"请从以下选项中选择：{'、'.join(spec.options)}")
+        s = raw.strip()
+        if s == "":
+            return None
+        if s not in spec.options:
+            raise ValueProblem(f"“{s[:30]}”不是可选项，请从以下选项中选择：{'、'.join(spec.options)}")
+        return s
+    if t == "boxes":
+        if raw is None:
+            return None
+        if isinstance(raw, str):
+            raise ValueProblem("请以选项文字的列表填写")
+        if not isinstance(raw, (list, tuple)):
+            raise ValueProblem("请以选项文字的列表填写")
+        chosen: set[str] = set()
+        for item in raw:
+            if not isinstance(item, str) or item.strip() not in spec.options:
+                shown = str(item)[:30]
+                raise ValueProblem(f"“{shown}”不是本栏的选项")
+            chosen.add(item.strip())
+        return [o for o in spec.options if o in chosen] or None
+    raise ValueProblem(f"未知的栏目类型：{t}")  # pragma: no cover - the schema forbids it
+
+
+def parse_rows(raw: Any, field: Field) -> list[dict[str, Any]] | None:
+    """Parse the rows of a repeat field. Errors name the row (第N行) and the column."""
+    if raw is None:
+        return None
+    if not isinstance(raw, (list, tuple)):
+        raise ValueProblem("请以行的列表填写（每行一个对象）")
+    cols = {c.id: c for c in field.columns}
+    fixed = {r["key"] for r in field.fixed_rows}
+    out: list[dict[str, Any]] = []
+    for i, row in enumerate(raw, start=1):
+        if not isinstance(row, dict):
+            raise ValueProblem(f"第{i}行：请以“列名: 值”的对象填写")
+        parsed: dict[str, Any] = {}
+        for k, v in row.items():
+            if k == "key":
+                if v not in fixed:
+                    raise ValueProblem(f"第{i}行：未知的固定行“{v}”")
+                parsed["key"] = v
+                continue
+            col = cols.get(k)
+            if col is None:
+                raise ValueProblem(f"第{i}行：本表没有“{k}”列")
+            try:
+                pv = parse(v, Spec.of(col))
+            except ValueProblem as e:
+                raise ValueProblem(f"第{i}行“{col.label}”：{e}") from None
+            if pv is not None:
+                parsed[k] = pv
+        if len(parsed) > ("key" in parsed):
+            out.append(parsed)
+        elif "key" in parsed:
+            out.append(parsed)
+    if field.max_rows is not None and len(out) > field.max_rows:
+        raise ValueProblem(f"最多填写 {field.max_rows} 行，现有 {len(out)} 行")
+    return out or None
+
+
+def to_decimal(value: Any) -> Decimal | None:
+    """A stored value as a Decimal, for calculations (None if not numeric)."""
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, Decimal):
+        return value
+    if isinstance(value, int):
+        return Decimal(value)
+    if isinstance(value, float):
+        return Decimal(repr(value)) if value == value else None
+    if isinstance(value, str):
+        s = unicodedata.normalize("NFKC", value).strip().rstrip("%").replace(",", "")
+        m = re.search(r"[+-]?\d+(\.\d+)?", s)
+        if m and m.group(0) == s:
+            return Decimal(s)
+    return None
+
+
+def number_in_text(value: Any) -> Decimal | None:
+    """The first number found in a free value such as ``6.50%`` or ``约120家`` (targets table)."""
+    if value is None:
+        return None
+    d = to_decimal(value)
+    if d is not None:
+        return d
+    m = re.search(r"[+-]?\d+(?:\.\d+)?", unicodedata.normalize("NFKC", str(value)).replace(",", ""))
+    return Decimal(m.group(0)) if m else None
+
+
+def format_number(value: Any, decimals: int = 2) -> str:
+    d = to_decimal(value)
+    if d is None:
+        return "" if value is None else str(value)
+    places = Decimal(1).scaleb(-decimals)
+    return format(d.quantize(places, rounding=ROUND_HALF_UP), "f")
+
+
+def format_value(value: Any, spec: Spec) -> str:
+    """How a stored value is printed (Word, Excel, messages)."""
+    if value is None:
+        return ""
+    t = spec.type
+    if t in ("number", "percent"):
+        return format_number(value, spec.decimals)
+    if t == "integer":
+        return str(value)
+    if t == "boxes":
+        return "；".join(value)
+    return str(value)

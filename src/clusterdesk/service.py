@@ -1,0 +1,233 @@
+"""The core operations: the one way in for the GUI and the command line alike.
+
+``DraftSession`` edits one draft. Every change is parsed against the form definition and then
+committed to SQLite at once; the session keeps the undo/redo history (the GUI only shows it) and
+returns what changed so each screen refreshes only what it must.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from clusterdesk.model.form import Catalog, FormDef, default_catalog
+from clusterdesk.model.rules import Answers, ConditionResult, Problem, check_cell, eligibility, target_results, validate
+from clusterdesk.model.values import Spec, ValueProblem, parse, parse_rows
+from clusterdesk.store import DraftInfo, EvidenceInfo, Store
+
+EVIDENCE_GENERAL = "佐证材料"  # the option name used for fields that need evidence as a whole
+
+
+class InputError(ValueError):
+    """User input that cannot be taken; ``str()`` names section and field, in Chinese."""
+
+
+@dataclass(frozen=True)
+class Change:
+    key: str
+    old: Any
+    new: Any
+    old_note: str | None = None
+    new_note: str | None = None
+
+    @property
+    def affected(self) -> tuple[str, ...]:
+        return (self.key,)
+
+
+def evidence_option(form: FormDef, key: str, option: str | None) -> str:
+    """Normalise the option an evidence file belongs to."""
+    f = form.cell(key).field
+    if f.evidence == "ticked":
+        if option not in f.options:
+            raise InputError(f"{form.cell(key).where}：没有选项“{option}”")
+        return option  # type: ignore[return-value]
+    if f.evidence == "if_yes":
+        return "是"
+    return EVIDENCE_GENERAL
+
+
+def parse_cell(form: FormDef, key: str, raw: Any) -> Any:
+    """Parse raw input for a cell or a repeat field; InputError names the place."""
+    if not form.has_cell(key):
+        raise InputError(f"未知的栏目 id“{key}”")
+    cell = form.cell(key)
+    if not cell.answerable:
+        raise InputError(f"{cell.where}：此栏由程序计算，不能填写")
+    try:
+        if cell.field.type == "repeat":
+            return parse_rows(raw, cell.field)
+        return parse(raw, Spec.of(cell.field))
+    except ValueProblem as e:
+        raise InputError(f"{cell.where}：{e}") from None
+
+
+class DraftSession:
+    """One open draft: edits, undo/redo, validation and evidence."""
+
+    def __init__(self, store: Store, draft_id: int, catalog: Catalog | None = None):
+        self.store = store
+        self.catalog = catalog or default_catalog()
+        self.info: DraftInfo = store.get_draft(draft_id)
+        self.form: FormDef = self.catalog.get(self.info.form_id)
+        self._values = store.get_answers(draft_id)
+        self._notes = store.get_notes(draft_id)
+        self._evidence = store.list_evidence(draft_id)
+        self._answers: Answers | None = None
+        self._undo: list[Change] = []
+        self._redo: list[Change] = []
+
+    @property
+    def draft_id(self) -> int:
+        return self.info.id
+
+    # -- reading -------------------------------------------------------------------------
+    def value(self, key: str) -> Any:
+        return self._values.get(key)
+
+    def note(self, key: str) -> str | None:
+        return self._notes.get(key)
+
+    @property
+    def values(self) -> dict[str, Any]:
+        return dict(self._values)
+
+    def answers(self) -> Answers:
+        if self._answers is None:
+            self._answers = Answers(self.form, self._values, self._notes,
+                                    [(e.key, e.option) for e in self._evidence])
+        return self._answers
+
+    def problems(self, *, include_eligibility: bool = True) -> list[Problem]:
+        return validate(self.form, self.answers(), include_eligibility=include_eligibility)
+
+    def cell_problems(self, key: str) -> list[Problem]:
+        return check_cell(self.form, self.form.cell(key), self.answers())
+
+    def eligibility(self) -> list[ConditionResult]:
+        return eligibility(self.form, self.answers())
+
+    def targets(self):
+        return target_results(self.form, self.answers())
+
+    def computed(self, key: str) -> Any:
+        return self.answers().computed(key)
+
+    # -- writing -------------------------------------------------------------------------
+    def set(self, key: str, raw: Any, note: str | None | object = ...) -> Change | None:
+        """Parse and commit one answer. Returns the change, or None if nothing changed."""
+        new = parse_cell(self.form, key, raw)
+        old = self._values.get(key)
+        old_note = self._notes.get(key)
+        new_note = old_note if note is ... else (note or None)
+        if new == old and new_note == old_note:
+            return None
+        change = Change(key, old, new, old_note, new_note)
+        self._apply(key, new, new_note)
+        self._undo.append(change)
+        self._redo.clear()
+        return change
+
+    def set_note(self, key: str, note: str | None) -> Change | None:
+        return self.set(key, self._values.get(key), note=note)
+
+    def _apply(self, key: str, value: Any, note: str | None) -> None:
+        self.store.set_answer(self.draft_id, key, value, note)
+        if value is None:
+            self._values.pop(key, None)
+        else:
+            self._values[key] = value
+        if note:
+            self._notes[key] = note
+        else:
+            self._notes.pop(key, None)
+        self._answers = None
+        if key == self.form.form.title_field:
+            title = value if isinstance(value, str) and value else "未命名草稿"
+            self.store.rename_draft(self.draft_id, title)
+            self.info = self.store.get_draft(self.draft_id)
+
+    def undo(self) -> Change | None:
+        if not self._undo:
+            return None
+        c = self._undo.pop()
+        self._apply(c.key, c.old, c.old_note)
+        self._redo.append(c)
+        return Change(c.key, c.new, c.old, c.new_note, c.old_note)
+
+    def redo(self) -> Change | None:
+        if not self._redo:
+            return None
+        c = self._redo.pop()
+        self._apply(c.key, c.new, c.new_note)
+        self._undo.append(c)
+        return c
+
+    @property
+    def can_undo(self) -> bool:
+        return bool(self._undo)
+
+    @property
+    def can_redo(self) -> bool:
+        return bool(self._redo)
+
+    # -- evidence ------------------------------------------------------------------------
+    def evidence(self, key: str | None = None, option: str | None = None) -> list[EvidenceInfo]:
+        return [e for e in self._evidence
+                if (key is None or e.key == key) and (option is None or e.option == option)]
+
+    def add_evidence(self, key: str, option: str | None, path: Path) -> EvidenceInfo:
+        opt = evidence_option(self.form, key, option)
+        info = self.store.add_evidence(self.draft_id, key, opt, Path(path))
+        self._evidence = self.store.list_evidence(self.draft_id)
+        self._answers = None
+        return info
+
+    def remove_evidence(self, evidence_id: int) -> None:
+        self.store.remove_evidence(evidence_id)
+        self._evidence = self.store.list_evidence(self.draft_id)
+        self._answers = None
+
+    # -- progress ------------------------------------------------------------------------
+    def section_state(self, section_id: str) -> str:
+        """not_started / in_progress / complete / errors (for the section list)."""
+        section = self.form.section(section_id)
+        cells = [c for c in self.form.answerable_cells if c.section.id == section_id]
+        if not cells:
+            return "complete"
+        filled = [c for c in cells if self._values.get(c.key) is not None]
+        problems = [p for c in cells for p in self.cell_problems(c.key)]
+        if any(p.level == "error" and p.kind != "required" for p in problems):
+            return "errors"
+        if not filled and section.id != "declaration":
+            return "not_started"
+        if any(p.kind == "required" for p in problems):
+            return "in_progress"
+        return "complete"
+
+    def completion(self) -> float:
+        return completion(self.form, self._values)
+
+
+def completion(form: FormDef, values: dict[str, Any]) -> float:
+    """Share of required answerable cells that hold a value (0–1)."""
+    cells = [c for c in form.answerable_cells if c.field.required]
+    if not cells:
+        return 1.0
+    ans = Answers(form, values)
+    done = sum(1 for c in cells if ans.value(c.key) is not None)
+    return done / len(cells)
+
+
+def create_draft(store: Store, form: FormDef, title: str | None = None) -> DraftInfo:
+    return store.create_draft(form.id, form.version, title or f"未命名{form.form.short_title}")
+
+
+def load_answers(store: Store, draft_id: int, catalog: Catalog | None = None) -> tuple[FormDef, Answers]:
+    """The form and effective answers of a stored draft (for export, validate, eligibility)."""
+    catalog = catalog or default_catalog()
+    info = store.get_draft(draft_id)
+    form = catalog.get(info.form_id)
+    ev = [(e.key, e.option) for e in store.list_evidence(draft_id)]
+    return form, Answers(form, store.get_answers(draft_id), store.get_notes(draft_id), ev)

@@ -1,0 +1,402 @@
+"""Fill-in templates (.json and .xlsx): writing them, reading them back, importing into a draft.
+
+JSON: ``{"form": ID, "version": N, "fields": [...], "answers": {}, "evidence": {}}``; ``fields`` has
+one entry per answerable cell in form order. ``answers`` maps an id to a number or numeric string,
+text, an option text, a list of option texts (box list) or a list of row objects (repeat).
+``evidence`` maps ``{field_id: {option_text: [paths relative to the template]}}``.
+
+Everything read from a file is checked against the form before anything touches the store; a bad
+file gives one Chinese line per problem.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field as dc_field
+from pathlib import Path
+from typing import Any
+
+from clusterdesk.model.form import Catalog, Cell, FormDef, default_catalog
+from clusterdesk.model.values import format_value
+from clusterdesk.service import EVIDENCE_GENERAL, InputError, evidence_option, parse_cell
+
+MAX_TEMPLATE_BYTES = 50 * 1024 * 1024
+XLSX_MAIN_SHEET = "填报"
+XLSX_HEADER = ["id", "部分", "栏目", "列", "类型", "必填", "单位", "小数位", "最小值", "最大值", "字数上限", "选项", "填写值"]
+TYPE_NAMES = {
+    "text": "文字", "narrative": "文字（限字数）", "number": "数字", "integer": "整数", "percent": "百分比",
+    "choice": "单选", "boxes": "多选（勾选）", "matrix": "整数", "repeat": "表格（多行）",
+}
+
+
+class TemplateError(Exception):
+    """A template file that cannot be taken. ``problems``: one Chinese line per problem."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__("\n".join(problems))
+
+
+def _num(v: Any) -> Any:
+    if v is None:
+        return None
+    return int(v) if v == int(v) else float(v)
+
+
+def field_entry(cell: Cell) -> dict[str, Any]:
+    f = cell.field
+    entry: dict[str, Any] = {
+        "id": cell.key,
+        "section": cell.section.title,
+        "label": f.label,
+        "column": cell.column,
+        "type": "integer" if f.type == "matrix" else f.type,
+        "required": f.required,
+        "unit": f.unit,
+        "decimals": f.effective_decimals if f.type in ("number", "percent") else None,
+        "min": _num(f.min if f.min is not None else (0 if f.type in ("integer", "matrix") else None)),
+        "max": _num(f.max),
+        "max_chars": f.max_chars,
+        "options": list(f.options) or None,
+    }
+    if f.type == "repeat":
+        entry["columns"] = [
+            {"id": c.id, "label": c.label, "type": c.type, "required": c.required, "options": list(c.options) or None,
+             "max_chars": c.max_chars, "unit": c.unit}
+            for c in f.columns
+        ]
+        if f.fixed_rows:
+            entry["fixed_rows"] = [dict(r) for r in f.fixed_rows]
+        entry["max_rows"] = f.max_rows
+    if f.calculation:
+        entry["formula"] = f.formula
+    if f.evidence != "none":
+        entry["evidence"] = {"ticked": "每个勾选项需提供佐证材料", "if_yes": "选“是”需提供佐证材料",
+                             "if_positive": "需提供相关佐证材料"}[f.evidence]
+    if f.notes:
+        entry["notes"] = list(f.notes)
+    return entry
+
+
+def template_dict(form: FormDef) -> dict[str, Any]:
+    return {
+        "form": form.id,
+        "version": form.version,
+        "title": form.title,
+        "fields": [field_entry(c) for c in form.answerable_cells],
+        "answers": {},
+        "evidence": {},
+    }
+
+
+def write_template(form: FormDef, out: Path) -> Path:
+    from clusterdesk.export.atomic import atomic_write
+
+    out = Path(out)
+    suffix = out.suffix.lower()
+    if suffix == ".json":
+        data = json.dumps(template_dict(form), ensure_ascii=False, indent=2).encode("utf-8")
+        with atomic_write(out) as fh:
+            fh.write(data)
+    elif suffix == ".xlsx":
+        _write_xlsx_template(form, out)
+    else:
+        raise TemplateError([f"不支持的模板格式“{out.suffix}”，请使用 .json 或 .xlsx"])
+    return out
+
+
+def _write_xlsx_template(form: FormDef, out: Path, answers: dict[str, Any] | None = None) -> None:
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font, PatternFill
+
+    from clusterdesk.export.atomic import atomic_write
+    from clusterdesk.export.xlsxkit import add_list_validation
+
+    answers = answers or {}
+    wb = Workbook()
+    ws = wb.active
+    ws.title = XLSX_MAIN_SHEET
+    ws.append(XLSX_HEADER)
+    for c in ws[1]:
+        c.font = Font(bold=True)
+        c.fill = PatternFill("solid", fgColor="DDEBF7")
+    ws.freeze_panes = "A2"
+    meta = wb.create_sheet("说明")
+    meta.append(["form", form.id])
+    meta.append(["version", form.version])
+    meta.append(["填写方法", "在“填报”表的“填写值”列填写；多选项在对应行填“√”；表格类栏目在同名工作表中逐行填写。"])
+    repeat_sheets: list[tuple[Cell, str]] = []
+    choice_rows: list[tuple[int, tuple[str, ...]]] = []
+    for cell in form.answerable_cells:
+        e = field_entry(cell)
+        f = cell.field
+        common = [e["section"], e["label"], e["column"], TYPE_NAMES[f.type], "是" if f.required else "否",
+                  e["unit"], e["decimals"], e["min"], e["max"], e["max_chars"]]
+        if f.type == "boxes":
+            ticked = answers.get(cell.key) or []
+            for opt in f.options:
+                ws.append([cell.key, *common[:2], opt, *common[3:], "√", "√" if opt in ticked else None])
+                choice_rows.append((ws.max_row, ("√",)))
+        elif f.type == "repeat":
+            name = f"表-{f.label}"[:31].translate({ord(ch): "_" for ch in "[]:*?/\\"})
+            repeat_sheets.append((cell, name))
+            ws.append([cell.key, *common, None, f"见工作表“{name}”"])
+        else:
+            v = answers.get(cell.key)
+            shown = format_value(v, cell.spec) if v is not None else None
+            ws.append([cell.key, *common, "、".join(f.options) or None, shown])
+            if f.options:
+                choice_rows.append((ws.max_row, f.options))
+    for row, opts in choice_rows:
+        add_list_validation(ws, f"M{row}", list(opts))
+    for col, width in zip("ABCDEFGHIJKLM", (30, 16, 48, 18, 10, 6, 10, 7, 8, 8, 8, 30, 40)):
+        ws.column_dimensions[col].width = width
+    for row in ws.iter_rows(min_row=2):
+        for c in row:
+            c.alignment = Alignment(wrap_text=True, vertical="top")
+            if isinstance(c.value, str):
+                c.data_type = "s"
+    for cell, name in repeat_sheets:
+        rs = wb.create_sheet(name)
+        cols = cell.field.columns
+        rs.append(["key"] + [c.label for c in cols])
+        rs.append(["(列 id)"] + [c.id for c in cols])
+        rows = answers.get(cell.key) or [dict(r) for r in cell.field.fixed_rows]
+        for r in rows:
+            rs.append([r.get("key")] + [r.get(c.id) for c in cols])
+        rs.freeze_panes = "B3"
+        for c in rs[1]:
+            c.font = Font(bold=True)
+        for row in rs.iter_rows(min_row=3):
+            for c in row:
+                if isinstance(c.value, str):
+                    c.data_type = "s"
+        for i, c in enumerate(cols):
+            if c.options:
+                letter = rs.cell(row=1, column=i + 2).column_letter
+                add_list_validation(rs, f"{letter}3:{letter}2000", list(c.options))
+    meta.append(["repeat_sheets", json.dumps({cell.key: name for cell, name in repeat_sheets}, ensure_ascii=False)])
+    import io
+
+    buf = io.BytesIO()
+    wb.save(buf)
+    with atomic_write(out) as fh:
+        fh.write(buf.getvalue())
+
+
+# -- reading ------------------------------------------------------------------------------
+
+
+@dataclass
+class Filled:
+    """A filled template, checked against its form."""
+
+    form: FormDef
+    answers: dict[str, Any]
+    evidence: list[tuple[str, str, Path]] = dc_field(default_factory=list)  # key, option, file
+    title: str = ""
+    notes: dict[str, str] = dc_field(default_factory=dict)  # reasons for overriding computed values
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        size = path.stat().st_size
+        if size > MAX_TEMPLATE_BYTES:
+            raise TemplateError([f"{path.name}：文件过大（{size // 1024 // 1024} MB）"])
+        raw = path.read_bytes()
+    except OSError as e:
+        raise TemplateError([f"{path.name}：无法读取文件（{e.strerror or e}）"]) from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise TemplateError([f"{path.name}：文件不是 UTF-8 编码的文本"]) from None
+    try:
+        data = json.loads(text, parse_float=str, parse_constant=lambda c: c)
+    except json.JSONDecodeError as e:
+        raise TemplateError([f"{path.name}：不是有效的 JSON（第 {e.lineno} 行第 {e.colno} 列：{e.msg}）"]) from None
+    if not isinstance(data, dict):
+        raise TemplateError([f"{path.name}：顶层必须是对象（{{...}}）"])
+    return data
+
+
+def _read_xlsx(path: Path, catalog: Catalog) -> dict[str, Any]:
+    from clusterdesk.export.xlsxkit import read_workbook_values
+
+    try:
+        sheets = read_workbook_values(path)
+    except Exception as e:  # the kit raises Chinese messages for bad files
+        raise TemplateError([f"{path.name}：{e}"]) from None
+    meta = {str(r[0]): r[1] for r in sheets.get("说明", []) if r and r[0] is not None and len(r) > 1}
+    main = sheets.get(XLSX_MAIN_SHEET)
+    if main is None or not meta.get("form"):
+        raise TemplateError([f"{path.name}：不是本程序的填报模板（缺少“{XLSX_MAIN_SHEET}”或“说明”工作表）"])
+    answers: dict[str, Any] = {}
+    problems: list[str] = []
+    header = [str(h) if h is not None else "" for h in main[0]] if main else []
+    try:
+        id_col, val_col, col_col = header.index("id"), header.index("填写值"), header.index("列")
+    except ValueError:
+        raise TemplateError([f"{path.name}：“{XLSX_MAIN_SHEET}”表头不完整"]) from None
+    form_id = str(meta["form"])
+    boxes: dict[str, list[str]] = {}
+    form = catalog.get(form_id) if form_id in catalog else None
+    for i, row in enumerate(main[1:], start=2):
+        row = list(row) + [None] * (len(header) - len(row))
+        key = row[id_col]
+        if key is None:
+            continue
+        key = str(key)
+        val = row[val_col]
+        if form is not None and form.has_cell(key) and form.cell(key).field.type == "boxes":
+            lst = boxes.setdefault(key, [])
+            if val not in (None, "") and str(val).strip() not in ("", "否", "×"):
+                lst.append(str(row[col_col]))
+            continue
+        if form is not None and form.has_cell(key) and form.cell(key).field.type == "repeat":
+            continue
+        if val is not None and val != "":
+            answers[key] = val
+    answers.update({k: v for k, v in boxes.items()})
+    try:
+        repeat_sheets = json.loads(meta.get("repeat_sheets") or "{}")
+    except json.JSONDecodeError:
+        repeat_sheets = {}
+    for key, name in repeat_sheets.items():
+        rows = sheets.get(name)
+        if not rows or len(rows) < 2:
+            continue
+        ids = [str(x) if x is not None else "" for x in rows[1]]
+        out_rows = []
+        for r in rows[2:]:
+            obj = {ids[j]: v for j, v in enumerate(r) if j < len(ids) and v not in (None, "") and ids[j]}
+            if j_key := obj.pop("(列 id)", None):
+                obj["key"] = j_key
+            if set(obj) - {"key"} or "key" in obj:
+                out_rows.append(obj)
+        if out_rows:
+            answers[key] = out_rows
+    if problems:
+        raise TemplateError(problems)
+    return {"form": form_id, "version": meta.get("version"), "answers": answers}
+
+
+def read_filled(path: Path | str, catalog: Catalog | None = None) -> Filled:
+    """Read and check a filled template; raises TemplateError listing every problem."""
+    catalog = catalog or default_catalog()
+    path = Path(path)
+    if not path.exists():
+        raise TemplateError([f"{path}：文件不存在"])
+    if path.suffix.lower() == ".xlsx":
+        data = _read_xlsx(path, catalog)
+    else:
+        data = _read_json(path)
+    name = path.name
+    form_id = data.get("form")
+    if not isinstance(form_id, str) or form_id not in catalog:
+        known = "、".join(f.id for f in catalog)
+        raise TemplateError([f"{name}：未知的表单“{form_id}”，可用的表单有：{known}"])
+    form = catalog.get(form_id)
+    version = data.get("version")
+    try:
+        v = int(version) if version is not None else form.version
+    except (TypeError, ValueError):
+        raise TemplateError([f"{name}：version 应为整数"]) from None
+    if v > form.version:
+        raise TemplateError([f"{name}：模板版本 {v} 比本程序的“{form.title}”定义（版本 {form.version}）新，请升级程序"])
+    answers_in = data.get("answers", {})
+    if not isinstance(answers_in, dict):
+        raise TemplateError([f"{name}：answers 必须是对象（栏目 id: 值）"])
+    problems: list[str] = []
+    answers: dict[str, Any] = {}
+    for key, raw in answers_in.items():
+        if not isinstance(key, str) or not form.has_cell(key):
+            problems.append(f"{name}：未知的栏目 id“{key}”")
+            continue
+        try:
+            value = parse_cell(form, key, raw)
+        except InputError as e:
+            problems.append(f"{name}：{e}")
+            continue
+        if value is not None:
+            answers[key] = value
+    evidence: list[tuple[str, str, Path]] = []
+    ev_in = data.get("evidence") or {}
+    if not isinstance(ev_in, dict):
+        problems.append(f"{name}：evidence 必须是对象")
+        ev_in = {}
+    base = path.parent
+    for key, by_opt in ev_in.items():
+        if not isinstance(key, str) or not form.has_cell(key) or form.cell(key).field.evidence == "none":
+            problems.append(f"{name}：evidence 中的栏目“{key}”不需要佐证材料或不存在")
+            continue
+        if not isinstance(by_opt, dict):
+            problems.append(f"{name}：evidence.{key} 必须是 {{选项: [文件]}}")
+            continue
+        for opt, files in by_opt.items():
+            try:
+                option = evidence_option(form, key, opt if form.cell(key).field.evidence == "ticked" else EVIDENCE_GENERAL)
+            except InputError as e:
+                problems.append(f"{name}：{e}")
+                continue
+            if not isinstance(files, list) or not all(isinstance(p, str) for p in files):
+                problems.append(f"{name}：evidence.{key}.{opt} 必须是文件路径的列表")
+                continue
+            for rel in files:
+                p = (base / rel)
+                if not p.is_file():
+                    problems.append(f"{name}：{form.cell(key).where}“{opt}”的佐证材料“{rel}”不存在")
+                    continue
+                evidence.append((key, option, p))
+    notes_in = data.get("notes") or {}
+    notes: dict[str, str] = {}
+    if not isinstance(notes_in, dict):
+        problems.append(f"{name}：notes 必须是对象（栏目 id: 说明）")
+    else:
+        for key, note in notes_in.items():
+            if not isinstance(key, str) or not form.has_cell(key) or not isinstance(note, str):
+                problems.append(f"{name}：notes 中的“{key}”不是有效的栏目说明")
+            elif note.strip():
+                notes[key] = note.strip()
+    if problems:
+        raise TemplateError(problems)
+    title = form.display_title(answers) or f"未命名{form.form.short_title}"
+    return Filled(form, answers, evidence, title, notes)
+
+
+def import_filled(store: Any, filled: Filled) -> int:
+    """Write a checked template into a new draft; on any failure nothing is left behind."""
+    info = store.create_draft(filled.form.id, filled.form.version, filled.title)
+    try:
+        store.set_answers(info.id, filled.answers, filled.notes or None)
+        for key, option, p in filled.evidence:
+            store.add_evidence(info.id, key, option, p)
+    except BaseException:
+        store.delete_draft(info.id)
+        raise
+    return info.id
+
+
+def import_file(store: Any, path: Path | str, catalog: Catalog | None = None) -> int:
+    """Read a filled template (.json or .xlsx) into a new draft; returns the draft id."""
+    return import_filled(store, read_filled(path, catalog))
+
+
+def dump_dict(store: Any, draft_id: int, catalog: Catalog | None = None) -> dict[str, Any]:
+    """A draft's answers in the template format (plus an index of its evidence files)."""
+    catalog = catalog or default_catalog()
+    info = store.get_draft(draft_id)
+    form = catalog.get(info.form_id)
+    values = store.get_answers(draft_id)
+    order = {c.key: i for i, c in enumerate(form.cells)}
+    answers = {k: values[k] for k in sorted(values, key=lambda k: order.get(k, len(order)))}
+    ev: dict[str, dict[str, list[dict[str, Any]]]] = {}
+    for e in store.list_evidence(draft_id):
+        ev.setdefault(e.key, {}).setdefault(e.option, []).append({"file": e.filename, "sha256": e.sha256, "size": e.size})
+    out: dict[str, Any] = {"form": form.id, "version": info.form_version, "title": info.title, "fields": [],
+                           "answers": answers}
+    notes = store.get_notes(draft_id)
+    if notes:
+        out["notes"] = notes
+    if ev:
+        out["evidence_index"] = ev
+    return out
