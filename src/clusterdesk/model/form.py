@@ -209,6 +209,38 @@ def _loc(data: Any, loc: tuple[Any, ...]) -> str:
     return out or "(顶层)"
 
 
+_ZH = {
+    "missing": "缺少必填项",
+    "extra_forbidden": "不认识的键（拼写错误，或本程序版本不支持）",
+    "string_type": "应为文字",
+    "int_type": "应为整数",
+    "int_parsing": "应为整数",
+    "bool_type": "应为 true 或 false",
+    "bool_parsing": "应为 true 或 false",
+    "decimal_parsing": "应为数字",
+    "decimal_type": "应为数字",
+    "float_parsing": "应为数字",
+    "list_type": "应为列表",
+    "tuple_type": "应为列表",
+    "dict_type": "应为映射（键: 值）",
+    "model_type": "应为映射（键: 值）",
+    "union_tag_invalid": "kind 应为 field、heading、note、sign 或 group",
+}
+
+
+def _zh(err: dict[str, Any]) -> str:
+    """A pydantic error in the form author's language."""
+    t = err.get("type", "")
+    if t == "value_error":
+        return str(err["msg"]).removeprefix("Value error, ")
+    if t == "literal_error":
+        expected = (err.get("ctx") or {}).get("expected", "")
+        return f"取值“{err.get('input')}”无效，应为 {expected}"
+    if t == "string_pattern_mismatch":
+        return f"“{err.get('input')}”格式不对（只能用小写字母、数字和下划线，且以字母开头）"
+    return _ZH.get(t, f"取值无效（{err.get('msg')}）")
+
+
 def _cross_check(fd: FormDef, name: str) -> list[str]:
     """Checks the schema alone cannot make: unique ids, references that must exist."""
     problems: list[str] = []
@@ -302,10 +334,7 @@ def load_form(path: Path | str) -> FormDef:
     try:
         form = Form.model_validate(data)
     except ValidationError as e:
-        lines = []
-        for err in e.errors():
-            msg = err["msg"].removeprefix("Value error, ")
-            lines.append(f"{name}: {_loc(data, tuple(err['loc']))}: {msg}")
+        lines = [f"{name}: {_loc(data, tuple(err['loc']))}: {_zh(err)}" for err in e.errors()]
         raise FormDefinitionError(lines) from None
     fd = FormDef(form, path)
     problems = _cross_check(fd, name)
