@@ -168,16 +168,32 @@ def test_none_deletes_answer_and_note(store):
     assert store.get_answers(d.id) == {"b": 2}
 
 
-def test_note_kept_unless_given(store):
+def test_note_is_written_with_its_value(store):
     d = store.create_draft("f", 1, "t")
     store.set_answer(d.id, "a", 10, note="手工覆盖计算值")
-    store.set_answer(d.id, "a", 11)  # note=None keeps the note
     assert store.get_notes(d.id) == {"a": "手工覆盖计算值"}
+    store.set_answer(d.id, "a", 11)  # the pair is stored as given: no note now
+    assert store.get_notes(d.id) == {}
     store.set_answer(d.id, "a", 12, note="新原因")
-    assert store.get_notes(d.id) == {"a": "新原因"}
-    store.set_answer(d.id, "a", 12, note="")  # empty string clears
+    store.set_answer(d.id, "a", 12, note="")  # empty string = no note
     assert store.get_notes(d.id) == {}
     assert store.get_answers(d.id) == {"a": 12}
+
+
+def test_note_without_value(store):
+    d = store.create_draft("f", 1, "t")
+    store.set_answer(d.id, "blank", None, note="本年度无此项")
+    assert store.get_answers(d.id) == {}
+    assert store.get_notes(d.id) == {"blank": "本年度无此项"}
+    store.set_answer(d.id, "blank", 5)
+    assert (store.get_answers(d.id), store.get_notes(d.id)) == ({"blank": 5}, {})
+    # notes-only keys in set_answers change the note and keep the value
+    store.set_answers(d.id, {}, notes={"blank": "补充说明", "other": "仅备注"})
+    assert store.get_answers(d.id) == {"blank": 5}
+    assert store.get_notes(d.id) == {"blank": "补充说明", "other": "仅备注"}
+    store.set_answers(d.id, {}, notes={"blank": None, "other": ""})
+    assert (store.get_answers(d.id), store.get_notes(d.id)) == ({"blank": 5}, {})
+    assert count_rows(store, "draft_answer") == 1  # the note-only row is gone
 
 
 def test_set_answer_bumps_updated_at_and_data_version(store):
@@ -211,17 +227,24 @@ def test_set_answers_is_all_or_nothing_on_bad_value(store):
 
 
 def test_set_answers_rolls_back_partial_writes(store):
-    # Values are written first, then the note-only key fails inside the same
-    # transaction: the values must be rolled back too.
+    # A failure inside the transaction, after some rows were already written,
+    # must undo those rows too.  A temporary trigger on this connection makes
+    # the insert of key "boom" fail.
     d = store.create_draft("f", 1, "t")
-    store.set_answer(d.id, "a", "old")
+    store.set_answers(d.id, {"a": "old", "c": "keep"}, notes={"a": "旧备注"})
+    store._raw.execute(
+        "CREATE TEMP TRIGGER fail_boom BEFORE INSERT ON draft_answer WHEN NEW.key = 'boom' "
+        "BEGIN SELECT RAISE(ABORT, 'boom'); END"
+    )
+    before_version = store.data_version()
     with pytest.raises(StoreError):
-        store.set_answers(d.id, {"a": "new", "b": 2}, notes={"no_such_answer": "备注"})
-    assert store.get_answers(d.id) == {"a": "old"}
-    assert store.get_notes(d.id) == {}
-    # A note-only entry for an existing answer is fine.
-    store.set_answers(d.id, {}, notes={"a": "补充备注"})
-    assert store.get_notes(d.id) == {"a": "补充备注"}
+        store.set_answers(d.id, {"a": "new", "b": 2, "c": None, "boom": 1}, notes={"b": "说明"})
+    assert store.get_answers(d.id) == {"a": "old", "c": "keep"}
+    assert store.get_notes(d.id) == {"a": "旧备注"}
+    assert store.data_version() == before_version
+    store._raw.execute("DROP TRIGGER fail_boom")
+    store.set_answers(d.id, {"a": "new", "boom": 1})
+    assert store.get_answers(d.id) == {"a": "new", "boom": 1, "c": "keep"}
 
 
 def test_odd_values_round_trip(store):

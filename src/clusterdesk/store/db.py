@@ -851,10 +851,11 @@ class Store:
     # ------------------------------------------------------------------ answers and notes
 
     def set_answer(self, draft_id: int, key: str, value: object, note: str | None = None) -> None:
-        """Save one answer (``None`` deletes it) in one committed transaction.
+        """Save one answer and its note in one committed transaction.
 
-        ``note=None`` keeps the answer's existing note; a string replaces it
-        (``""`` clears it).  Deleting the answer deletes its note.
+        The pair is stored exactly as given: ``value=None`` removes the value,
+        ``note=None`` (or ``""``) removes the note.  A note may exist without a
+        value (e.g. why a field was left empty).
         """
         self.set_answers(draft_id, {key: value}, None if note is None else {key: note})
 
@@ -862,71 +863,67 @@ class Store:
         self,
         draft_id: int,
         values: Mapping[str, object],
-        notes: Mapping[str, str] | None = None,
+        notes: Mapping[str, str | None] | None = None,
     ) -> None:
-        """Save many answers (and notes) in ONE transaction: all of them or none.
+        """Save many answers and notes in ONE transaction: all of them or none.
 
-        A note for a key that is not in ``values`` updates the note of the existing
-        answer; if that answer does not exist nothing is saved and StoreError is raised.
+        For every key in ``values`` the value and the note ``notes.get(key)`` are
+        written together (no entry in ``notes`` = no note), as ``set_answer`` does.
+        A key only in ``notes`` changes just the note and keeps the value.
         """
         notes = dict(notes or {})
-        encoded: dict[str, str | None] = {}
-        for key, value in values.items():
-            _check_key(key)
-            encoded[key] = None if value is None else _encode_json(value, f"“{key}”")
         for key, note in notes.items():
             _check_key(key)
-            if not isinstance(note, str):
+            if note is not None and not isinstance(note, str):
                 raise StoreError(f"“{key}”的备注必须是文字")
+        pairs: list[dict[str, Any]] = []
+        for key, value in values.items():
+            _check_key(key)
+            text = None if value is None else _encode_json(value, f"“{key}”")
+            pairs.append({"draft_id": draft_id, "key": key, "value_json": text, "note": notes.get(key) or None})
+        set_notes = [
+            {"draft_id": draft_id, "key": key, "value_json": None, "note": note}
+            for key, note in notes.items()
+            if key not in values and note
+        ]
+        cleared_notes = [key for key, note in notes.items() if key not in values and not note]
         _check_id(draft_id)
+        table = AnswerRow.__table__
         with self._tx(write=True) as session:
             self._touch(session, draft_id)
-            deleted = [key for key, text in encoded.items() if text is None]
-            if deleted:
-                session.exec(
-                    delete(AnswerRow).where(AnswerRow.draft_id == draft_id, AnswerRow.key.in_(deleted))
-                )
-            rows_keep_note = []
-            rows_set_note = []
-            for key, text in encoded.items():
-                if text is None:
-                    continue
-                if key in notes:
-                    rows_set_note.append(
-                        {"draft_id": draft_id, "key": key, "value_json": text, "note": notes[key] or None}
-                    )
-                else:
-                    rows_keep_note.append({"draft_id": draft_id, "key": key, "value_json": text, "note": None})
-            table = AnswerRow.__table__
-            for rows, keep_note in ((rows_keep_note, True), (rows_set_note, False)):
-                if not rows:
-                    continue
+            conn = session.connection()
+            stored = [row for row in pairs if row["value_json"] is not None or row["note"] is not None]
+            emptied = [row["key"] for row in pairs if row["value_json"] is None and row["note"] is None]
+            if stored:
                 stmt = sqlite_insert(table)
-                set_ = {"value_json": stmt.excluded.value_json}
-                if not keep_note:
-                    set_["note"] = stmt.excluded.note
-                session.connection().execute(
-                    stmt.on_conflict_do_update(index_elements=["draft_id", "key"], set_=set_), rows
+                conn.execute(
+                    stmt.on_conflict_do_update(
+                        index_elements=["draft_id", "key"],
+                        set_={"value_json": stmt.excluded.value_json, "note": stmt.excluded.note},
+                    ),
+                    stored,
                 )
-            for key, note in notes.items():
-                if key in encoded:
-                    if encoded[key] is None and note:
-                        raise StoreError(f"“{key}”没有填写内容，不能只保存备注")
-                    continue
-                result = session.exec(
-                    update(AnswerRow)
-                    .where(AnswerRow.draft_id == draft_id, AnswerRow.key == key)
-                    .values(note=note or None)
+            if emptied:
+                session.exec(
+                    delete(AnswerRow).where(AnswerRow.draft_id == draft_id, AnswerRow.key.in_(emptied))
                 )
-                if result.rowcount == 0:
-                    raise StoreError(f"“{key}”没有填写内容，不能只保存备注")
+            if set_notes:
+                stmt = sqlite_insert(table)
+                conn.execute(
+                    stmt.on_conflict_do_update(index_elements=["draft_id", "key"], set_={"note": stmt.excluded.note}),
+                    set_notes,
+                )
+            if cleared_notes:
+                mine = (AnswerRow.draft_id == draft_id) & AnswerRow.key.in_(cleared_notes)
+                session.exec(delete(AnswerRow).where(mine, AnswerRow.value_json.is_(None)))
+                session.exec(update(AnswerRow).where(mine).values(note=None))
 
     def get_answers(self, draft_id: int) -> dict[str, object]:
         with self._tx(write=False) as session:
             self._require_draft(session, draft_id)
             rows = session.exec(
                 select(AnswerRow.key, AnswerRow.value_json)
-                .where(AnswerRow.draft_id == draft_id)
+                .where(AnswerRow.draft_id == draft_id, AnswerRow.value_json.is_not(None))
                 .order_by(AnswerRow.key)
             )
             return {key: json.loads(text) for key, text in rows}

@@ -65,8 +65,9 @@ _V1_STATEMENTS: tuple[str, ...] = (
     CREATE TABLE draft_answer (
         draft_id INTEGER NOT NULL REFERENCES draft (id) ON DELETE CASCADE,
         "key" TEXT NOT NULL,
-        value_json TEXT NOT NULL,
+        value_json TEXT,
         note TEXT,
+        CHECK (value_json IS NOT NULL OR note IS NOT NULL),
         PRIMARY KEY (draft_id, "key")
     )
     """,

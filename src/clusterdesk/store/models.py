@@ -60,7 +60,7 @@ class AnswerRow(SQLModel, table=True):
 
     draft_id: int = Field(foreign_key="draft.id", primary_key=True, ondelete="CASCADE")
     key: str = Field(primary_key=True)
-    value_json: str
+    value_json: str | None = None  # NULL: only a note is stored for this key
     note: str | None = None
 
 
