@@ -1,0 +1,519 @@
+"""Excel (.xlsx) export and safe import helpers (openpyxl, no Qt).
+
+* :func:`write_workbook` streams sheets with openpyxl's write-only mode:
+  sanitised unique sheet titles, optional caption rows, a bold header row
+  that is frozen and repeated on every printed page, per-column formats,
+  column widths computed from the content (East Asian wide characters count
+  as 2), wrapped long text, A4 landscape fitted to one page wide.
+* User text is always stored as text, never as a formula or error value:
+  strings such as ``=1+1``, ``+86…``, ``-5``, ``@x`` or ``#N/A`` become string
+  cells (data type ``s``, with Excel's quote prefix on the risky ones), so a
+  spreadsheet never executes data typed by an applicant (CSV/formula
+  injection).  Control characters are removed; text longer than Excel's
+  32,767-character cell limit raises :class:`XlsxExportError` instead of
+  being silently cut.
+* :func:`add_list_validation` adds a drop-down list to a normal (not
+  write-only) worksheet, spilling long lists to a hidden sheet.
+* :func:`read_workbook_values` reads cached values only (formulas are never
+  evaluated) after rejecting XML with DTDs/entities (billion laughs, XXE)
+  and zip bombs.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+from copy import copy
+import zipfile
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Literal
+
+from openpyxl import Workbook, load_workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ERROR_CODES
+from openpyxl.styles import Alignment, Border, Font, Side
+from openpyxl.styles.cell_style import StyleArray
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.cell_range import CellRange
+from openpyxl.worksheet.datavalidation import DataValidation
+from openpyxl.worksheet.properties import PageSetupProperties
+from openpyxl.worksheet.worksheet import Worksheet
+
+from .atomic import ExportError, atomic_write
+from .textsafe import clean_text, display_width
+
+__all__ = [
+    "SheetSpec", "ColumnFormat", "XlsxExportError", "WorkbookReadError",
+    "EXCEL_CELL_LIMIT", "MAX_TITLE_LEN", "HIDDEN_LIST_SHEET",
+    "write_workbook", "sanitize_sheet_title", "add_list_validation", "read_workbook_values",
+    "text_cell_value",
+]
+
+EXCEL_CELL_LIMIT = 32767
+MAX_TITLE_LEN = 31
+MAX_COLUMN_WIDTH = 60
+MIN_COLUMN_WIDTH = 6
+HIDDEN_LIST_SHEET = "下拉选项"
+_FORBIDDEN_TITLE_CHARS = str.maketrans({c: "_" for c in "[]:*?/\\"})
+_RISKY_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+_ERROR_STRINGS = frozenset(ERROR_CODES) | {"#GETTING_DATA", "#SPILL!", "#CALC!", "#FIELD!",
+                                           "#BLOCKED!", "#CONNECT!", "#UNKNOWN!", "#BUSY!"}
+
+ColumnFormat = Literal["general", "text", "number", "integer", "date"]
+_NUMBER_FORMATS = {"text": "@", "number": "0.00", "integer": "0", "date": "yyyy-mm-dd",
+                   "general": "General"}
+
+
+class XlsxExportError(ExportError):
+    """The workbook cannot be written as requested (Chinese message)."""
+
+
+class WorkbookReadError(ExportError):
+    """An Excel file cannot be read safely (Chinese message)."""
+
+
+@dataclass
+class SheetSpec:
+    """One worksheet for :func:`write_workbook`.
+
+    ``title``: sheet name (sanitised: ≤31 characters, no ``[]:*?/\\``,
+    unique).  ``title_rows``: caption lines above the header, merged across
+    the table width (first one bold, larger).  ``header``: column headings.
+    ``rows``: any iterable of row sequences.  ``formats``: per column
+    ``"text"`` (stored as text, ``@``), ``"number"`` (``0.00``), ``"integer"``
+    (``0``), ``"date"`` (``yyyy-mm-dd``) or ``"general"``/None (by value
+    type); a value that does not fit the column format (e.g. "不适用" in a
+    number column) is written as text.  ``widths``: optional explicit
+    column widths (characters); default computed from content.
+    """
+
+    title: str
+    header: Sequence[str]
+    rows: Iterable[Sequence[Any]] = ()
+    title_rows: Sequence[str] = ()
+    formats: Sequence[ColumnFormat | None] | None = None
+    widths: Sequence[float | None] | None = None
+
+
+def sanitize_sheet_title(title: str, existing: Iterable[str] = ()) -> str:
+    """Make *title* a legal, unique Excel sheet name: control characters and
+    ``[]:*?/\\`` replaced, no leading/trailing apostrophe, not the reserved
+    name "History", at most 31 characters, unique (case-insensitively)
+    among *existing* by appending "(2)", "(3)"…"""
+    t = clean_text(title).replace("\n", " ").replace("\t", " ").translate(_FORBIDDEN_TITLE_CHARS)
+    t = t.strip().strip("'").strip()
+    if not t:
+        t = "Sheet"
+    if t.casefold() == "history":
+        t = "History_"
+    t = t[:MAX_TITLE_LEN]
+    taken = {e.casefold() for e in existing}
+    if t.casefold() not in taken:
+        return t
+    n = 2
+    while True:
+        suffix = f"({n})"
+        candidate = t[:MAX_TITLE_LEN - len(suffix)] + suffix
+        if candidate.casefold() not in taken:
+            return candidate
+        n += 1
+
+
+def text_cell_value(value: str, where: str = "") -> str:
+    """Clean *value* for a text cell and enforce Excel's 32,767-character
+    limit (raises :class:`XlsxExportError`; *where* names the cell in the
+    message)."""
+    s = clean_text(value)
+    if len(s) > EXCEL_CELL_LIMIT:
+        loc = f"{where}的" if where else ""
+        raise XlsxExportError(
+            f"{loc}内容有 {len(s)} 个字符，超过 Excel 单元格上限 {EXCEL_CELL_LIMIT} 个字符，无法导出。"
+            f"请精简该内容后重试。")
+    return s
+
+
+def _is_risky(s: str) -> bool:
+    return s.startswith(_RISKY_PREFIXES) or s.strip().upper() in _ERROR_STRINGS
+
+
+class _StyleCache:
+    """Resolves a style (dict of cell style attributes) to openpyxl's
+    ``StyleArray`` once; cells then get a copy of the array.  Assigning
+    style objects per cell hashes them every time and is ~20x slower."""
+
+    def __init__(self, ws) -> None:
+        self.ws = ws
+        # id(style) -> (style, array); holding the dict keeps its id() valid.
+        self._arrays: dict[tuple[int, bool], tuple[dict[str, Any], StyleArray]] = {}
+
+    def array(self, style: dict[str, Any], quote: bool) -> StyleArray:
+        key = (id(style), quote)
+        hit = self._arrays.get(key)
+        if hit is None:
+            probe = WriteOnlyCell(self.ws)
+            for k, v in style.items():
+                setattr(probe, k, v)
+            if quote:
+                probe.quotePrefix = True
+            hit = (style, probe._style)
+            self._arrays[key] = hit
+        return hit[1]
+
+
+def _make_text_cell(ws, s: str, style: dict[str, Any], cache: _StyleCache) -> WriteOnlyCell:
+    cell = WriteOnlyCell(ws, value=s)
+    cell.data_type = "s"  # never a formula ("=…") or an error ("#N/A")
+    cell._value = s
+    cell._style = copy(cache.array(style, _is_risky(s)))
+    return cell
+
+
+def _make_cell(ws, value: Any, style: dict[str, Any], cache: _StyleCache) -> WriteOnlyCell:
+    cell = WriteOnlyCell(ws, value=value)
+    cell._style = copy(cache.array(style, False))
+    return cell
+
+
+def _bool_text(v: bool) -> str:
+    return "是" if v else "否"
+
+
+def _format_number_text(v: Any, fmt: str) -> str:
+    if fmt == "number":
+        return f"{float(v):.2f}"
+    if fmt == "integer":
+        return f"{float(v):.0f}"
+    return str(v)
+
+
+def _normalise(value: Any, fmt: str, where: str) -> tuple[str, Any]:
+    """Return (kind, value) with kind in text/number/date/empty."""
+    if value is None:
+        return "empty", None
+    if isinstance(value, bool):
+        return "text", _bool_text(value)
+    if isinstance(value, str):
+        s = text_cell_value(value, where)
+        return ("empty", None) if s == "" else ("text", s)
+    if isinstance(value, (int, float, Decimal)):
+        if fmt == "text":
+            return "text", text_cell_value(str(value), where)
+        if isinstance(value, float) and (value != value or value in (float("inf"), float("-inf"))):
+            return "text", str(value)
+        if isinstance(value, Decimal):
+            value = int(value) if value == value.to_integral_value() and fmt == "integer" else float(value)
+        return "number", value
+    if isinstance(value, (_dt.date, _dt.datetime, _dt.time)):
+        if fmt == "text":
+            return "text", value.isoformat()
+        return "date", value
+    return "text", text_cell_value(str(value), where)
+
+
+def _display_len(kind: str, value: Any, fmt: str) -> int:
+    if kind == "empty":
+        return 0
+    if kind == "text":
+        return display_width(value)
+    if kind == "number":
+        return len(_format_number_text(value, fmt)) if fmt in ("number", "integer") else len(str(value))
+    return 10 if not isinstance(value, _dt.datetime) else 16
+
+
+_THIN = Side(style="thin", color="000000")
+_BORDER = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
+_HEADER_FONT = Font(bold=True)
+_CAPTION_FONT = Font(bold=True, size=14)
+_SUBCAPTION_FONT = Font(size=11)
+
+
+def _write_sheet(wb: Workbook, spec: SheetSpec, title: str) -> None:
+    ws = wb.create_sheet(title=title)
+    header = [text_cell_value(str(h) if h is not None else "", f"工作表“{title}”表头") for h in spec.header]
+    ncols = max(1, len(header))
+    formats = list(spec.formats or [])
+    formats = [(f or "general") for f in formats] + ["general"] * (ncols - len(formats))
+    for f in formats:
+        if f not in _NUMBER_FORMATS:
+            raise ValueError(f"unknown column format {f!r}")
+
+    first_data_row = len(spec.title_rows) + 2
+    # Materialise and normalise rows (widths must be known before streaming).
+    data: list[list[tuple[str, Any]]] = []
+    widths = [display_width(h) for h in header] + [0] * (ncols - len(header))
+    for r_off, row in enumerate(spec.rows):
+        excel_row = first_data_row + r_off
+        if len(row) > len(widths):
+            widths.extend([0] * (len(row) - len(widths)))
+            formats.extend(["general"] * (len(row) - len(formats)))
+        out: list[tuple[str, Any]] = []
+        for c_idx, value in enumerate(row):
+            where = f"工作表“{title}”第{excel_row}行第{c_idx + 1}列"
+            kind, v = _normalise(value, formats[c_idx], where)
+            out.append((kind, v))
+            w = _display_len(kind, v, formats[c_idx])
+            if w > widths[c_idx]:
+                widths[c_idx] = w
+        data.append(out)
+    ncols = len(widths)
+
+    wrap_cols = [w > MAX_COLUMN_WIDTH for w in widths]
+    col_widths = []
+    for i, w in enumerate(widths):
+        explicit = spec.widths[i] if spec.widths and i < len(spec.widths) else None
+        col_widths.append(float(explicit) if explicit else float(min(MAX_COLUMN_WIDTH, max(MIN_COLUMN_WIDTH, w + 2))))
+    for i, w in enumerate(col_widths):
+        dim = ws.column_dimensions[get_column_letter(i + 1)]
+        dim.width = w
+    # Multi-line cells also wrap.
+    for row in data:
+        for i, (kind, v) in enumerate(row):
+            if kind == "text" and "\n" in v:
+                wrap_cols[i] = True
+
+    # Page setup (must be configured before the first row is streamed).
+    ws.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = Worksheet.PAPERSIZE_A4
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.print_options.horizontalCentered = True
+    header_row = len(spec.title_rows) + 1
+    ws.freeze_panes = f"A{header_row + 1}"
+    ws.print_title_rows = f"{header_row}:{header_row}"
+
+    cache = _StyleCache(ws)
+    # Caption rows, merged across the table.
+    caption_styles = [
+        {"font": _CAPTION_FONT, "alignment": Alignment(horizontal="center", vertical="center", wrap_text=True)},
+        {"font": _SUBCAPTION_FONT, "alignment": Alignment(horizontal="center", vertical="center", wrap_text=True)},
+    ]
+    for i, caption in enumerate(spec.title_rows):
+        s = text_cell_value(str(caption), f"工作表“{title}”标题")
+        ws.append([_make_text_cell(ws, s, caption_styles[min(i, 1)], cache)])
+        if ncols > 1:
+            ws.merged_cells.add(CellRange(min_col=1, min_row=i + 1, max_col=ncols, max_row=i + 1))
+
+    header_style = {"font": _HEADER_FONT, "border": _BORDER,
+                    "alignment": Alignment(horizontal="center", vertical="center", wrap_text=True)}
+    ws.append([_make_text_cell(ws, h, header_style, cache) for h in header])
+
+    col_styles: list[dict[str, Any]] = []
+    for i in range(ncols):
+        fmt = formats[i]
+        align = Alignment(vertical="top", wrap_text=wrap_cols[i])
+        col_styles.append({
+            "text": {"border": _BORDER, "alignment": align, "number_format": "@"},
+            "number": {"border": _BORDER, "alignment": align,
+                       "number_format": _NUMBER_FORMATS[fmt] if fmt in ("number", "integer") else "General"},
+            "date": {"border": _BORDER, "alignment": align, "number_format": "yyyy-mm-dd"},
+            "empty": {"border": _BORDER, "alignment": align,
+                      "number_format": _NUMBER_FORMATS[fmt]},
+        })
+        col_styles[-1]["datetime"] = {"border": _BORDER, "alignment": align,
+                                      "number_format": "yyyy-mm-dd hh:mm"}
+    empty = ("empty", None)
+    for row in data:
+        cells = []
+        for i in range(ncols):
+            kind, v = row[i] if i < len(row) else empty
+            if kind == "text":
+                cells.append(_make_text_cell(ws, v, col_styles[i]["text"], cache))
+            else:
+                if kind == "date" and isinstance(v, _dt.datetime):
+                    kind = "datetime"
+                cells.append(_make_cell(ws, v, col_styles[i][kind], cache))
+        ws.append(cells)
+
+
+def write_workbook(path: str | os.PathLike[str], sheets: Sequence[SheetSpec]) -> Path:
+    """Write *sheets* to an .xlsx file atomically and return its path.
+
+    Uses openpyxl's write-only (streaming) mode.  Raises
+    :class:`XlsxExportError` for content Excel cannot hold (text over 32,767
+    characters) and :class:`~clusterdesk.export.atomic.ExportWriteError`
+    when the file cannot be written.  See :class:`SheetSpec` for layout.
+    """
+    if not sheets:
+        raise ValueError("write_workbook needs at least one sheet")
+    wb = Workbook(write_only=True)
+    used: list[str] = []
+    for spec in sheets:
+        title = sanitize_sheet_title(spec.title, used)
+        used.append(title)
+        _write_sheet(wb, spec, title)
+    target = Path(path)
+    with atomic_write(target, "wb") as fh:
+        wb.save(fh)
+    return target
+
+
+# --------------------------------------------------------------------------
+# Data validation (normal workbooks)
+# --------------------------------------------------------------------------
+
+def add_list_validation(ws: Worksheet, cell_range: str, options: Sequence[str], *,
+                        allow_blank: bool = True, prompt: str | None = None,
+                        error: str | None = None) -> DataValidation:
+    """Restrict *cell_range* (e.g. ``"C2:C200"``) of a normal worksheet to a
+    drop-down list of *options*; invalid input is rejected with a message
+    (``showErrorMessage=True``).
+
+    Excel limits an inline list to 255 characters and cannot quote commas,
+    so longer lists or options containing ``,``/``"`` are written (as text)
+    to a hidden sheet named :data:`HIDDEN_LIST_SHEET` and referenced by
+    range.  Not usable on write-only worksheets.
+    """
+    if not isinstance(ws, Worksheet):
+        raise TypeError("add_list_validation needs a normal (not write-only / read-only) worksheet")
+    opts: list[str] = []
+    for o in options:
+        if o is None:
+            continue
+        s = clean_text(str(o)).replace("\n", " ").strip()
+        if s and s not in opts:
+            opts.append(s)
+    if not opts:
+        raise ValueError("a list validation needs at least one option")
+    inline = ",".join(opts)
+    if len(inline) <= 253 and not any("," in o or '"' in o for o in opts):
+        formula = f'"{inline}"'
+    else:
+        formula = _options_range(ws.parent, opts)
+    dv = DataValidation(
+        type="list", formula1=formula, allow_blank=allow_blank,
+        showErrorMessage=True, errorStyle="stop", errorTitle="输入无效",
+        error=(error or "请从下拉列表中选择一项。")[:255],
+        showInputMessage=bool(prompt), promptTitle="请选择" if prompt else None,
+        prompt=prompt[:255] if prompt else None,
+    )
+    dv.showDropDown = False  # (sic) False means: show the in-cell arrow
+    ws.add_data_validation(dv)
+    dv.add(cell_range)
+    return dv
+
+
+def _options_range(wb: Workbook, opts: list[str]) -> str:
+    if HIDDEN_LIST_SHEET in wb.sheetnames:
+        sheet = wb[HIDDEN_LIST_SHEET]
+        col = sheet.max_column + 1 if sheet.cell(1, 1).value is not None else 1
+    else:
+        sheet = wb.create_sheet(HIDDEN_LIST_SHEET)
+        col = 1
+    sheet.sheet_state = "hidden"
+    for r, s in enumerate(opts, start=1):
+        s = text_cell_value(s, "下拉选项")
+        cell = sheet.cell(row=r, column=col)
+        cell.value = s
+        cell.data_type = "s"
+        if _is_risky(s):
+            cell.quotePrefix = True
+    letter = get_column_letter(col)
+    return f"'{HIDDEN_LIST_SHEET}'!${letter}$1:${letter}${len(opts)}"
+
+
+# --------------------------------------------------------------------------
+# Safe reading
+# --------------------------------------------------------------------------
+
+_MAX_MEMBERS = 10000
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+
+
+def _check_package(path: Path, max_uncompressed: int) -> None:
+    """Reject zip bombs and XML carrying DTDs/entities before openpyxl
+    touches the file.  A DTD can only precede the root element, so each XML
+    part is parsed just up to its first element."""
+    from defusedxml import DefusedXmlException
+    from defusedxml.ElementTree import iterparse
+    from xml.etree.ElementTree import ParseError
+
+    try:
+        zf = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise WorkbookReadError(f"无法读取 Excel 文件：{path.name}（文件已损坏或不是 .xlsx 格式）") from exc
+    with zf:
+        infos = zf.infolist()
+        if len(infos) > _MAX_MEMBERS or sum(i.file_size for i in infos) > max_uncompressed:
+            raise WorkbookReadError(f"拒绝读取 Excel 文件：{path.name}（解压后体积异常巨大，可能是恶意文件）")
+        for info in infos:
+            if info.is_dir():
+                continue
+            name = info.filename.lower()
+            try:
+                with zf.open(info) as fh:
+                    head = fh.read(64).lstrip(b"\xef\xbb\xbf \t\r\n")
+                    if not (name.endswith((".xml", ".rels", ".vml")) or head.startswith(b"<")):
+                        continue
+                with zf.open(info) as fh:
+                    for _event, _elem in iterparse(fh, events=("start",), forbid_dtd=True,
+                                                   forbid_entities=True, forbid_external=True):
+                        break
+            except DefusedXmlException as exc:
+                raise WorkbookReadError(
+                    f"拒绝读取 Excel 文件：{path.name}（包含不安全的 XML 内容：DTD/实体定义，可能是恶意文件）") from exc
+            except ParseError as exc:
+                if name.endswith((".xml", ".rels")):
+                    raise WorkbookReadError(
+                        f"无法读取 Excel 文件：{path.name}（文件内容已损坏）") from exc
+            except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError, RuntimeError) as exc:
+                raise WorkbookReadError(
+                    f"无法读取 Excel 文件：{path.name}（文件已损坏或已加密）") from exc
+
+
+def read_workbook_values(path: str | os.PathLike[str], *,
+                         max_uncompressed_mb: int = 300) -> dict[str, list[list[Any]]]:
+    """Read every worksheet's cell values: ``{sheet title: rows}``.
+
+    Formulas are never evaluated: the values cached by Excel are returned
+    (``data_only=True``; ``None`` if the file never was calculated).  The
+    package is checked first with defusedxml (DTD, entity and external
+    references forbidden) and for zip bombs.  Strings are passed through
+    :func:`~clusterdesk.export.textsafe.clean_text`.  Each row is a list
+    with trailing empty cells dropped; trailing empty rows are dropped.
+
+    Raises :class:`WorkbookReadError` (Chinese message) for a missing,
+    legacy .xls, encrypted, corrupt or unsafe file.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise WorkbookReadError(f"找不到文件：{p}")
+    try:
+        with open(p, "rb") as fh:
+            magic = fh.read(8)
+    except OSError as exc:
+        raise WorkbookReadError(f"无法打开文件：{p}（{exc.strerror or exc}）") from exc
+    if magic == _OLE_MAGIC:
+        raise WorkbookReadError(
+            f"无法读取 {p.name}：这是旧版 .xls 文件或加密的工作簿，请在 Excel/WPS 中取消密码并另存为 .xlsx 后再导入。")
+    if not magic.startswith(b"PK"):
+        raise WorkbookReadError(f"无法读取 Excel 文件：{p.name}（不是 .xlsx 格式）")
+    _check_package(p, max_uncompressed_mb * 1024 * 1024)
+    try:
+        wb = load_workbook(p, read_only=True, data_only=True, keep_links=False)
+    except Exception as exc:  # openpyxl raises many types for bad packages
+        raise WorkbookReadError(f"无法读取 Excel 文件：{p.name}（文件已损坏或格式不受支持）") from exc
+    result: dict[str, list[list[Any]]] = {}
+    try:
+        for ws in wb.worksheets:
+            if hasattr(ws, "reset_dimensions"):
+                ws.reset_dimensions()  # do not trust the stored <dimension>
+            rows: list[list[Any]] = []
+            for row in ws.iter_rows(values_only=True):
+                vals = [clean_text(v) if isinstance(v, str) else v for v in row]
+                while vals and (vals[-1] is None or vals[-1] == ""):
+                    vals.pop()
+                rows.append(vals)
+            while rows and not rows[-1]:
+                rows.pop()
+            result[ws.title] = rows
+    except WorkbookReadError:
+        raise
+    except Exception as exc:
+        raise WorkbookReadError(f"无法读取 Excel 文件：{p.name}（文件内容已损坏）") from exc
+    finally:
+        wb.close()
+    return result
