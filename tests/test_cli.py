@@ -62,7 +62,7 @@ def test_template_fill_import_validate_eligibility(tmp_path):
     energy = next(x for x in tpl["fields"] if x["id"] == "basic.energy_efficiency")
     assert energy["options"] == ["是", "否", "非高耗能行业，不适用"]
     targets = next(x for x in tpl["fields"] if x["id"] == "plan.targets")
-    assert [c["id"] for c in targets["columns"]] == ["direction", "indicator", "baseline", "target"]
+    assert [c["id"] for c in targets["columns"]] == ["direction", "indicator", "baseline", "target", "target_2024", "target_2025"]
 
     demo = json.loads((DEMO / "cq-2024-application.json").read_text(encoding="utf-8"))
     tpl["answers"] = demo["answers"]

@@ -98,7 +98,18 @@ def _numeric(fn: Callable[..., Any]) -> Callable[..., Any]:
     return wrapped
 
 
+def bracket(text: Any) -> str | None:
+    """The words inside the last full-width brackets: 重庆市…集群（永川数控机床产业） → 永川数控机床产业."""
+    if not isinstance(text, str) or not text.strip():
+        return None
+    t = text.strip()
+    end = t.rfind("）")
+    start = t.rfind("（", 0, end) if end > 0 else -1
+    return t[start + 1 : end].strip() or None if start >= 0 else t
+
+
 FUNCTIONS: dict[str, Callable[..., Any]] = {
+    "bracket": bracket,
     "cagr": cagr,
     "geomean_growth": geomean_growth,
     "sum": _sum,

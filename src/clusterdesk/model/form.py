@@ -308,6 +308,65 @@ def _cross_check(fd: FormDef, name: str) -> list[str]:
             for i, rule in enumerate(t.rules):
                 if rule.row not in keys:
                     problems.append(f"{name}: targets.rules[{i}]({rule.id}).row: 表中没有固定行“{rule.row}”")
+    def need(where: str, key: str) -> None:
+        if not fd.has_cell(key):
+            problems.append(f"{name}: {where}: 不存在的栏目“{key}”")
+
+    def need_expr(where: str, ex: str, owner: FormDef | None) -> None:
+        try:
+            E.compile_expr(ex)
+        except E.ExprError as e:
+            problems.append(f"{name}: {where}: {e}")
+            return
+        if owner is not None:
+            for r in E.refs(ex):
+                if not owner.has_cell(r):
+                    problems.append(f"{name}: {where}: 引用了不存在的栏目 ${{{r}}}")
+
+    for i, pf in enumerate(form.prefill):
+        for j, f in enumerate(pf.fields):
+            need(f"prefill[{i}]({pf.id}).fields[{j}].to", f.to)
+            need_expr(f"prefill[{i}]({pf.id}).fields[{j}].expr", f.expr, None)
+        for j, t in enumerate(pf.tables):
+            need(f"prefill[{i}]({pf.id}).tables[{j}].to", t.to)
+    for i, cc in enumerate(form.change_checks):
+        for attr in ("field", "subject", "note_field"):
+            if getattr(cc, attr):
+                need(f"change_checks[{i}].{attr}", getattr(cc, attr))
+        if cc.prefill not in {p.id for p in form.prefill}:
+            problems.append(f"{name}: change_checks[{i}].prefill: 没有 id 为“{cc.prefill}”的 prefill")
+    if form.achievement:
+        a = form.achievement
+        need("achievement.table", a.table)
+        for row, ex in a.actuals.items():
+            need_expr(f"achievement.actuals.{row}", ex, fd)
+    for i, key in enumerate(form.carry_over):
+        need(f"carry_over[{i}]", key)
+    return problems
+
+
+def _cross_form_check(forms: dict[str, FormDef]) -> list[str]:
+    """References from one definition into another (prefill sources)."""
+    problems: list[str] = []
+    families = {f.form.family for f in forms.values() if f.form.family}
+    for fd in forms.values():
+        name = fd.source.name if fd.source else fd.id
+        for i, pf in enumerate(fd.form.prefill):
+            if pf.previous_year:
+                if pf.source_form not in families:
+                    problems.append(f"{name}: prefill[{i}]({pf.id}).source_form: 没有 family 为“{pf.source_form}”的表单")
+                continue
+            src = forms.get(pf.source_form)
+            if src is None:
+                problems.append(f"{name}: prefill[{i}]({pf.id}).source_form: 未知的表单“{pf.source_form}”")
+                continue
+            for j, f in enumerate(pf.fields):
+                for r in E.refs(f.expr):
+                    if not src.has_cell(r):
+                        problems.append(f"{name}: prefill[{i}]({pf.id}).fields[{j}].expr: “{src.id}”中没有栏目 ${{{r}}}")
+            for j, t in enumerate(pf.tables):
+                if not src.has_cell(t.source):
+                    problems.append(f"{name}: prefill[{i}]({pf.id}).tables[{j}].source: “{src.id}”中没有栏目“{t.source}”")
     return problems
 
 
@@ -365,6 +424,7 @@ class Catalog:
             if fd.id in forms:
                 problems.append(f"{p.name}: id “{fd.id}” 与 {forms[fd.id].source.name} 重复")  # type: ignore[union-attr]
             forms[fd.id] = fd
+        problems.extend(_cross_form_check(forms))
         if problems:
             raise FormDefinitionError(problems)
         return cls(forms)
@@ -384,6 +444,13 @@ class Catalog:
 
     def __len__(self) -> int:
         return len(self._forms)
+
+    def family(self, family: str, year: int) -> FormDef | None:
+        """The form of a family (e.g. sh-annual-report) for a report year, if one is shipped."""
+        for fd in self._forms.values():
+            if fd.form.family == family and fd.form.year == year:
+                return fd
+        return None
 
 
 _default_catalog: Catalog | None = None

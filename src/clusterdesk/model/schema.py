@@ -60,6 +60,7 @@ class Column(Frozen):
     max: Decimal | None = None
     width_mm: float | None = None
     auto: Literal["serial"] | None = None  # e.g. 序号 filled in by the program
+    printed: bool = True  # False: kept and checked, but not a column of the official printed table
 
 
 class Field(Frozen):
@@ -317,6 +318,55 @@ class Notice(Frozen):
     submit_to: str | None = None
 
 
+class PrefillField(Frozen):
+    """This form's cell ← an expression over the source form's cells."""
+
+    to: str
+    expr: str
+
+
+class PrefillTable(Frozen):
+    """Rows of a repeat table ← rows of a source repeat table, matched by their ``key``."""
+
+    to: str
+    source: str
+    columns: dict[str, str] = {}  # this column ← source column
+    year_columns: dict[str, dict[int, str]] = {}  # this column ← source column chosen by the report year
+    must_match: tuple[str, ...] = ()  # columns that must equal the source (需按照申报材料中所定目标填写)
+
+
+class Prefill(Frozen):
+    """Where starting values come from: a field of another form (or of this form's previous year)."""
+
+    id: str = PField(pattern=_ID)
+    source_form: str  # a form id, or a form family (see Form.family) for the previous year
+    label: str  # how users are told the source, e.g. 申报材料
+    previous_year: bool = False  # the source is this form family's report of the year before
+    fields: tuple[PrefillField, ...] = ()
+    tables: tuple[PrefillTable, ...] = ()
+
+
+class ChangeCheck(Frozen):
+    """A 是否发生变更 question answered from the linked source, confirmed by the user."""
+
+    field: str  # the 是/否 choice
+    subject: str  # this form's cell compared with the source
+    source_expr: str  # the source's value
+    prefill: str  # the Prefill id whose source is compared
+    note_field: str | None = None  # where a 是 is explained
+
+
+class Achievement(Frozen):
+    """目标值 against 完成值 in a targets table: which rows are computed, which count downwards."""
+
+    table: str
+    target_column: str
+    actual_column: str
+    actuals: dict[str, str] = {}  # row key → expression giving the 完成值 from this form's numbers
+    formulas: dict[str, str] = {}  # row key → the formula in Chinese
+    lower_is_better: tuple[str, ...] = ()
+
+
 class Form(Frozen):
     schema_version: int = SCHEMA_VERSION
     id: str = PField(pattern=r"^[a-z0-9][a-z0-9-]*$")
@@ -338,6 +388,11 @@ class Form(Frozen):
     eligibility: tuple[Condition, ...] = ()
     checks: tuple[Check, ...] = ()
     targets: TargetRules | None = None
+    family: str | None = None  # the same document in different years shares a family, e.g. sh-annual-report
+    prefill: tuple[Prefill, ...] = ()
+    change_checks: tuple[ChangeCheck, ...] = ()
+    achievement: Achievement | None = None
+    carry_over: tuple[str, ...] = ()  # field keys copied into next year's report (复制为下一年度)
 
     @field_validator("schema_version")
     @classmethod
