@@ -228,14 +228,20 @@ _EXTENSIONS: list[Callable[[Any, Callable[..., argparse.ArgumentParser]], None]]
 def _load_extensions() -> None:
     import importlib
 
+    if _EXTENSIONS:
+        return
     for mod in ("clusterdesk.export.cli", "clusterdesk.packages.cli", "clusterdesk.annual.cli",
                 "clusterdesk.backup_cli"):
         try:
             m = importlib.import_module(mod)
         except ModuleNotFoundError as e:
             if e.name and mod.startswith(e.name):
-                continue
-            raise
+                continue  # that feature is not part of this build
+            _err(f"命令模块 {mod} 无法加载：{e}")
+            continue
+        except Exception as e:  # a broken feature must not take the other commands down with it
+            _err(f"命令模块 {mod} 无法加载：{type(e).__name__}: {e}")
+            continue
         _EXTENSIONS.append(m.register)
 
 

@@ -75,6 +75,7 @@ class DraftSession:
         self._notes = store.get_notes(draft_id)
         self._evidence = store.list_evidence(draft_id)
         self._answers: Answers | None = None
+        self._linked: dict[str, Answers] | None = None
         self._undo: list[Change] = []
         self._redo: list[Change] = []
 
@@ -97,6 +98,9 @@ class DraftSession:
         if self._answers is None:
             self._answers = Answers(self.form, self._values, self._notes,
                                     [(e.key, e.option) for e in self._evidence])
+            if self._linked is None:
+                self._linked = linked_answers(self.store, self.info, self.form, self.catalog)
+            self._answers.linked = self._linked
         return self._answers
 
     def problems(self, *, include_eligibility: bool = True) -> list[Problem]:
@@ -224,10 +228,29 @@ def create_draft(store: Store, form: FormDef, title: str | None = None) -> Draft
     return store.create_draft(form.id, form.version, title or f"未命名{form.form.short_title}")
 
 
+def linked_answers(store: Store, info: DraftInfo, form: FormDef, catalog: Catalog) -> dict[str, Answers]:
+    """The answers of the draft this one was prefilled from (e.g. the application of an annual
+    report), keyed by the prefill id, so rules can check values against it."""
+    if info.linked_draft_id is None or not form.form.prefill:
+        return {}
+    try:
+        src_info = store.get_draft(info.linked_draft_id)
+    except Exception:  # the application was deleted: nothing to compare with
+        return {}
+    out: dict[str, Answers] = {}
+    for pf in form.form.prefill:
+        if not pf.previous_year and pf.source_form == src_info.form_id and src_info.form_id in catalog:
+            src_form = catalog.get(src_info.form_id)
+            out[pf.id] = Answers(src_form, store.get_answers(src_info.id), store.get_notes(src_info.id))
+    return out
+
+
 def load_answers(store: Store, draft_id: int, catalog: Catalog | None = None) -> tuple[FormDef, Answers]:
     """The form and effective answers of a stored draft (for export, validate, eligibility)."""
     catalog = catalog or default_catalog()
     info = store.get_draft(draft_id)
     form = catalog.get(info.form_id)
     ev = [(e.key, e.option) for e in store.list_evidence(draft_id)]
-    return form, Answers(form, store.get_answers(draft_id), store.get_notes(draft_id), ev)
+    ans = Answers(form, store.get_answers(draft_id), store.get_notes(draft_id), ev)
+    ans.linked = linked_answers(store, info, form, catalog)
+    return form, ans

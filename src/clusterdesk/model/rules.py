@@ -42,6 +42,7 @@ class Answers:
         self.notes = notes or {}
         self._computed: dict[str, Any] = {}
         self.evidence: dict[tuple[str, str], int] = {}
+        self.linked: dict[str, "Answers"] = {}  # prefill id → the linked source draft's answers
         for k, o in evidence:
             self.evidence[(k, o)] = self.evidence.get((k, o), 0) + 1
 
@@ -390,9 +391,61 @@ def validate(form: FormDef, ans: Answers, *, include_eligibility: bool = True) -
             for tr in target_results(form, ans):
                 if tr.ok is False:
                     out.append(Problem("warning", t.table, where, f"{tr.rule.text}：{tr.text}", "target"))
+    for level, key, msg in cross_form_problems(form, ans):
+        out.append(Problem(level, key, form.cell(key).where, msg, "linked"))  # type: ignore[arg-type]
     order = {c.key: i for i, c in enumerate(form.cells)}
     out.sort(key=lambda p: order.get(p.key, len(order)))
     return out
+
+
+def cross_form_problems(form: FormDef, ans: Answers) -> list[tuple[str, str, str]]:
+    """(level, key, message) for values that must agree with the linked application."""
+    out: list[tuple[str, str, str]] = []
+    for pf in form.form.prefill:
+        src = ans.linked.get(pf.id)
+        if src is None:
+            continue
+        for t in pf.tables:
+            if not t.must_match:
+                continue
+            _, table = form.field(t.to)
+            src_rows = {r.get("key"): r for r in (src.typed(t.source) or []) if isinstance(r, dict)}
+            for row in ans.typed(t.to) or []:
+                if not isinstance(row, dict) or row.get("key") not in src_rows:
+                    continue
+                for col in t.must_match:
+                    src_col = t.year_columns.get(col, {}).get(form.form.year) or t.columns.get(col)
+                    if not src_col:
+                        continue
+                    declared = src_rows[row["key"]].get(src_col)
+                    typed = row.get(col)
+                    if declared in (None, "") or typed in (None, ""):
+                        continue
+                    a, b = number_in_text(typed), number_in_text(declared)
+                    same = (a == b) if a is not None and b is not None else str(typed).strip() == str(declared).strip()
+                    if not same:
+                        name = row.get("indicator") or src_rows[row["key"]].get("indicator") or row["key"]
+                        col_label = next((c.label for c in table.columns if c.id == col), col)
+                        out.append(("error", t.to,
+                                    f"“{name}”的{col_label}“{typed}”与{pf.label}中所定目标“{declared}”不一致"
+                                    f"（注：需按照申报材料中所定目标填写）"))
+        for cc in form.form.change_checks:
+            if cc.prefill != pf.id:
+                continue
+            declared = E.evaluate(cc.source_expr, src.value)
+            current = ans.value(cc.subject)
+            answer = ans.value(cc.field)
+            if declared is None or current is None:
+                continue
+            differs = str(current).strip() != str(declared).strip()
+            label = form.cell(cc.field).field.label
+            if differs and answer == "否":
+                out.append(("warning", cc.field,
+                            f"当前为“{current}”，{pf.label}中为“{declared}”，“{label}”应选“是”并写明变更情况"))
+            elif not differs and answer == "是":
+                out.append(("warning", cc.field, f"与{pf.label}中的“{declared}”相同，请确认是否确有变更"))
+    return out
+
 
 
 def has_errors(problems: Iterable[Problem]) -> bool:
