@@ -34,5 +34,12 @@ bench: setup-test
 screenshots: setup-test
 	QT_QPA_PLATFORM=offscreen $(PY) -m clusterdesk.ui.screenshots docs/images
 
+$(VENV)/.installed-build: $(VENV)/.installed-test
+	$(PY) -m pip install -q -e ".[build]"
+	touch $@
+
+dist: system-deps $(VENV)/.installed-build
+	$(PY) -m PyInstaller --noconfirm --clean build.spec
+
 clean:
 	rm -rf $(VENV) build dist .pytest_cache
