@@ -1,0 +1,59 @@
+"""Fixtures of the reliability suite; writes the figures of the run to last_run.json."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import rel_support  # noqa: E402
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _write_last_run():
+    yield
+    if not rel_support.STATS:
+        return
+    try:
+        old = json.loads(rel_support.LAST_RUN.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        old = {}
+    now = dt.datetime.now().isoformat(timespec="seconds")
+    for section, figures in rel_support.STATS.items():
+        old[section] = {**figures, "recorded_at": now}
+    tmp = rel_support.LAST_RUN.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(old, ensure_ascii=False, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    os.replace(tmp, rel_support.LAST_RUN)
+
+
+@pytest.fixture(scope="session")
+def form():
+    from clusterdesk.model.form import default_catalog
+
+    return default_catalog().get(rel_support.FORM_ID)
+
+
+@pytest.fixture(scope="session")
+def demo_doc() -> dict:
+    return json.loads(rel_support.DEMO_CQ.read_text(encoding="utf-8"))
+
+
+@pytest.fixture()
+def umask022():
+    old = os.umask(0o022)
+    yield
+    os.umask(old)
+
+
+def pytest_terminal_summary(terminalreporter):
+    if rel_support.STATS:
+        terminalreporter.section("reliability figures (also in tests/reliability/last_run.json)")
+        for section, figures in sorted(rel_support.STATS.items()):
+            shown = ", ".join(f"{k}={v}" for k, v in sorted(figures.items()))
+            terminalreporter.write_line(f"{section}: {shown}")

@@ -1,0 +1,218 @@
+"""Shared helpers of the reliability suite (not a test module).
+
+Kept free of pytest fixtures so the helper scripts started as child processes can import it too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import re
+import sqlite3
+import sys
+import zipfile
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+DEMO = ROOT / "demo"
+DEMO_CQ = DEMO / "cq-2024-application.json"
+PYTHON = sys.executable
+LAST_RUN = HERE / "last_run.json"
+FORM_ID = "cq-2024-application"
+
+_CJK = re.compile(r"[\u3400-\u9fff]")
+
+# Figures of this run, merged into last_run.json at the end of the session (see conftest.py).
+STATS: dict[str, dict[str, Any]] = {}
+
+
+def record(section: str, **figures: Any) -> None:
+    STATS.setdefault(section, {}).update(figures)
+
+
+def bump(section: str, name: str, by: int = 1) -> None:
+    sec = STATS.setdefault(section, {})
+    sec[name] = sec.get(name, 0) + by
+
+
+def has_cjk(text: str) -> bool:
+    return bool(_CJK.search(text or ""))
+
+
+def sha256_file(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def child_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(HERE), str(ROOT / "src"), env.get("PYTHONPATH", "")])
+    env["PYTHONUNBUFFERED"] = "1"
+    env["CLUSTERDESK_TEST"] = "1"
+    env.pop("PYTHONHASHSEED", None)
+    return env
+
+
+# --------------------------------------------------------------------------- SQLite inspection
+
+
+def integrity(path: Path) -> list[str]:
+    """PRAGMA integrity_check of a database file, through a plain connection (may replay a WAL)."""
+    conn = sqlite3.connect(path, timeout=10)
+    try:
+        return [r[0] for r in conn.execute("PRAGMA integrity_check").fetchall()]
+    finally:
+        conn.close()
+
+
+def foreign_key_problems(path: Path) -> list[tuple]:
+    conn = sqlite3.connect(path, timeout=10)
+    try:
+        return conn.execute("PRAGMA foreign_key_check").fetchall()
+    finally:
+        conn.close()
+
+
+def logical_state(path: Path) -> dict[str, Any]:
+    """Everything a user could see in a store file, independent of counters and page layout."""
+    conn = sqlite3.connect(path, timeout=10)
+    try:
+        drafts = conn.execute(
+            "SELECT id, uuid, form_id, form_version, title, created_at, updated_at FROM draft ORDER BY id"
+        ).fetchall()
+        answers = conn.execute(
+            'SELECT draft_id, "key", value_json, note FROM draft_answer ORDER BY draft_id, "key"'
+        ).fetchall()
+        meta = conn.execute('SELECT draft_id, "key", value_json FROM draft_meta ORDER BY draft_id, "key"').fetchall()
+        evidence = conn.execute(
+            'SELECT id, draft_id, "key", option, filename, sha256, position FROM evidence ORDER BY id'
+        ).fetchall()
+        blobs = conn.execute("SELECT sha256, size FROM blob ORDER BY sha256").fetchall()
+    finally:
+        conn.close()
+    return {"drafts": drafts, "answers": answers, "meta": meta, "evidence": evidence, "blobs": blobs}
+
+
+def answers_by_draft(path: Path) -> dict[int, dict[str, Any]]:
+    conn = sqlite3.connect(path, timeout=10)
+    try:
+        out: dict[int, dict[str, Any]] = {r[0]: {} for r in conn.execute("SELECT id FROM draft")}
+        for draft_id, key, value_json in conn.execute(
+            'SELECT draft_id, "key", value_json FROM draft_answer WHERE value_json IS NOT NULL'
+        ):
+            out.setdefault(draft_id, {})[key] = json.loads(value_json)
+        return out
+    finally:
+        conn.close()
+
+
+def orphan_blobs(path: Path) -> int:
+    conn = sqlite3.connect(path, timeout=10)
+    try:
+        return conn.execute(
+            "SELECT count(*) FROM blob WHERE sha256 NOT IN (SELECT sha256 FROM evidence)"
+        ).fetchone()[0]
+    finally:
+        conn.close()
+
+
+# --------------------------------------------------------------------------- xlsx packages
+
+
+def rewrite_zip(src: Path, dst: Path, replace: dict[str, bytes], add: dict[str, bytes] | None = None) -> Path:
+    """Copy an .xlsx (zip) package, replacing / adding members."""
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            data = replace.get(info.filename)
+            zout.writestr(info.filename, data if data is not None else zin.read(info.filename))
+        for name, data in (add or {}).items():
+            zout.writestr(name, data)
+    return dst
+
+
+def zip_member(path: Path, name: str) -> bytes:
+    with zipfile.ZipFile(path) as zf:
+        return zf.read(name)
+
+
+def zip_names(path: Path) -> list[str]:
+    with zipfile.ZipFile(path) as zf:
+        return zf.namelist()
+
+
+def minimal_xlsx(rows_main: list[list[Any]], meta: list[list[Any]]) -> bytes:
+    """A tiny hand-written .xlsx with sheets 填报 and 说明 (inline strings, cached formula values).
+
+    A cell given as ``("=", "1+1", 999)`` is written as a formula with a cached value; ``("=", f, None)``
+    as a formula without one.
+    """
+
+    def col(i: int) -> str:
+        s = ""
+        i += 1
+        while i:
+            i, r = divmod(i - 1, 26)
+            s = chr(65 + r) + s
+        return s
+
+    def esc(s: str) -> str:
+        return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+    def sheet(rows: list[list[Any]]) -> bytes:
+        out = io.StringIO()
+        out.write('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+                  '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>')
+        for r, row in enumerate(rows, start=1):
+            out.write(f'<row r="{r}">')
+            for c, v in enumerate(row):
+                ref = f"{col(c)}{r}"
+                if v is None:
+                    continue
+                if isinstance(v, tuple) and v and v[0] == "=":
+                    _, formula, cached = v
+                    cached_xml = "" if cached is None else f"<v>{esc(str(cached))}</v>"
+                    out.write(f'<c r="{ref}"><f>{esc(formula)}</f>{cached_xml}</c>')
+                elif isinstance(v, bool):
+                    out.write(f'<c r="{ref}" t="b"><v>{int(v)}</v></c>')
+                elif isinstance(v, (int, float)):
+                    out.write(f'<c r="{ref}"><v>{v!r}</v></c>')
+                else:
+                    out.write(f'<c r="{ref}" t="inlineStr"><is><t xml:space="preserve">{esc(str(v))}</t></is></c>')
+            out.write("</row>")
+        out.write("</sheetData></worksheet>")
+        return out.getvalue().encode("utf-8")
+
+    ct = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+          '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+          '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+          '<Default Extension="xml" ContentType="application/xml"/>'
+          '<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+          '<Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
+          '<Override PartName="/xl/worksheets/sheet2.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
+          '</Types>')
+    rels = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+            '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+            '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/>'
+            '</Relationships>')
+    wb = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+          '<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+          'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets>'
+          '<sheet name="填报" sheetId="1" r:id="rId1"/><sheet name="说明" sheetId="2" r:id="rId2"/>'
+          '</sheets></workbook>')
+    wb_rels = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+               '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+               '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/>'
+               '<Relationship Id="rId2" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet2.xml"/>'
+               '</Relationships>')
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("[Content_Types].xml", ct)
+        zf.writestr("_rels/.rels", rels)
+        zf.writestr("xl/workbook.xml", wb)
+        zf.writestr("xl/_rels/workbook.xml.rels", wb_rels)
+        zf.writestr("xl/worksheets/sheet1.xml", sheet(rows_main))
+        zf.writestr("xl/worksheets/sheet2.xml", sheet(meta))
+    return buf.getvalue()
