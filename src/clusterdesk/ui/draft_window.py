@@ -1,0 +1,343 @@
+"""The draft window: section list, one page per section, navigation, undo/redo and checks."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from clusterdesk.model.form import Catalog
+from clusterdesk.service import DraftSession
+from clusterdesk.store import Store
+
+from . import style
+from .controller import DraftController
+from .pages import SectionPage
+from .panels import EligibilityPanel, ExportDialog, FindDialog, ProblemsDialog
+from .qt import (
+    QAction,
+    QApplication,
+    QCloseEvent,
+    QDockWidget,
+    QEvent,
+    QHBoxLayout,
+    QKeySequence,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QMainWindow,
+    QPlainTextEdit,
+    QPushButton,
+    QSize,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+    Qt,
+    Signal,
+)
+
+UNDO_KEYS = (QKeySequence("Ctrl+Z"),)
+REDO_KEYS = (QKeySequence("Ctrl+Y"), QKeySequence("Ctrl+Shift+Z"))
+
+
+class DraftWindow(QMainWindow):
+    closed = Signal(int)
+    page_shown = Signal(int)
+
+    def __init__(self, store: Store, draft_id: int, catalog: Catalog | None = None, *, lazy: bool = True):
+        super().__init__()
+        self.store = store
+        self.session = DraftSession(store, draft_id, catalog)
+        self.ctl = DraftController(self.session, self)
+        self.form = self.session.form
+        self.setWindowIcon(style.app_icon())
+        self.resize(1280, 720)
+        self.pages: list[SectionPage | None] = [None] * len(self.form.sections)
+        self.problems_dialog: ProblemsDialog | None = None
+        self.find_dialog: FindDialog | None = None
+        self.export_dialog: ExportDialog | None = None
+
+        # left: sections in official order, each with its state
+        self.section_list = QListWidget()
+        self.section_list.setObjectName("sectionList")
+        self.section_list.setWordWrap(True)
+        self.section_list.setIconSize(QSize(14, 14))
+        self.section_list.setMinimumWidth(170)
+        self.section_list.setMaximumWidth(250)
+        self.section_list.setAccessibleName("表单各部分")
+        self.section_list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        for s in self.form.sections:
+            it = QListWidgetItem(s.title)
+            it.setToolTip(s.title)
+            self.section_list.addItem(it)
+        self.section_list.currentRowChanged.connect(self.go_to)
+
+        # centre: the pages and the 上一步/下一步 bar
+        self.stack = QStackedWidget()
+        for _ in self.form.sections:
+            self.stack.addWidget(QWidget())
+        self.prev_button = QPushButton("← 上一步")
+        self.next_button = QPushButton("下一步 →")
+        self.prev_button.setToolTip("上一部分（Alt+←）")
+        self.next_button.setToolTip("下一部分（Alt+→）")
+        self.prev_button.clicked.connect(self.go_prev)
+        self.next_button.clicked.connect(self.go_next)
+        self.position_label = QLabel()
+        nav = QHBoxLayout()
+        nav.setContentsMargins(12, 6, 12, 8)
+        nav.addWidget(self.prev_button)
+        nav.addStretch(1)
+        nav.addWidget(self.position_label)
+        nav.addStretch(1)
+        nav.addWidget(self.next_button)
+        centre = QWidget()
+        cl = QVBoxLayout(centre)
+        cl.setContentsMargins(0, 0, 0, 0)
+        cl.setSpacing(0)
+        cl.addWidget(self.stack, 1)
+        cl.addLayout(nav)
+        main = QWidget()
+        ml = QHBoxLayout(main)
+        ml.setContentsMargins(0, 0, 0, 0)
+        ml.setSpacing(0)
+        ml.addWidget(self.section_list)
+        ml.addWidget(centre, 1)
+        self.setCentralWidget(main)
+
+        # right: 申报条件自查
+        self.eligibility = EligibilityPanel(self.ctl)
+        self.eligibility_dock = QDockWidget("申报条件自查", self)
+        self.eligibility_dock.setObjectName("eligibilityDock")
+        self.eligibility_dock.setWidget(self.eligibility)
+        self.eligibility_dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetClosable
+                                          | QDockWidget.DockWidgetFeature.DockWidgetMovable)
+        self.eligibility_dock.setMinimumWidth(220)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.eligibility_dock)
+        self.resizeDocks([self.eligibility_dock], [320], Qt.Orientation.Horizontal)
+        if not self.form.form.eligibility and not self.form.form.targets:
+            self.eligibility_dock.hide()
+
+        self._make_actions()
+        self.saved_label = QLabel(f"已保存 {self.session.info.updated_at:%H:%M:%S}")
+        self.completion_label = QLabel("")
+        self.statusBar().addPermanentWidget(self.completion_label)
+        self.statusBar().addPermanentWidget(self.saved_label)
+
+        self.ctl.changed.connect(self._on_changed)
+        self.ctl.problems_changed.connect(self._on_problems)
+        self.ctl.saved.connect(lambda t: self.saved_label.setText(f"已保存 {t}"))
+        self.ctl.undo_state.connect(self._on_undo_state)
+        QApplication.instance().installEventFilter(self)
+
+        self._update_title()
+        self._update_states()
+        self._on_undo_state(False, False)
+        self.section_list.setCurrentRow(0)
+        if not lazy:
+            for i in range(len(self.pages)):
+                self.page(i)
+
+    # -- actions --
+    def _make_actions(self) -> None:
+        tb = self.addToolBar("常用")
+        tb.setObjectName("mainToolbar")
+        tb.setMovable(False)
+        tb.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+
+        def act(text: str, keys, slot, tip: str = "", toolbar: bool = True) -> QAction:
+            a = QAction(text, self)
+            if keys:
+                a.setShortcuts([QKeySequence(k) if isinstance(k, str) else k for k in keys])
+            a.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+            a.triggered.connect(slot)
+            shown = ", ".join(k.toString(QKeySequence.SequenceFormat.NativeText) for k in a.shortcuts())
+            a.setToolTip(f"{tip or text}（{shown}）" if shown else (tip or text))
+            self.addAction(a)
+            if toolbar:
+                tb.addAction(a)
+            return a
+
+        self.save_action = act("保存", ["Ctrl+S"], self.save_now, "所有内容在离开栏目时已自动保存")
+        self.undo_action = act("撤销", UNDO_KEYS, self.undo)
+        self.redo_action = act("重做", REDO_KEYS, self.redo)
+        tb.addSeparator()
+        self.find_action = act("查找栏目", ["Ctrl+F"], self.show_find)
+        self.check_action = act("检查全部", ["F7"], self.check_all)
+        self.eligibility_action = self.eligibility_dock.toggleViewAction()
+        self.eligibility_action.setText("申报条件自查")
+        tb.addAction(self.eligibility_action)
+        tb.addSeparator()
+        self.export_action = act("导出", ["Ctrl+E"], self.show_export, "导出 Word / PDF 申报材料")
+        self.prev_action = act("上一部分", ["Alt+Left"], self.go_prev, toolbar=False)
+        self.next_action = act("下一部分", ["Alt+Right"], self.go_next, toolbar=False)
+
+    # -- pages --
+    def page(self, index: int) -> SectionPage:
+        p = self.pages[index]
+        if p is None:
+            p = SectionPage(self.ctl, self.form.sections[index], index)
+            old = self.stack.widget(index)
+            self.stack.insertWidget(index, p)
+            self.stack.removeWidget(old)
+            old.deleteLater()
+            self.pages[index] = p
+        return p
+
+    def built_pages(self) -> list[SectionPage]:
+        return [p for p in self.pages if p is not None]
+
+    def current_index(self) -> int:
+        return self.stack.currentIndex()
+
+    def current_page(self) -> SectionPage:
+        return self.page(self.current_index())
+
+    def go_to(self, index: int) -> None:
+        if not 0 <= index < len(self.pages):
+            return
+        page = self.page(index)
+        self.stack.setCurrentIndex(index)
+        if self.section_list.currentRow() != index:
+            self.section_list.setCurrentRow(index)
+        n = len(self.pages)
+        self.position_label.setText(f"第 {index + 1} / {n} 部分　{self.form.sections[index].title}")
+        self.prev_button.setEnabled(index > 0)
+        self.next_button.setEnabled(index < n - 1)
+        page.update_problems()
+        self.page_shown.emit(index)
+
+    def go_next(self) -> None:
+        self.go_to(self.current_index() + 1)
+
+    def go_prev(self) -> None:
+        self.go_to(self.current_index() - 1)
+
+    def jump_to(self, key: str) -> bool:
+        """Show the section of a cell (or field) key and put the cursor in its widget."""
+        if not key:
+            return False
+        sid = key.split(".", 1)[0]
+        for i, s in enumerate(self.form.sections):
+            if s.id == sid:
+                self.go_to(i)
+                self.activateWindow()
+                return self.page(i).focus_key(key)
+        return False
+
+    # -- editing --
+    def flush(self) -> None:
+        for p in self.built_pages():
+            p.flush()
+
+    def save_now(self) -> None:
+        self.flush()
+        self.saved_label.setText(f"已保存 {datetime.now():%H:%M:%S}")
+        self.statusBar().showMessage("所有内容均已保存到本机", 4000)
+
+    def undo(self) -> None:
+        self.flush()
+        change = self.ctl.undo()
+        self._after_history(change, "撤销")
+
+    def redo(self) -> None:
+        self.flush()
+        change = self.ctl.redo()
+        self._after_history(change, "重做")
+
+    def _after_history(self, change, what: str) -> None:
+        if change is None:
+            self.statusBar().showMessage(f"没有可{what}的操作", 3000)
+            return
+        self.jump_to(change.key)
+        where = self.form.cell(change.key).where if self.form.has_cell(change.key) else change.key
+        self.statusBar().showMessage(f"已{what}：{where}", 5000)
+
+    def _on_undo_state(self, can_undo: bool, can_redo: bool) -> None:
+        self.undo_action.setEnabled(True)  # the shortcut must reach us even to say "nothing to undo"
+        self.redo_action.setEnabled(True)
+
+    def _on_changed(self, keys: list, reload_source: bool) -> None:
+        for p in self.built_pages():
+            p.on_changed(keys, reload_source)
+        if self.form.form.title_field in keys:
+            self._update_title()
+
+    def _on_problems(self) -> None:
+        # other pages refresh their messages when they are shown again (go_to)
+        cur = self.pages[self.current_index()]
+        if cur is not None:
+            cur.update_problems()
+        self._update_states()
+        self.eligibility.refresh()
+
+    def _update_states(self) -> None:
+        for i, s in enumerate(self.form.sections):
+            state = self.session.section_state(s.id)
+            if state != "errors" and self.ctl.section_has_errors(s.id):
+                state = "errors"  # a failed cross-field check (e.g. 中小企业数量 > 企业数量)
+            it = self.section_list.item(i)
+            it.setText(f"{s.title}\n{style.STATE_TEXT[state]}")
+            it.setIcon(style.state_icon(state))
+            it.setData(Qt.ItemDataRole.UserRole, state)
+        self.completion_label.setText(f"完成度 {self.session.completion() * 100:.0f}%")
+
+    def section_state_text(self, index: int) -> str:
+        return style.STATE_TEXT[self.section_list.item(index).data(Qt.ItemDataRole.UserRole)]
+
+    def _update_title(self) -> None:
+        self.setWindowTitle(f"{self.session.info.title} — {self.form.title} — 集群申报助手")
+
+    # -- dialogs --
+    def check_all(self) -> ProblemsDialog:
+        self.flush()
+        self.ctl.show_all_required = True
+        for p in self.built_pages():
+            p.update_problems()
+        if self.problems_dialog is not None:
+            self.problems_dialog.close()
+            self.problems_dialog.deleteLater()
+        self.problems_dialog = ProblemsDialog(self.ctl.all_problems(), self)
+        self.problems_dialog.jump.connect(self.jump_to)
+        self.problems_dialog.show()
+        return self.problems_dialog
+
+    def show_find(self) -> FindDialog:
+        if self.find_dialog is None:
+            self.find_dialog = FindDialog(self.form, self)
+            self.find_dialog.jump.connect(self.jump_to)
+        self.find_dialog.open_fresh()
+        return self.find_dialog
+
+    def show_export(self) -> ExportDialog:
+        self.flush()
+        self.export_dialog = ExportDialog(self.ctl, self)
+        self.export_dialog.open()
+        return self.export_dialog
+
+    # -- draft-wide undo wins over a field's own undo once the field's text was committed --
+    def eventFilter(self, obj, event) -> bool:  # noqa: N802 - Qt API
+        if event.type() == QEvent.Type.ShortcutOverride and isinstance(obj, QWidget) and obj.window() is self:
+            keys = QKeySequence(event.keyCombination())
+            is_undo = any(keys.matches(k) == QKeySequence.SequenceMatch.ExactMatch for k in UNDO_KEYS)
+            is_redo = any(keys.matches(k) == QKeySequence.SequenceMatch.ExactMatch for k in REDO_KEYS)
+            if is_undo or is_redo:
+                local = False
+                if isinstance(obj, QLineEdit):
+                    local = obj.isUndoAvailable() if is_undo else obj.isRedoAvailable()
+                elif isinstance(obj, QPlainTextEdit):
+                    doc = obj.document()
+                    local = doc.isUndoAvailable() if is_undo else doc.isRedoAvailable()
+                if not local:
+                    event.ignore()
+                    return True
+        return super().eventFilter(obj, event)
+
+    def closeEvent(self, e: QCloseEvent) -> None:  # noqa: N802 - Qt API
+        self.flush()
+        app = QApplication.instance()
+        if app is not None:
+            app.removeEventFilter(self)
+        for d in (self.problems_dialog, self.find_dialog):
+            if d is not None:
+                d.close()
+        self.closed.emit(self.session.draft_id)
+        super().closeEvent(e)

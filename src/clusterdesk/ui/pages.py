@@ -1,0 +1,161 @@
+"""One scrollable page per form section, laid out from the section's items in official order."""
+
+from __future__ import annotations
+
+from clusterdesk.model.schema import Field, Group, Heading, Note, Section, Sign
+
+from . import style
+from .controller import DraftController
+from .qt import QFrame, QHBoxLayout, QLabel, QScrollArea, QVBoxLayout, QWidget, Qt
+from .widgets import FieldEditor, GridEditor, NarrativeEditor, editor_for
+
+CONTENT_MAX_WIDTH = 980
+
+
+def _is_grid_row(section: Section, f: Field) -> bool:
+    return bool(f.years) and f.type in ("number", "integer", "percent") and not f.calculation
+
+
+class SectionPage(QWidget):
+    def __init__(self, ctl: DraftController, section: Section, index: int):
+        super().__init__()
+        self.ctl = ctl
+        self.section = section
+        self.index = index
+        self.editors: list[FieldEditor] = []
+        self._by_key: dict[str, FieldEditor] = {}
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.setSpacing(0)
+        head = QFrame()
+        head.setObjectName("pageHead")
+        head.setStyleSheet("QFrame#pageHead { background: #f7f9fb; border-bottom: 1px solid #dde3ea; }")
+        hl = QHBoxLayout(head)
+        hl.setContentsMargins(18, 10, 18, 10)
+        title = style.label(section.title, "section-title")
+        hl.addWidget(title, 1)
+        self.total_label: QLabel | None = None
+        if section.max_chars_total:
+            self.total_label = style.label("", "counter", wrap=False)
+            self.total_label.setAccessibleName("本部分合计字数")
+            hl.addWidget(self.total_label)
+        outer.addWidget(head)
+        self.scroll = QScrollArea()
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
+        outer.addWidget(self.scroll, 1)
+        content = QWidget()
+        content.setObjectName("pageContent")
+        self.content = content
+        wrap = QHBoxLayout(content)
+        wrap.setContentsMargins(18, 12, 18, 24)
+        inner = QWidget()
+        inner.setMaximumWidth(CONTENT_MAX_WIDTH)
+        self.body = QVBoxLayout(inner)
+        self.body.setContentsMargins(0, 0, 0, 0)
+        self.body.setSpacing(10)
+        wrap.addWidget(inner, 1)
+        self._build(section.items, self.body)
+        self.body.addStretch(1)
+        self.scroll.setWidget(content)
+        for ed in self.editors:
+            for k in ed.keys():
+                self._by_key.setdefault(k, ed)
+            if isinstance(ed, NarrativeEditor):
+                ed.counted.connect(self._update_total)
+        self._update_total()
+
+    # -- building --
+    def _build(self, items, layout: QVBoxLayout) -> None:
+        run: list[Field] = []
+
+        def flush_run() -> None:
+            if run:
+                self._add_editor(GridEditor(self.ctl, self.section, list(run)), layout)
+                run.clear()
+
+        for item in items:
+            if isinstance(item, Field) and _is_grid_row(self.section, item) and self.section.years:
+                run.append(item)
+                continue
+            flush_run()
+            if isinstance(item, Field):
+                self._add_editor(editor_for(self.ctl, self.section, item), layout)
+            elif isinstance(item, Group):
+                box = QFrame()
+                box.setProperty("role", "group")
+                bl = QVBoxLayout(box)
+                bl.setContentsMargins(12, 8, 12, 8)
+                bl.addWidget(style.label(item.label, "label"))
+                self._build(item.items, bl)
+                layout.addWidget(box)
+            elif isinstance(item, Heading):
+                lab = style.label(item.text)
+                size = {1: 13, 2: 12}.get(item.level, 11)
+                lab.setStyleSheet(f"font-size: {size}pt; font-weight: bold; color: #1f3b5a; margin-top: 6px;")
+                layout.addWidget(lab)
+                if item.hint:
+                    layout.addWidget(style.label(item.hint, "help"))
+            elif isinstance(item, Note):
+                layout.addWidget(style.label(item.text, "note"))
+            elif isinstance(item, Sign):
+                lab = style.label(f"{item.text}" + ("　（盖章）" if item.seal and "章" not in item.text else ""), "note")
+                lab.setMinimumHeight(40 if item.seal else 28)
+                layout.addWidget(lab)
+                tip = style.label("（打印后手写签字、盖章，本程序不填写）", "help")
+                layout.addWidget(tip)
+        flush_run()
+
+    def _add_editor(self, ed: FieldEditor, layout: QVBoxLayout) -> None:
+        self.editors.append(ed)
+        layout.addWidget(ed)
+
+    # -- lookups --
+    def editor_for_key(self, key: str) -> FieldEditor | None:
+        ed = self._by_key.get(key)
+        if ed is None:
+            field_key = ".".join(key.split(".")[:2])
+            ed = self._by_key.get(field_key)
+            if ed is None:
+                ed = next((e for e in self.editors if any(k.startswith(field_key + ".") for k in e.keys())), None)
+        return ed
+
+    def focus_key(self, key: str) -> bool:
+        ed = self.editor_for_key(key)
+        if ed is None:
+            return False
+        w = ed.focus_widget(key)
+        if w is None:
+            return False
+        self.scroll.ensureWidgetVisible(ed, 0, 40)
+        self.scroll.ensureWidgetVisible(w, 20, 60)
+        w.setFocus(Qt.FocusReason.OtherFocusReason)
+        return True
+
+    def on_changed(self, keys: list[str], reload_source: bool) -> None:
+        for i, k in enumerate(keys):
+            if i == 0 and not reload_source:
+                continue
+            ed = self._by_key.get(k)
+            if ed is not None:
+                ed.reload(k)
+
+    def update_problems(self) -> None:
+        for ed in self.editors:
+            ed.update_problems()
+
+    def flush(self) -> None:
+        for ed in self.editors:
+            ed.flush()
+
+    def _update_total(self) -> None:
+        if self.total_label is None:
+            return
+        limit = self.section.max_chars_total or 0
+        total = sum(ed.count() for ed in self.editors if isinstance(ed, NarrativeEditor))
+        over = total > limit
+        self.total_label.setText(f"本部分合计 {total}/{limit} 字" + (f"，超出 {total - limit} 字" if over else ""))
+        style.set_role(self.total_label, "counter-over" if over else "counter")
+
+    def total_chars(self) -> int:
+        return sum(ed.count() for ed in self.editors if isinstance(ed, NarrativeEditor))

@@ -1,0 +1,306 @@
+"""Side panels and small dialogs of the draft window: 申报条件自查, 检查全部, 查找栏目, 导出."""
+
+from __future__ import annotations
+
+from clusterdesk.model.form import FormDef
+from clusterdesk.model.rules import ConditionResult, Problem
+
+from . import style
+from .controller import DraftController
+from .qt import (
+    QCheckBox,
+    QDialog,
+    QDialogButtonBox,
+    QEvent,
+    QFileDialog,
+    QFrame,
+    QHBoxLayout,
+    QKeyEvent,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+    Qt,
+    Signal,
+)
+
+STATUS_COLOR = {"符合": style.OK, "不符合": style.ERROR, "待填写": style.PENDING}
+
+
+class EligibilityPanel(QWidget):
+    """Each 申报条件 with 符合/不符合/待填写 and its numbers; section 八's target rules below."""
+
+    def __init__(self, ctl: DraftController):
+        super().__init__()
+        self.ctl = ctl
+        form = ctl.form
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        outer.addWidget(scroll)
+        body = QWidget()
+        lay = QVBoxLayout(body)
+        lay.setContentsMargins(8, 8, 8, 8)
+        lay.setSpacing(6)
+        self.summary = style.label("", "label")
+        lay.addWidget(self.summary)
+        if form.form.eligibility_title:
+            lay.addWidget(style.label(form.form.eligibility_title, "help"))
+        self.rows: dict[str, tuple[QLabel, QLabel]] = {}
+        for cond in form.form.eligibility:
+            head = QLabel()
+            head.setWordWrap(True)
+            head.setTextFormat(Qt.TextFormat.RichText)
+            detail = style.label("", "help")
+            lay.addWidget(head)
+            lay.addWidget(detail)
+            self.rows[cond.id] = (head, detail)
+        self.target_rows: dict[str, QLabel] = {}
+        t = form.form.targets
+        if t:
+            sec = form.section_of(t.table)
+            lay.addSpacing(8)
+            lay.addWidget(style.label(f"{sec.title} · 发展目标要求", "label"))
+            lay.addWidget(style.label(t.note, "help"))
+            for rule in t.rules:
+                lab = QLabel()
+                lab.setWordWrap(True)
+                lab.setTextFormat(Qt.TextFormat.RichText)
+                lay.addWidget(lab)
+                self.target_rows[rule.id] = lab
+        lay.addStretch(1)
+        scroll.setWidget(body)
+        self.results: list[ConditionResult] = []
+        self.refresh()
+
+    def refresh(self) -> None:
+        s = self.ctl.session
+        self.results = s.eligibility()
+        counts = {"符合": 0, "不符合": 0, "待填写": 0}
+        for r in self.results:
+            counts[r.status] += 1
+            head, detail = self.rows[r.condition.id]
+            color = STATUS_COLOR[r.status]
+            head.setText(f'<span style="color:{color}; font-weight:bold">［{r.status}］</span> {_esc(r.condition.text)}')
+            head.setAccessibleName(f"{r.status} {r.condition.text}")
+            detail.setText("\n".join(_short(o.where) + "：" + o.text for o in r.outcomes))
+        self.summary.setText(f"申报条件自查：符合 {counts['符合']} 项，不符合 {counts['不符合']} 项，待填写 {counts['待填写']} 项")
+        for tr in s.targets():
+            lab = self.target_rows.get(tr.rule.id)
+            if lab is None:
+                continue
+            status = "待填写" if tr.ok is None else ("符合" if tr.ok else "不符合")
+            color = STATUS_COLOR[status]
+            lab.setText(f'<span style="color:{color}; font-weight:bold">［{status}］</span> {_esc(tr.rule.text)}'
+                        f'<br><span style="color:{style.GREY}">{_esc(tr.text)}</span>')
+
+    def status_of(self, condition_id: str) -> str:
+        for r in self.results:
+            if r.condition.id == condition_id:
+                return r.status
+        raise KeyError(condition_id)
+
+
+def _short(where: str) -> str:
+    """``二、主导产业情况 · 集群总产值（亿元） 2021年`` → ``集群总产值（亿元） 2021年``."""
+    return where.split(" · ", 1)[1] if " · " in where else where
+
+
+def _esc(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+class ProblemsDialog(QDialog):
+    """检查全部: every problem, errors first; clicking one jumps to its field."""
+
+    jump = Signal(str)
+
+    def __init__(self, problems: list[Problem], parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setWindowTitle("检查全部")
+        self.resize(760, 480)
+        lay = QVBoxLayout(self)
+        errors = sum(1 for p in problems if p.level == "error")
+        warnings = len(problems) - errors
+        if problems:
+            head = f"共发现 {errors} 个错误（导出正式版前必须改正）、{warnings} 个提醒。单击一条即可跳到对应栏目。"
+        else:
+            head = "未发现问题。"
+        self.summary = style.label(head)
+        lay.addWidget(self.summary)
+        self.list = QListWidget()
+        self.list.setWordWrap(True)
+        for p in problems:
+            mark = "✖ 错误" if p.level == "error" else "⚠ 提醒"
+            it = QListWidgetItem(f"{mark}　{p}")
+            it.setData(Qt.ItemDataRole.UserRole, p.key)
+            it.setForeground(style_color(p.level))
+            self.list.addItem(it)
+        self.list.itemClicked.connect(self._go)
+        self.list.itemActivated.connect(self._go)
+        lay.addWidget(self.list, 1)
+        bb = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        bb.button(QDialogButtonBox.StandardButton.Close).setText("关闭")
+        bb.rejected.connect(self.reject)
+        lay.addWidget(bb)
+
+    def _go(self, item: QListWidgetItem) -> None:
+        key = item.data(Qt.ItemDataRole.UserRole)
+        if key:
+            self.jump.emit(key)
+
+
+def style_color(level: str):
+    from .qt import QColor
+
+    return QColor(style.ERROR if level == "error" else style.WARNING)
+
+
+class FindDialog(QDialog):
+    """Ctrl+F: type part of a label; the list shows matching fields; Enter jumps and focuses."""
+
+    jump = Signal(str)
+
+    def __init__(self, form: FormDef, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setWindowTitle("查找栏目")
+        self.resize(640, 420)
+        self.entries: list[tuple[str, str]] = []  # (shown text, cell key)
+        for s in form.sections:
+            for f in s.fields():
+                first = form.cells_of(f"{s.id}.{f.id}")[0].key
+                self.entries.append((f"{f.label}　—　{s.title}", first))
+        lay = QVBoxLayout(self)
+        self.filter = QLineEdit()
+        self.filter.setPlaceholderText("输入栏目名称中的字词，例如：研发")
+        self.filter.setAccessibleName("查找栏目")
+        self.filter.setClearButtonEnabled(True)
+        self.filter.textChanged.connect(self._refilter)
+        self.filter.installEventFilter(self)
+        lay.addWidget(self.filter)
+        self.list = QListWidget()
+        self.list.setWordWrap(True)
+        self.list.itemActivated.connect(self._go)
+        self.list.itemDoubleClicked.connect(self._go)
+        lay.addWidget(self.list, 1)
+        self.count_label = style.label("", "help")
+        lay.addWidget(self.count_label)
+        self._refilter("")
+
+    def _refilter(self, text: str) -> None:
+        words = text.split()
+        self.list.clear()
+        for shown, key in self.entries:
+            if all(w.lower() in shown.lower() for w in words):
+                it = QListWidgetItem(shown)
+                it.setData(Qt.ItemDataRole.UserRole, key)
+                self.list.addItem(it)
+        if self.list.count():
+            self.list.setCurrentRow(0)
+        self.count_label.setText(f"找到 {self.list.count()} 个栏目；按 Enter 跳转，↑↓ 选择")
+
+    def eventFilter(self, obj, event) -> bool:  # noqa: N802 - Qt API
+        if obj is self.filter and event.type() == QEvent.Type.KeyPress:
+            ke: QKeyEvent = event
+            if ke.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+                it = self.list.currentItem()
+                if it is not None:
+                    self._go(it)
+                return True
+            if ke.key() in (Qt.Key.Key_Down, Qt.Key.Key_Up):
+                r = self.list.currentRow() + (1 if ke.key() == Qt.Key.Key_Down else -1)
+                if 0 <= r < self.list.count():
+                    self.list.setCurrentRow(r)
+                return True
+        return super().eventFilter(obj, event)
+
+    def _go(self, item: QListWidgetItem) -> None:
+        key = item.data(Qt.ItemDataRole.UserRole)
+        self.hide()
+        self.jump.emit(key)
+
+    def open_fresh(self) -> None:
+        self.filter.clear()
+        self.show()
+        self.raise_()
+        self.activateWindow()
+        self.filter.setFocus()
+
+
+def load_exporter():
+    """The export function, if that part of the program is installed yet."""
+    try:
+        from clusterdesk.export.api import export_draft  # type: ignore[import-not-found]
+    except ImportError:
+        return None
+    return export_draft
+
+
+class ExportDialog(QDialog):
+    """导出: choose a folder and what to write; a placeholder until export is available."""
+
+    def __init__(self, ctl: DraftController, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.ctl = ctl
+        self.setWindowTitle("导出申报材料")
+        self.resize(560, 240)
+        self.exporter = load_exporter()
+        lay = QVBoxLayout(self)
+        self.message = style.label("")
+        lay.addWidget(self.message)
+        self.result_paths: list = []
+        bb = QDialogButtonBox()
+        if self.exporter is None:
+            self.message.setText("导出功能（Word 可编辑版、盖章用 PDF）正在开发中，即将在新版本中提供。\n"
+                                 "您填写的内容已全部保存在本机，届时可直接导出。")
+            close = bb.addButton("关闭", QDialogButtonBox.ButtonRole.RejectRole)
+            close.clicked.connect(self.reject)
+            lay.addWidget(bb)
+            return
+        self.message.setText("将申报表导出为 Word 可编辑版（及 PDF），保存到所选文件夹。")
+        row = QHBoxLayout()
+        self.folder = QLineEdit()
+        self.folder.setPlaceholderText("选择保存位置")
+        browse = QPushButton("浏览…")
+        browse.clicked.connect(self._browse)
+        row.addWidget(self.folder, 1)
+        row.addWidget(browse)
+        lay.addLayout(row)
+        self.pdf = QCheckBox("同时生成 PDF（用于打印、盖章）")
+        self.pdf.setChecked(True)
+        self.draft_copy = QCheckBox("草稿（带“草稿”字样，存在错误时也可导出）")
+        lay.addWidget(self.pdf)
+        lay.addWidget(self.draft_copy)
+        ok = bb.addButton("导出", QDialogButtonBox.ButtonRole.AcceptRole)
+        cancel = bb.addButton("取消", QDialogButtonBox.ButtonRole.RejectRole)
+        ok.clicked.connect(self._export)
+        cancel.clicked.connect(self.reject)
+        lay.addWidget(bb)
+
+    def _browse(self) -> None:
+        d = QFileDialog.getExistingDirectory(self, "选择保存位置")
+        if d:
+            self.folder.setText(d)
+
+    def _export(self) -> None:
+        from pathlib import Path
+
+        folder = self.folder.text().strip()
+        if not folder:
+            self.message.setText("请先选择保存位置。")
+            return
+        s = self.ctl.session
+        try:
+            result = self.exporter(s.store, s.draft_id, Path(folder), pdf=self.pdf.isChecked(),
+                                   draft_copy=self.draft_copy.isChecked())
+        except Exception as e:  # the exporter's messages are Chinese
+            self.message.setText(f"导出失败：{e}")
+            return
+        self.result_paths = list(result) if isinstance(result, (list, tuple)) else [result]
+        self.message.setText("已导出：\n" + "\n".join(str(p) for p in self.result_paths))

@@ -1,0 +1,279 @@
+"""The start screen: the drafts on this computer and what can be done with them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from clusterdesk.model.form import Catalog, default_catalog
+from clusterdesk.paths import demo_dir
+from clusterdesk.service import completion, create_draft
+from clusterdesk.store import DraftInfo, Store, StoreError
+
+from . import style
+from .draft_window import DraftWindow
+from .qt import (
+    QAbstractItemView,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QInputDialog,
+    QListWidget,
+    QMainWindow,
+    QMessageBox,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+    Qt,
+)
+
+COLUMNS = ["集群/草稿名称", "表单", "最后修改", "完成度"]
+
+
+class ProblemListDialog(QDialog):
+    """A list of Chinese problem lines (a template that cannot be imported, for example)."""
+
+    def __init__(self, title: str, intro: str, lines: list[str], parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setWindowTitle(title)
+        self.resize(720, 420)
+        lay = QVBoxLayout(self)
+        lay.addWidget(style.label(intro))
+        self.list = QListWidget()
+        self.list.setWordWrap(True)
+        self.list.addItems(lines)
+        lay.addWidget(self.list, 1)
+        bb = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        bb.button(QDialogButtonBox.StandardButton.Close).setText("关闭")
+        bb.rejected.connect(self.reject)
+        lay.addWidget(bb)
+
+
+class StartWindow(QMainWindow):
+    def __init__(self, store: Store, catalog: Catalog | None = None):
+        super().__init__()
+        self.store = store
+        self.catalog = catalog or default_catalog()
+        self.windows: dict[int, DraftWindow] = {}
+        self.drafts: list[DraftInfo] = []
+        self.setWindowTitle("集群申报助手")
+        self.setWindowIcon(style.app_icon())
+        self.resize(1100, 640)
+
+        body = QWidget()
+        lay = QVBoxLayout(body)
+        lay.setContentsMargins(20, 16, 20, 16)
+        title = style.label("集群申报助手 · 中小企业特色产业集群申报材料", "section-title")
+        lay.addWidget(title)
+        lay.addWidget(style.label("所有内容保存在本机，离开每个栏目时即自动保存，无需联网。", "help"))
+
+        actions = QHBoxLayout()
+        self.new_button = QPushButton("新建")
+        self.open_button = QPushButton("打开")
+        self.copy_button = QPushButton("复制")
+        self.rename_button = QPushButton("重命名")
+        self.delete_button = QPushButton("删除")
+        self.import_button = QPushButton("从填好的模板导入")
+        self.demo_button = QPushButton("打开示例集群")
+        for b, slot in ((self.new_button, self.new_draft), (self.open_button, self.open_selected),
+                        (self.copy_button, self.copy_selected), (self.rename_button, self.rename_selected),
+                        (self.delete_button, self.delete_selected), (self.import_button, self.import_template),
+                        (self.demo_button, self.open_demo)):
+            b.clicked.connect(slot)
+            actions.addWidget(b)
+            if b is self.delete_button:
+                actions.addStretch(1)
+        lay.addLayout(actions)
+
+        self.table = QTableWidget(0, len(COLUMNS))
+        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table.setAccessibleName("草稿列表")
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.verticalHeader().setVisible(False)
+        self.table.setWordWrap(True)
+        hh = self.table.horizontalHeader()
+        hh.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        hh.setSectionResizeMode(1, QHeaderView.ResizeMode.Interactive)
+        self.table.setColumnWidth(1, 300)
+        hh.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
+        hh.setSectionResizeMode(3, QHeaderView.ResizeMode.ResizeToContents)
+        self.table.doubleClicked.connect(lambda _i: self.open_selected())
+        self.table.itemSelectionChanged.connect(self._update_buttons)
+        lay.addWidget(self.table, 1)
+        self.empty_label = style.label("还没有草稿。点“新建”开始填写，或点“打开示例集群”看看填好的样子。", "help")
+        lay.addWidget(self.empty_label)
+        self.setCentralWidget(body)
+        self.refresh()
+
+    # -- the list --
+    def refresh(self, select_id: int | None = None) -> None:
+        current = select_id if select_id is not None else self.selected_id()
+        self.drafts = self.store.list_drafts()
+        self.table.setRowCount(len(self.drafts))
+        for i, d in enumerate(self.drafts):
+            if d.form_id in self.catalog:
+                form = self.catalog.get(d.form_id)
+                form_title = form.title
+                pct = f"{completion(form, self.store.get_answers(d.id)) * 100:.0f}%"
+            else:
+                form_title = f"{d.form_id}（本程序版本中没有此表单）"
+                pct = "—"
+            cells = [d.title, form_title, f"{d.updated_at:%Y-%m-%d %H:%M}", pct]
+            for j, text in enumerate(cells):
+                it = QTableWidgetItem(text)
+                it.setData(Qt.ItemDataRole.UserRole, d.id)
+                if j == 3:
+                    it.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                self.table.setItem(i, j, it)
+            if d.id == current:
+                self.table.selectRow(i)
+        if self.drafts and self.selected_id() is None:
+            self.table.selectRow(0)
+        self.empty_label.setVisible(not self.drafts)
+        self._update_buttons()
+
+    def selected_id(self) -> int | None:
+        rows = self.table.selectionModel().selectedRows()
+        if not rows:
+            return None
+        return self.table.item(rows[0].row(), 0).data(Qt.ItemDataRole.UserRole)
+
+    def row_of(self, draft_id: int) -> int:
+        for i, d in enumerate(self.drafts):
+            if d.id == draft_id:
+                return i
+        return -1
+
+    def _update_buttons(self) -> None:
+        has = self.selected_id() is not None
+        for b in (self.open_button, self.copy_button, self.rename_button, self.delete_button):
+            b.setEnabled(has)
+
+    # -- actions --
+    def _choose_form(self, title: str, only_with_demo: bool = False):
+        forms = [f for f in self.catalog if not only_with_demo or (demo_dir() / f"{f.id}.json").exists()]
+        if not forms:
+            QMessageBox.information(self, title, "没有可用的表单。")
+            return None
+        if len(forms) == 1:
+            return forms[0]
+        names = [f"{f.title}（{f.form.notice.number} {f.form.attachment}）" for f in forms]
+        name, ok = QInputDialog.getItem(self, title, "选择表单：", names, 0, False)
+        if not ok:
+            return None
+        return forms[names.index(name)]
+
+    def new_draft(self) -> int | None:
+        form = self._choose_form("新建")
+        if form is None:
+            return None
+        info = create_draft(self.store, form)
+        self.refresh(info.id)
+        self.open_draft(info.id)
+        return info.id
+
+    def open_selected(self) -> DraftWindow | None:
+        did = self.selected_id()
+        return self.open_draft(did) if did is not None else None
+
+    def open_draft(self, draft_id: int) -> DraftWindow | None:
+        w = self.windows.get(draft_id)
+        if w is not None:
+            w.show()
+            w.raise_()
+            w.activateWindow()
+            return w
+        try:
+            w = DraftWindow(self.store, draft_id, self.catalog)
+        except (StoreError, KeyError) as e:
+            QMessageBox.warning(self, "无法打开草稿", str(e).strip("'\""))
+            return None
+        w.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
+        w.closed.connect(self._on_closed)
+        self.windows[draft_id] = w
+        w.show()
+        return w
+
+    def _on_closed(self, draft_id: int) -> None:
+        self.windows.pop(draft_id, None)
+        self.refresh(draft_id)
+
+    def copy_selected(self) -> int | None:
+        did = self.selected_id()
+        if did is None:
+            return None
+        info = self.store.get_draft(did)
+        new = self.store.duplicate_draft(did, f"{info.title}（副本）")
+        self.refresh(new.id)
+        return new.id
+
+    def rename_selected(self) -> None:
+        did = self.selected_id()
+        if did is None:
+            return
+        info = self.store.get_draft(did)
+        name, ok = QInputDialog.getText(self, "重命名", "草稿名称：", text=info.title)
+        if ok and name.strip():
+            try:
+                self.store.rename_draft(did, name.strip())
+            except StoreError as e:
+                QMessageBox.warning(self, "无法重命名", str(e))
+            self.refresh(did)
+
+    def delete_selected(self) -> bool:
+        did = self.selected_id()
+        if did is None:
+            return False
+        info = self.store.get_draft(did)
+        answer = QMessageBox.question(
+            self, "删除草稿",
+            f"确定删除草稿“{info.title}”吗？\n其中填写的全部内容和佐证材料都将删除，且无法恢复。",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
+        if answer != QMessageBox.StandardButton.Yes:
+            return False
+        w = self.windows.pop(did, None)
+        if w is not None:
+            w.close()
+        self.store.delete_draft(did)
+        self.refresh()
+        return True
+
+    def import_template(self) -> int | None:
+        path, _ = QFileDialog.getOpenFileName(self, "从填好的模板导入", "",
+                                              "填好的模板 (*.json *.xlsx);;所有文件 (*)")
+        if not path:
+            return None
+        return self.import_path(Path(path))
+
+    def import_path(self, path: Path) -> int | None:
+        from clusterdesk.templates import TemplateError, import_file
+
+        try:
+            draft_id = import_file(self.store, path)
+        except TemplateError as e:
+            self.problem_dialog = ProblemListDialog(
+                "无法导入", f"“{path.name}”中有以下问题，请改正后再导入：", list(e.problems), self)
+            self.problem_dialog.open()
+            return None
+        except (StoreError, OSError) as e:
+            QMessageBox.warning(self, "无法导入", str(e))
+            return None
+        self.refresh(draft_id)
+        self.open_draft(draft_id)
+        return draft_id
+
+    def open_demo(self) -> int | None:
+        form = self._choose_form("打开示例集群", only_with_demo=True)
+        if form is None:
+            return None
+        return self.import_path(demo_dir() / f"{form.id}.json")
+
+    def closeEvent(self, e) -> None:  # noqa: N802 - Qt API
+        for w in list(self.windows.values()):
+            w.close()
+        super().closeEvent(e)

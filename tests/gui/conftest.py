@@ -1,0 +1,85 @@
+"""GUI test fixtures: offscreen Qt, a fresh SQLite file per test, helpers that type like a user."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+os.environ["QT_QPA_PLATFORM"] = "offscreen"  # before anything loads Qt
+
+import pytest  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[2]
+DEMO = ROOT / "demo"
+
+
+@pytest.fixture()
+def store(tmp_path):
+    from clusterdesk.store import Store
+
+    s = Store.open(tmp_path / "t.sqlite3")
+    yield s
+    s.close()
+
+
+@pytest.fixture()
+def app(qapp):
+    from clusterdesk.ui.app import ensure_app
+
+    return ensure_app()
+
+
+@pytest.fixture()
+def cq_form():
+    from clusterdesk.model.form import default_catalog
+
+    return default_catalog().get("cq-2024-application")
+
+
+@pytest.fixture()
+def demo_answers():
+    return json.loads((DEMO / "cq-2024-application.json").read_text(encoding="utf-8"))["answers"]
+
+
+@pytest.fixture()
+def open_window(app, qtbot, store):
+    """open_window(draft_id) → a shown, active DraftWindow; closed after the test."""
+    from clusterdesk.ui.draft_window import DraftWindow
+    from clusterdesk.ui.qt import QApplication
+
+    made = []
+
+    def _open(draft_id: int, **kw):
+        w = DraftWindow(store, draft_id, **kw)
+        w.resize(1366, 768)
+        w.show()
+        qtbot.waitExposed(w)
+        w.activateWindow()
+        qtbot.waitUntil(w.isActiveWindow)
+        made.append(w)
+        return w
+
+    yield _open
+    for w in made:
+        if w.isVisible():
+            w.close()
+        w.deleteLater()
+    QApplication.processEvents()
+
+
+@pytest.fixture()
+def new_draft(store, cq_form):
+    from clusterdesk.service import create_draft
+
+    def _new(form=None):
+        return create_draft(store, form or cq_form).id
+
+    return _new
+
+
+@pytest.fixture()
+def demo_draft(store):
+    from clusterdesk.templates import import_file
+
+    return import_file(store, DEMO / "cq-2024-application.json")
