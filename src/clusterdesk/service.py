@@ -63,6 +63,29 @@ def parse_cell(form: FormDef, key: str, raw: Any) -> Any:
         raise InputError(f"{cell.where}：{e}") from None
 
 
+def parse_answers(form: FormDef, answers_in: Any) -> tuple[dict[str, Any], list[str]]:
+    """Check a whole ``answers`` object from outside (template, package) against the form.
+
+    Returns the values to store and one Chinese line per problem; nothing is stored here.
+    """
+    if not isinstance(answers_in, dict):
+        return {}, ["answers 必须是对象（栏目 id: 值）"]
+    problems: list[str] = []
+    answers: dict[str, Any] = {}
+    for key, raw in answers_in.items():
+        if not isinstance(key, str) or not form.has_cell(key):
+            problems.append(f"未知的栏目 id“{str(key)[:60]}”")
+            continue
+        try:
+            value = parse_cell(form, key, raw)
+        except InputError as e:
+            problems.append(str(e))
+            continue
+        if value is not None:
+            answers[key] = value
+    return answers, problems
+
+
 class DraftSession:
     """One open draft: edits, undo/redo, validation and evidence."""
 

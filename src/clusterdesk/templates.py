@@ -18,7 +18,7 @@ from typing import Any
 
 from clusterdesk.model.form import Catalog, Cell, FormDef, default_catalog
 from clusterdesk.model.values import format_value
-from clusterdesk.service import EVIDENCE_GENERAL, InputError, evidence_option, parse_cell
+from clusterdesk.service import EVIDENCE_GENERAL, InputError, evidence_option, parse_answers
 
 MAX_TEMPLATE_BYTES = 50 * 1024 * 1024
 XLSX_MAIN_SHEET = "填报"
@@ -303,22 +303,8 @@ def read_filled(path: Path | str, catalog: Catalog | None = None) -> Filled:
         raise TemplateError([f"{name}：version 应为整数"]) from None
     if v > form.version:
         raise TemplateError([f"{name}：模板版本 {v} 比本程序的“{form.title}”定义（版本 {form.version}）新，请升级程序"])
-    answers_in = data.get("answers", {})
-    if not isinstance(answers_in, dict):
-        raise TemplateError([f"{name}：answers 必须是对象（栏目 id: 值）"])
-    problems: list[str] = []
-    answers: dict[str, Any] = {}
-    for key, raw in answers_in.items():
-        if not isinstance(key, str) or not form.has_cell(key):
-            problems.append(f"{name}：未知的栏目 id“{key}”")
-            continue
-        try:
-            value = parse_cell(form, key, raw)
-        except InputError as e:
-            problems.append(f"{name}：{e}")
-            continue
-        if value is not None:
-            answers[key] = value
+    answers, found = parse_answers(form, data.get("answers", {}))
+    problems: list[str] = [f"{name}：{p}" for p in found]
     evidence: list[tuple[str, str, Path]] = []
     ev_in = data.get("evidence") or {}
     if not isinstance(ev_in, dict):
