@@ -22,6 +22,10 @@ from .schema import Field, Form, Group, MatrixAxis, Section
 from .values import Spec
 
 
+# libyaml's safe loader when PyYAML was built with it (several times faster), else the pure-Python one.
+_YamlLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 class FormDefinitionError(Exception):
     """A definition file is not valid. ``problems`` holds one line per problem."""
 
@@ -383,7 +387,7 @@ def load_form(path: Path | str) -> FormDef:
     except UnicodeDecodeError:
         raise FormDefinitionError([f"{name}: 文件不是 UTF-8 编码"]) from None
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_YamlLoader)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f"第 {mark.line + 1} 行" if mark else ""

@@ -1,0 +1,59 @@
+"""Core speed: loading the form definitions, validating the demo application, importing it, and
+committing one field change (the wizard's autosave path). Medians over repeated runs."""
+
+from __future__ import annotations
+
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DEMO = ROOT / "demo" / "cq-2024-application.json"
+
+
+def median_ms(fn, runs: int) -> float:
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - t0) * 1000)
+    return statistics.median(times)
+
+
+def main() -> None:
+    from clusterdesk.model.form import Catalog
+    from clusterdesk.model.rules import eligibility, validate
+    from clusterdesk.service import DraftSession, load_answers
+    from clusterdesk.store import Store
+    from clusterdesk.templates import import_file
+
+    print(f"load 4 form definitions (YAML + schema + cross-checks): {median_ms(lambda: Catalog.load(), 10):.1f} ms")
+    with tempfile.TemporaryDirectory() as tmp:
+        store = Store.open(Path(tmp) / "b.sqlite3")
+        print(f"import demo application (151 cells, 486-row patent list, 13 evidence files): "
+              f"{median_ms(lambda: import_file(store, DEMO), 5):.1f} ms")
+        draft = store.list_drafts()[0].id
+        form, ans = load_answers(store, draft)
+        print(f"validate demo (all rules, eligibility, targets): {median_ms(lambda: validate(form, ans), 20):.1f} ms")
+        print(f"eligibility only: {median_ms(lambda: eligibility(form, ans), 20):.2f} ms")
+        s = DraftSession(store, draft)
+        i = iter(range(10**6))
+        print(f"commit one field change (parse + SQLite commit, WAL, synchronous=FULL): "
+              f"{median_ms(lambda: s.set('basic.area', f'{30 + next(i) % 50}.5'), 200):.2f} ms")
+        print(f"re-check one field after a change (cell problems): "
+              f"{median_ms(lambda: s.cell_problems('industry.total_output.2021'), 200):.3f} ms")
+        store.close()
+        starts = []
+        for _ in range(5):
+            t0 = time.perf_counter()
+            subprocess.run([sys.executable, "-m", "clusterdesk", "--db", str(Path(tmp) / "b.sqlite3"), "forms"],
+                           check=True, capture_output=True)
+            starts.append((time.perf_counter() - t0) * 1000)
+        print(f"CLI process start to `forms` output: {statistics.median(starts):.0f} ms")
+
+
+if __name__ == "__main__":
+    main()
