@@ -1,0 +1,657 @@
+"""Data packages (``.cdpkg``): one draft, its evidence and its exported documents in one zip.
+
+A cluster fills its form on its own (often offline) PC and hands the district a package; the
+district imports it into its own database. Layout of the zip::
+
+    manifest.json                    {format, format_version, form_id, form_version, app_version,
+                                      exported_at, draft_uuid, title, members: {path: {sha256, size}}}
+    answers.json                     templates.dump_dict(): form, version, title, answers, notes,
+                                      evidence_index {key: {option: [{file, sha256, size}]}}
+    evidence/<sha256>/<filename>     each evidence file once, named by its content hash
+    documents/<name>                 the exported documents (print, editable, lists), for reading
+
+Every package is treated as hostile (STYLE.md, "Data from other machines"): member paths must
+stay inside the package, symlinks and encrypted members are refused, sizes are checked against
+the manifest before anything is read and bytes are counted while inflating (a member that grows
+past its declared size is stopped there), every member's SHA-256 must match, the member list must
+match the manifest exactly, and every answer is parsed against the form before the store is
+touched. Reading happens in memory: a refused package leaves nothing on disk or in the store.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import struct
+import tempfile
+import uuid as uuid_module
+import zipfile
+import zlib
+from collections import Counter
+from dataclasses import dataclass, field as dc_field
+from datetime import datetime
+from pathlib import Path, PurePosixPath
+from typing import Any, Literal
+
+from clusterdesk.model.form import Catalog, FormDef, default_catalog
+from clusterdesk.service import InputError, evidence_option, parse_cell
+
+FORMAT = "clusterdesk-package"
+FORMAT_VERSION = 1
+SUFFIX = ".cdpkg"
+
+#: Cap on the bytes all members may expand to (zip bombs).
+MAX_TOTAL_BYTES = 1024 * 1024 * 1024
+#: Cap on the number of members (a central directory with millions of entries).
+MAX_MEMBERS = 20000
+#: Caps on the two JSON members.
+MAX_MANIFEST_BYTES = 16 * 1024 * 1024
+MAX_ANSWERS_BYTES = 64 * 1024 * 1024
+
+MANIFEST = "manifest.json"
+ANSWERS = "answers.json"
+EVIDENCE_DIR = "evidence"
+DOCUMENTS_DIR = "documents"
+
+_CHUNK = 1024 * 1024
+_SHA_RE = re.compile(r"^[0-9a-f]{64}$")
+_DRIVE_RE = re.compile(r"^[A-Za-z]:")
+_CTRL_RE = re.compile(r"[\x00-\x1f\x7f]")
+_BAD_NAME_RE = re.compile(r'[\\/:*?"<>|\x00-\x1f\x7f]')
+
+OnDuplicate = Literal["ask", "replace", "keep_both"]
+
+
+class PackageError(Exception):
+    """A package that cannot be written or taken. ``problems``: one Chinese line each."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = list(problems)
+        super().__init__("\n".join(self.problems))
+
+
+class DuplicatePackage(Exception):
+    """The store already holds a draft with the package's uuid; the caller must choose
+    ``replace`` or ``keep_both`` (the GUI asks, the command line names the flags)."""
+
+    def __init__(self, existing: Any, contents: "PackageContents"):
+        self.existing = existing  # DraftInfo
+        self.contents = contents
+        when = existing.updated_at.strftime("%Y-%m-%d %H:%M")
+        exported = _short_time(contents.exported_at)
+        self.lines = [
+            f"本机已有同一份草稿“{existing.title}”（草稿 {existing.id}，最后修改于 {when}），"
+            f"数据包“{contents.path.name}”导出于 {exported}。",
+        ]
+        super().__init__("\n".join(self.lines))
+
+
+def _short_time(text: str) -> str:
+    try:
+        return datetime.fromisoformat(text).astimezone().strftime("%Y-%m-%d %H:%M")
+    except (TypeError, ValueError):
+        return str(text)[:40]
+
+
+@dataclass(frozen=True)
+class EvidenceItem:
+    key: str
+    option: str
+    filename: str
+    sha256: str
+    size: int
+
+
+@dataclass
+class PackageContents:
+    """A package read and checked in memory; nothing of it is on disk or in a store yet."""
+
+    path: Path
+    manifest: dict[str, Any]
+    form: FormDef
+    uuid: str
+    title: str
+    exported_at: str
+    app_version: str
+    answers: dict[str, Any]
+    notes: dict[str, str]
+    evidence: list[EvidenceItem]
+    blobs: dict[str, bytes]
+    documents: dict[str, bytes] = dc_field(default_factory=dict)
+    answers_json: dict[str, Any] = dc_field(default_factory=dict)
+
+    @property
+    def form_id(self) -> str:
+        return self.form.id
+
+    @property
+    def total_bytes(self) -> int:
+        return sum(len(b) for b in self.blobs.values()) + sum(len(b) for b in self.documents.values())
+
+
+@dataclass(frozen=True)
+class ImportOutcome:
+    draft_id: int
+    title: str
+    form_id: str
+    action: Literal["created", "replaced", "kept_both"]
+    replaced_draft_id: int | None = None
+    snapshot: Path | None = None
+
+
+# ----------------------------------------------------------------------------- writing
+
+
+def _safe_member_name(filename: str) -> str:
+    """A file name that every reader (and every OS) takes as one plain path component."""
+    name = _BAD_NAME_RE.sub("_", filename).strip().rstrip(". ")
+    if not name or set(name) <= {"."}:
+        name = "证明材料"
+    if len(name) > 120:
+        stem, dot, suffix = name.rpartition(".")
+        name = (stem[: 120 - len(suffix) - 1] + "." + suffix) if dot and len(suffix) <= 16 else name[:120]
+    return name
+
+
+def _export_api():
+    """The exporter (``clusterdesk.export.api``), imported when first needed."""
+    try:
+        from clusterdesk.export import api
+    except ModuleNotFoundError as e:
+        if e.name and "clusterdesk.export.api".startswith(e.name):
+            raise PackageError(["导出功能不可用（缺少 clusterdesk.export.api），无法生成申报表文件"]) from None
+        raise
+    return api
+
+
+def export_documents(store: Any, draft_id: int, out_dir: Path, *, pdf: bool = False,
+                     catalog: Catalog | None = None) -> tuple[list[Path], bool]:
+    """Export a draft's documents into ``out_dir``: a final copy when the draft has no errors,
+    otherwise a marked draft copy so work can still move. Returns (files, draft_copy)."""
+    from clusterdesk.model.rules import has_errors, validate
+    from clusterdesk.service import load_answers
+
+    api = _export_api()
+    form, ans = load_answers(store, draft_id, catalog)
+    draft_copy = has_errors(validate(form, ans, include_eligibility=False))
+    try:
+        result = api.export_draft(store, draft_id, out_dir, pdf=pdf, draft_copy=draft_copy)
+    except api.ExportRefused:
+        draft_copy = True
+        result = api.export_draft(store, draft_id, out_dir, pdf=pdf, draft_copy=True)
+    return [Path(p) for p in result.files], draft_copy
+
+
+def write_package(store: Any, draft_id: int, out: Path | str, *, documents: bool = True,
+                  catalog: Catalog | None = None) -> Path:
+    """Write a draft as a ``.cdpkg`` file (atomically: a half-written package never appears).
+
+    ``documents``: include the exported documents (``documents/``) for the receiver to read."""
+    from clusterdesk import __version__
+    from clusterdesk.export.atomic import atomic_write
+    from clusterdesk.templates import dump_dict
+
+    catalog = catalog or default_catalog()
+    out = Path(out)
+    info = store.get_draft(draft_id)
+    if info.form_id not in catalog:
+        raise PackageError([f"草稿 {draft_id} 使用的表单“{info.form_id}”本程序不认识，无法打包"])
+    dump = dump_dict(store, draft_id, catalog)
+    members: dict[str, dict[str, Any]] = {}
+    payload: list[tuple[str, bytes | Path]] = []
+
+    def add(path: str, data: bytes) -> None:
+        members[path] = {"sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}
+        payload.append((path, data))
+
+    add(ANSWERS, json.dumps(dump, ensure_ascii=False, indent=1).encode("utf-8"))
+    seen: set[str] = set()
+    for ev in store.list_evidence(draft_id):
+        if ev.sha256 in seen:
+            continue
+        seen.add(ev.sha256)
+        data = store.read_blob(ev.sha256)
+        if hashlib.sha256(data).hexdigest() != ev.sha256:
+            raise PackageError([f"证明材料“{ev.filename}”在数据库中已损坏，无法打包；请重新添加该文件"])
+        add(f"{EVIDENCE_DIR}/{ev.sha256}/{_safe_member_name(ev.filename)}", data)
+    with tempfile.TemporaryDirectory(prefix="clusterdesk-pkg-") as tmp:
+        if documents:
+            files, _ = export_documents(store, draft_id, Path(tmp), catalog=catalog)
+            for f in sorted(files):
+                rel = f.relative_to(tmp).as_posix() if f.is_relative_to(tmp) else f.name
+                add(f"{DOCUMENTS_DIR}/{rel}", f.read_bytes())
+        manifest = {
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            "form_id": info.form_id,
+            "form_version": info.form_version,
+            "app_version": __version__,
+            "exported_at": datetime.now().astimezone().isoformat(timespec="seconds"),
+            "draft_uuid": info.uuid,
+            "title": info.title,
+            "members": members,
+        }
+        stamp = datetime.now().timetuple()[:6]
+        with atomic_write(out) as fh:
+            with zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as zf:
+                zi = zipfile.ZipInfo(MANIFEST, stamp)
+                zi.compress_type = zipfile.ZIP_DEFLATED
+                zf.writestr(zi, json.dumps(manifest, ensure_ascii=False, indent=1).encode("utf-8"))
+                for path, data in payload:
+                    zi = zipfile.ZipInfo(path, stamp)
+                    zi.compress_type = zipfile.ZIP_DEFLATED
+                    zi.external_attr = 0o644 << 16
+                    zf.writestr(zi, data)
+    return out
+
+
+# ----------------------------------------------------------------------------- reading
+
+
+class _Reader:
+    """Checks one package; every refusal is a PackageError with one Chinese line."""
+
+    def __init__(self, path: Path, catalog: Catalog):
+        self.path = path
+        self.catalog = catalog
+        self.name = path.name
+
+    def fail(self, reason: str) -> PackageError:
+        return PackageError([f"无法导入“{self.name}”：{reason}"])
+
+    # -- member names ------------------------------------------------------------------
+    def check_name(self, name: str, *, what: str = "文件") -> None:
+        shown = name[:80]
+        if not name:
+            raise self.fail(f"数据包中有名称为空的{what}，已拒绝导入。")
+        if "\\" in name:
+            raise self.fail(f"数据包中的{what}路径“{shown}”含有反斜杠，可能指向数据包以外的位置，已拒绝导入。")
+        if name.startswith("/"):
+            raise self.fail(f"数据包中的{what}路径“{shown}”是绝对路径，指向数据包以外的位置，已拒绝导入。")
+        if _DRIVE_RE.match(name):
+            raise self.fail(f"数据包中的{what}路径“{shown}”带有盘符，指向数据包以外的位置，已拒绝导入。")
+        if _CTRL_RE.search(name) or len(name) > 400:
+            raise self.fail(f"数据包中的{what}路径“{shown}”含有不允许的字符，已拒绝导入。")
+        parts = name.split("/")
+        if any(p in ("..", ".") for p in parts):
+            raise self.fail(f"数据包中的{what}路径“{shown}”含有“..”，指向数据包以外的位置，已拒绝导入。")
+        if any(p == "" for p in parts):
+            raise self.fail(f"数据包中的{what}路径“{shown}”格式不正确，已拒绝导入。")
+
+    # -- bounded reading -----------------------------------------------------------------
+    def read_member(self, fh: Any, info: zipfile.ZipInfo, limit: int) -> bytes:
+        """Inflate one member ourselves, never producing more than ``limit`` bytes."""
+        bomb = self.fail(f"数据包中的文件“{info.filename}”解压后超过清单声明的大小（{limit} 字节），"
+                         "疑似压缩炸弹，已拒绝导入。")
+        broken = self.fail(f"数据包中的文件“{info.filename}”已损坏，无法读取，已拒绝导入。")
+        fh.seek(info.header_offset)
+        head = fh.read(30)
+        if len(head) != 30 or head[:4] != b"PK\x03\x04":
+            raise broken
+        n, m = struct.unpack("<HH", head[26:30])
+        fh.seek(info.header_offset + 30 + n + m)
+        method = info.compress_type
+        if method == zipfile.ZIP_STORED:
+            if info.compress_size > limit:
+                raise bomb
+            inflater = None
+        elif method == zipfile.ZIP_DEFLATED:
+            inflater = zlib.decompressobj(-15)
+        else:
+            raise self.fail(f"数据包中的文件“{info.filename}”使用了不支持的压缩方式，已拒绝导入。")
+        out = bytearray()
+        remaining = info.compress_size
+        try:
+            while remaining > 0:
+                chunk = fh.read(min(_CHUNK, remaining))
+                if not chunk:
+                    raise broken
+                remaining -= len(chunk)
+                if inflater is None:
+                    out += chunk
+                    continue
+                data = chunk
+                while data and not inflater.eof:
+                    piece = inflater.decompress(data, limit - len(out) + 1)
+                    out += piece
+                    if len(out) > limit:
+                        raise bomb
+                    data = inflater.unconsumed_tail
+                if inflater.eof:
+                    break
+        except zlib.error:
+            raise broken from None
+        if inflater is not None and not inflater.eof:
+            raise broken
+        if len(out) > limit:
+            raise bomb
+        if zlib.crc32(out) != info.CRC or len(out) != info.file_size:
+            raise self.fail(f"数据包中的文件“{info.filename}”内容与记录不符（文件已损坏或被篡改），已拒绝导入。")
+        return bytes(out)
+
+    def parse_json(self, data: bytes, what: str) -> Any:
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise self.fail(f"数据包中的 {what} 不是 UTF-8 编码的文本，已拒绝导入。") from None
+        try:
+            return json.loads(text, parse_constant=lambda c: None)
+        except (json.JSONDecodeError, RecursionError) as e:
+            where = f"（第 {e.lineno} 行第 {e.colno} 列）" if isinstance(e, json.JSONDecodeError) else ""
+            raise self.fail(f"数据包中的 {what} 不是有效的 JSON{where}，已拒绝导入。") from None
+
+    # -- the whole package -------------------------------------------------------------
+    def read(self) -> PackageContents:
+        path = self.path
+        if not path.exists():
+            raise PackageError([f"找不到文件：{path}"])
+        if not path.is_file():
+            raise PackageError([f"“{path}”不是文件"])
+        if path.stat().st_size > MAX_TOTAL_BYTES:
+            raise self.fail(f"文件超过 {MAX_TOTAL_BYTES // (1024 * 1024)} MB 的上限，已拒绝导入。")
+        try:
+            with open(path, "rb") as fh:
+                try:
+                    zf = zipfile.ZipFile(fh)
+                except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError, OSError,
+                        NotImplementedError, struct.error):
+                    raise self.fail("这不是集群申报助手的数据包（不是有效的 zip 文件）。") from None
+                with zf:
+                    return self._read_zip(zf, fh)
+        except OSError as e:
+            raise PackageError([f"无法读取“{self.name}”（{e.strerror or e}）"]) from None
+
+    def _read_zip(self, zf: zipfile.ZipFile, fh: Any) -> PackageContents:
+        infos = zf.infolist()
+        if len(infos) > MAX_MEMBERS:
+            raise self.fail(f"数据包中的文件数超过 {MAX_MEMBERS} 个，已拒绝导入。")
+        counts = Counter(i.filename for i in infos)
+        files: dict[str, zipfile.ZipInfo] = {}
+        for info in infos:
+            name = info.filename
+            if counts[name] > 1:
+                raise self.fail(f"数据包中有重复的文件“{name[:80]}”，已拒绝导入。")
+            mode = (info.external_attr >> 16) & 0o170000
+            if mode == 0o120000:
+                raise self.fail(f"数据包中的“{name[:80]}”是符号链接，已拒绝导入。")
+            if info.flag_bits & 0x1:
+                raise self.fail(f"数据包中的文件“{name[:80]}”已加密，已拒绝导入。")
+            if name.endswith("/") and info.file_size == 0 and info.compress_size <= 2:
+                self.check_name(name[:-1], what="文件夹")
+                continue  # a plain folder entry carries no data
+            self.check_name(name)
+            files[name] = info
+        if MANIFEST not in files:
+            raise self.fail("这不是集群申报助手的数据包（缺少 manifest.json）。")
+        minfo = files.pop(MANIFEST)
+        if minfo.file_size > MAX_MANIFEST_BYTES:
+            raise self.fail("数据包中的 manifest.json 过大，已拒绝导入。")
+        manifest = self.parse_json(self.read_member(fh, minfo, minfo.file_size), MANIFEST)
+        form, members = self._check_manifest(manifest)
+
+        listed, present = set(members), set(files)
+        missing, extra = sorted(listed - present), sorted(present - listed)
+        if missing:
+            raise self.fail(f"数据包缺少清单中列出的文件“{missing[0][:80]}”，已拒绝导入。")
+        if extra:
+            raise self.fail(f"数据包中的文件“{extra[0][:80]}”没有列在清单中，已拒绝导入。")
+        total = sum(m["size"] for m in members.values())
+        if total > MAX_TOTAL_BYTES or sum(i.file_size for i in files.values()) > MAX_TOTAL_BYTES:
+            raise self.fail(f"数据包解压后的总大小超过 {MAX_TOTAL_BYTES // (1024 * 1024)} MB 的上限，"
+                            "疑似压缩炸弹，已拒绝导入。")
+        for name, info in files.items():
+            declared = members[name]["size"]
+            if info.file_size > declared:
+                raise self.fail(f"数据包中的文件“{name[:80]}”解压后超过清单声明的大小（{declared} 字节），"
+                                "疑似压缩炸弹，已拒绝导入。")
+            if info.file_size != declared:
+                raise self.fail(f"数据包中的文件“{name[:80]}”的大小与清单不符，已拒绝导入。")
+        if members[ANSWERS]["size"] > MAX_ANSWERS_BYTES:
+            raise self.fail("数据包中的 answers.json 过大，已拒绝导入。")
+        from clusterdesk.store import EVIDENCE_MAX_BYTES
+
+        data: dict[str, bytes] = {}
+        for name in sorted(files):
+            if name.startswith(EVIDENCE_DIR + "/") and members[name]["size"] > EVIDENCE_MAX_BYTES:
+                raise self.fail(f"数据包中的证明材料“{name[:80]}”超过单个文件 "
+                                f"{EVIDENCE_MAX_BYTES // (1024 * 1024)} MB 的上限，已拒绝导入。")
+            blob = self.read_member(fh, files[name], members[name]["size"])
+            if hashlib.sha256(blob).hexdigest() != members[name]["sha256"]:
+                raise self.fail(f"数据包中的文件“{name[:80]}”校验值（SHA-256）与清单不符，"
+                                "文件已损坏或被篡改，已拒绝导入。")
+            data[name] = blob
+        return self._contents(manifest, form, data)
+
+    def _check_manifest(self, manifest: Any) -> tuple[FormDef, dict[str, dict[str, Any]]]:
+        if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+            raise self.fail("这不是集群申报助手的数据包（manifest.json 格式不对）。")
+        version = manifest.get("format_version")
+        if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+            raise self.fail("数据包的格式版本无效，已拒绝导入。")
+        if version > FORMAT_VERSION:
+            raise self.fail(f"数据包的格式版本（{version}）比本程序支持的版本（{FORMAT_VERSION}）新，"
+                            "请升级集群申报助手后再导入。")
+        form_id = manifest.get("form_id")
+        if not isinstance(form_id, str) or form_id not in self.catalog:
+            known = "、".join(f.id for f in self.catalog)
+            raise self.fail(f"数据包使用的表单“{str(form_id)[:60]}”本程序不认识（可用的表单有：{known}），"
+                            "请升级集群申报助手后再导入。")
+        form = self.catalog.get(form_id)
+        fv = manifest.get("form_version")
+        if isinstance(fv, bool) or not isinstance(fv, int) or fv < 1:
+            raise self.fail("数据包的表单版本无效，已拒绝导入。")
+        if fv > form.version:
+            raise self.fail(f"数据包使用的“{form.title}”版本（{fv}）比本程序的版本（{form.version}）新，"
+                            "请升级集群申报助手后再导入。")
+        uid = manifest.get("draft_uuid")
+        try:
+            uuid_module.UUID(str(uid))
+        except ValueError:
+            raise self.fail("数据包的草稿标识（draft_uuid）无效，已拒绝导入。") from None
+        if not isinstance(uid, str):
+            raise self.fail("数据包的草稿标识（draft_uuid）无效，已拒绝导入。")
+        title = manifest.get("title")
+        if not isinstance(title, str) or len(title) > 500:
+            raise self.fail("数据包的标题无效，已拒绝导入。")
+        members = manifest.get("members")
+        if not isinstance(members, dict):
+            raise self.fail("数据包的清单没有列出文件（members），已拒绝导入。")
+        for name, m in members.items():
+            self.check_name(name)
+            if name == MANIFEST:
+                raise self.fail("数据包的清单不能列出 manifest.json 自身，已拒绝导入。")
+            if (not isinstance(m, dict) or not isinstance(m.get("sha256"), str)
+                    or not _SHA_RE.match(m["sha256"]) or isinstance(m.get("size"), bool)
+                    or not isinstance(m.get("size"), int) or m["size"] < 0):
+                raise self.fail(f"数据包清单中“{name[:80]}”的校验值或大小无效，已拒绝导入。")
+            top = name.split("/", 1)[0]
+            if name != ANSWERS and top not in (EVIDENCE_DIR, DOCUMENTS_DIR):
+                raise self.fail(f"数据包中有不认识的文件“{name[:80]}”，已拒绝导入。")
+        if ANSWERS not in members:
+            raise self.fail("数据包中缺少填报内容（answers.json），已拒绝导入。")
+        return form, members
+
+    def _contents(self, manifest: dict[str, Any], form: FormDef, data: dict[str, bytes]) -> PackageContents:
+        doc = self.parse_json(data.pop(ANSWERS), ANSWERS)
+        if not isinstance(doc, dict):
+            raise self.fail("数据包中的 answers.json 顶层必须是对象，已拒绝导入。")
+        if doc.get("form") != form.id:
+            raise self.fail("数据包中的 answers.json 与清单的表单不一致，已拒绝导入。")
+        answers_in = doc.get("answers", {})
+        if not isinstance(answers_in, dict):
+            raise self.fail("数据包中的 answers.json 的 answers 必须是对象，已拒绝导入。")
+        problems: list[str] = []
+        answers: dict[str, Any] = {}
+        for key, raw in answers_in.items():
+            if not isinstance(key, str) or not form.has_cell(key):
+                problems.append(f"未知的栏目 id“{str(key)[:60]}”")
+                continue
+            try:
+                value = parse_cell(form, key, raw)
+            except InputError as e:
+                problems.append(str(e))
+                continue
+            if value is not None:
+                answers[key] = value
+        notes_in = doc.get("notes") or {}
+        notes: dict[str, str] = {}
+        if not isinstance(notes_in, dict):
+            problems.append("notes 必须是对象（栏目 id: 说明）")
+        else:
+            for key, note in notes_in.items():
+                if not isinstance(key, str) or not form.has_cell(key) or not isinstance(note, str):
+                    problems.append(f"notes 中的“{str(key)[:60]}”不是有效的栏目说明")
+                elif note.strip():
+                    notes[key] = note
+        evidence, blobs = self._evidence(doc.get("evidence_index") or {}, form, data, problems)
+        if problems:
+            head = f"无法导入“{self.name}”：数据包中的填报内容不符合“{form.title}”的要求，已拒绝导入。"
+            raise PackageError([head] + [f"  {p}" for p in problems])
+        documents = {name[len(DOCUMENTS_DIR) + 1:]: b for name, b in data.items()
+                     if name.startswith(DOCUMENTS_DIR + "/")}
+        return PackageContents(
+            path=self.path, manifest=manifest, form=form, uuid=manifest["draft_uuid"],
+            title=manifest["title"], exported_at=str(manifest.get("exported_at") or ""),
+            app_version=str(manifest.get("app_version") or ""), answers=answers, notes=notes,
+            evidence=evidence, blobs=blobs, documents=documents, answers_json=doc,
+        )
+
+    def _evidence(self, index: Any, form: FormDef, data: dict[str, bytes],
+                  problems: list[str]) -> tuple[list[EvidenceItem], dict[str, bytes]]:
+        by_sha: dict[str, bytes] = {}
+        for name in [n for n in data if n.startswith(EVIDENCE_DIR + "/")]:
+            parts = PurePosixPath(name).parts
+            if len(parts) != 3 or not _SHA_RE.match(parts[1]):
+                raise self.fail(f"数据包中的证明材料路径“{name[:80]}”格式不正确，已拒绝导入。")
+            blob = data.pop(name)
+            if hashlib.sha256(blob).hexdigest() != parts[1]:
+                raise self.fail(f"数据包中的证明材料“{name[:80]}”与其校验值不符，已拒绝导入。")
+            if parts[1] in by_sha:
+                raise self.fail(f"数据包中的证明材料“{parts[2][:60]}”重复，已拒绝导入。")
+            by_sha[parts[1]] = blob
+        items: list[EvidenceItem] = []
+        used: set[str] = set()
+        if not isinstance(index, dict):
+            problems.append("evidence_index 必须是对象")
+            return items, {}
+        for key, by_option in index.items():
+            if not isinstance(key, str) or not form.has_cell(key) or form.cell(key).field.evidence == "none":
+                problems.append(f"证明材料中的栏目“{str(key)[:60]}”不需要证明材料或不存在")
+                continue
+            if not isinstance(by_option, dict):
+                problems.append(f"证明材料“{key}”的格式不正确")
+                continue
+            for option, entries in by_option.items():
+                try:
+                    ok = isinstance(option, str) and evidence_option(form, key, option) == option
+                except InputError:
+                    ok = False
+                if not ok:
+                    problems.append(f"{form.cell(key).where}：证明材料的选项“{str(option)[:60]}”不存在")
+                    continue
+                if not isinstance(entries, list):
+                    problems.append(f"{form.cell(key).where}：证明材料列表的格式不正确")
+                    continue
+                for e in entries:
+                    if (not isinstance(e, dict) or not isinstance(e.get("file"), str) or not e["file"].strip()
+                            or len(e["file"]) > 255 or _CTRL_RE.search(e["file"])
+                            or not isinstance(e.get("sha256"), str)):
+                        problems.append(f"{form.cell(key).where}：证明材料记录的格式不正确")
+                        continue
+                    sha = e["sha256"]
+                    if sha not in by_sha:
+                        problems.append(f"{form.cell(key).where}：证明材料“{e['file'][:60]}”不在数据包中")
+                        continue
+                    used.add(sha)
+                    items.append(EvidenceItem(key, option, e["file"], sha, len(by_sha[sha])))
+        if set(by_sha) - used:
+            raise self.fail("数据包中有未被任何栏目引用的证明材料，已拒绝导入。")
+        return items, {sha: by_sha[sha] for sha in used}
+
+
+def read_package(path: Path | str, catalog: Catalog | None = None) -> PackageContents:
+    """Read and check a package entirely in memory; raises PackageError (one line per problem)."""
+    return _Reader(Path(path), catalog or default_catalog()).read()
+
+
+# ----------------------------------------------------------------------------- importing
+
+
+def same_content(store: Any, draft_id: int, contents: PackageContents) -> bool:
+    """True if the stored draft already holds exactly the package's answers, notes and evidence."""
+    if store.get_draft(draft_id).form_id != contents.form_id:
+        return False
+    if store.get_answers(draft_id) != contents.answers or store.get_notes(draft_id) != contents.notes:
+        return False
+    mine = sorted((e.key, e.option, e.filename, e.sha256) for e in store.list_evidence(draft_id))
+    theirs = sorted((e.key, e.option, e.filename, e.sha256) for e in contents.evidence)
+    return mine == theirs
+
+
+def _fill(store: Any, contents: PackageContents, uuid: str, title: str) -> int:
+    """Create a draft from checked contents; on any failure nothing is left behind."""
+    form = contents.form
+    info = store.create_draft(form.id, form.version, title, uuid=uuid)
+    try:
+        store.set_answers(info.id, contents.answers, contents.notes or None)
+        for e in contents.evidence:
+            store.add_evidence_bytes(info.id, e.key, e.option, e.filename, contents.blobs[e.sha256])
+    except BaseException:
+        store.delete_draft(info.id)
+        raise
+    return info.id
+
+
+def import_package(store: Any, source: Path | str | PackageContents, *, on_duplicate: OnDuplicate = "ask",
+                   catalog: Catalog | None = None) -> ImportOutcome:
+    """Import a package as a draft.
+
+    ``on_duplicate`` decides what happens when the store already holds a draft with the package's
+    uuid: ``"ask"`` raises :class:`DuplicatePackage` (nothing is written), ``"replace"`` replaces
+    that draft (references from district workspaces follow), ``"keep_both"`` adds a copy with a new
+    uuid. The database is snapshotted before anything is written."""
+    if on_duplicate not in ("ask", "replace", "keep_both"):
+        raise ValueError(f"on_duplicate must be ask, replace or keep_both, not {on_duplicate!r}")
+    contents = source if isinstance(source, PackageContents) else read_package(source, catalog)
+    existing = store.find_drafts_by_uuid(contents.uuid)
+    if existing and on_duplicate == "ask":
+        raise DuplicatePackage(existing[0], contents)
+    snap = store.snapshot(keep=5)
+    title = contents.title or f"未命名{contents.form.form.short_title}"
+    if not existing:
+        new_id = _fill(store, contents, contents.uuid, title)
+        return ImportOutcome(new_id, title, contents.form_id, "created", None, snap)
+    if on_duplicate == "keep_both":
+        title = f"{title}（副本）"
+        new_id = _fill(store, contents, str(uuid_module.uuid4()), title)
+        return ImportOutcome(new_id, title, contents.form_id, "kept_both", None, snap)
+    old = existing[0]
+    new_id = _fill(store, contents, contents.uuid, title)
+    try:
+        from .district import replace_cluster_reference
+
+        replace_cluster_reference(store, old.id, new_id)
+        for other in existing:
+            store.delete_draft(other.id)
+    except BaseException:
+        try:
+            from .district import replace_cluster_reference
+
+            replace_cluster_reference(store, new_id, old.id)
+        finally:
+            store.delete_draft(new_id)
+        raise
+    return ImportOutcome(new_id, title, contents.form_id, "replaced", old.id, snap)
+
+
+def package_file_name(title: str) -> str:
+    """Suggested file name of a draft's package: ``<title>.cdpkg`` with unsafe characters replaced."""
+    return _safe_member_name(title or "数据包") + SUFFIX
+
+
+__all__ = [
+    "FORMAT", "FORMAT_VERSION", "MAX_TOTAL_BYTES", "SUFFIX", "DuplicatePackage", "EvidenceItem",
+    "ImportOutcome", "PackageContents", "PackageError", "export_documents", "import_package",
+    "package_file_name", "read_package", "same_content", "write_package",
+]
