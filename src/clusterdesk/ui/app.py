@@ -9,7 +9,7 @@ from pathlib import Path
 from clusterdesk.store import DatabaseDamaged, DatabaseTooNew, Store, StoreError
 
 from . import style
-from .qt import QApplication, QMessageBox
+from .qt import QApplication, QMessageBox, QTimer, guard_refcounts
 
 APP_NAME = "集群申报助手"
 
@@ -22,6 +22,12 @@ def ensure_app(argv: list[str] | None = None) -> QApplication:
         app.setApplicationDisplayName(APP_NAME)
         app.setOrganizationName("ClusterDesk")
     style.apply_app_style(app)  # type: ignore[arg-type]
+    if app.property("clusterdesk-guard") is None:
+        timer = QTimer(app)
+        timer.setInterval(1000)
+        timer.timeout.connect(guard_refcounts)
+        timer.start()
+        app.setProperty("clusterdesk-guard", True)
     return app  # type: ignore[return-value]
 
 
