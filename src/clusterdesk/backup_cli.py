@@ -1,0 +1,101 @@
+"""``clusterdesk backup`` and ``clusterdesk restore``: copy the database out, and put a copy back.
+
+Both are thin layers over :meth:`Store.backup` (SQLite's online backup API, so a running GUI
+may keep working) and :meth:`Store.restore` (which checks the file's integrity, schema version
+and application id before anything is replaced, and snapshots the current database first).
+
+The command line asks no questions: ``restore`` replaces the database at once and prints what
+it replaced and where the snapshot of the previous state is, so it can be undone with another
+``restore``. A damaged or foreign file is refused with one Chinese line on stderr and exit code 2;
+the database is left exactly as it was.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sqlite3
+from pathlib import Path
+from typing import Any, Callable
+
+
+def register(sub: Any, add: Callable[..., argparse.ArgumentParser]) -> None:
+    sp = add("backup", cmd_backup, "把数据库备份到一个文件（OUT 为文件夹时自动命名），输出备份文件路径")
+    sp.add_argument("out", metavar="OUT", help="备份文件或文件夹")
+    sp.add_argument("--force", action="store_true", help="OUT 已存在时覆盖它")
+    sp = add("restore", cmd_restore, "用备份文件替换数据库（替换前自动为当前数据库保存快照）")
+    sp.add_argument("file", metavar="FILE", help="备份文件（.sqlite3）")
+
+
+def _db_path(args: argparse.Namespace) -> Path:
+    from clusterdesk.store import default_db_path
+
+    return Path(args.db).expanduser().absolute() if getattr(args, "db", None) else default_db_path()
+
+
+def _count_drafts(path: Path) -> int | None:
+    """How many drafts a database file holds (read-only; None if it cannot be read)."""
+    try:
+        conn = sqlite3.connect(path.absolute().as_uri() + "?mode=ro", uri=True)
+    except sqlite3.Error:
+        return None
+    try:
+        return int(conn.execute("SELECT count(*) FROM draft").fetchone()[0])
+    except sqlite3.Error:
+        return None
+    finally:
+        conn.close()
+
+
+def _snapshot_files(db_path: Path) -> set[Path]:
+    folder = db_path.parent / "snapshots"
+    try:
+        return {folder / e.name for e in os.scandir(folder) if e.is_file() and e.name.endswith(".sqlite3")}
+    except OSError:
+        return set()
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    from clusterdesk.cli import CliError, _out
+    from clusterdesk.store import Store
+
+    db = _db_path(args)
+    if not db.exists():
+        raise CliError(f"没有可备份的数据库：{db}")
+    out = Path(args.out).expanduser()
+    if out.exists() and not out.is_dir() and not args.force:
+        raise CliError(f"备份文件已存在：{out}（如需覆盖，请加 --force）")
+    with Store.open(db) as store:
+        written = store.backup(out)
+    _out(str(written))
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    from clusterdesk.cli import CliError, _out
+    from clusterdesk.store import Store
+
+    db = _db_path(args)
+    backup = Path(args.file).expanduser()
+    if not backup.exists():
+        raise CliError(f"找不到备份文件：{backup}")
+    existed = db.exists()
+    before_snaps = _snapshot_files(db)
+    Store.restore(db, backup)  # raises (nothing replaced) on a damaged or foreign file
+    new_snaps = sorted(_snapshot_files(db) - before_snaps)
+    # Counted from the snapshot (a copy of the replaced state), so a refused file never gets
+    # as much as a read-only connection (which would leave -wal/-shm files behind in WAL mode).
+    before_count = _count_drafts(new_snaps[-1]) if new_snaps else None
+    after_count = _count_drafts(db)
+
+    if not existed:
+        _out(f"已创建数据库：{db}")
+    elif before_count is None:
+        _out(f"已替换数据库：{db}（原数据库无法读取）")
+    else:
+        _out(f"已替换数据库：{db}（原有 {before_count} 份草稿）")
+    _out(f"恢复自备份：{backup.absolute()}" + (f"（{after_count} 份草稿）" if after_count is not None else ""))
+    if new_snaps:
+        _out(f"恢复前的数据库已保存为快照：{new_snaps[-1]}")
+        _out(f"如需撤销本次恢复：clusterdesk restore \"{new_snaps[-1]}\" --db \"{db}\"")
+    return 0
