@@ -72,8 +72,15 @@ def raw_value(rng: random.Random, key: str, seq: int):
 def work(db: str, drafts: list[int], seed: int, ops: int | None, part: tuple[int, int] = (0, 1)) -> None:
     rng = random.Random(seed)
     keys_mine = [k for i, k in enumerate(KEYS) if i % part[1] == part[0]]
-    store = Store.open(db)
+    try:
+        store = Store.open(db)
+    except StoreError as exc:  # allowed only with a clear (Chinese) message, checked by the parent
+        emit(f"REFUSED {str(exc)[:300]}")
+        return
     emit("OPEN")
+    if not drafts:
+        drafts = [create_draft(store, FORM).id]
+        emit(f"DRAFT {drafts[0]}")
     sessions = {d: DraftSession(store, d) for d in drafts}
     seq = 0
     while ops is None or seq < ops:
