@@ -155,7 +155,8 @@ def test_ticked_box_without_evidence_is_marked_then_attach_file(qtbot, open_wind
     monkeypatch.setattr(QFileDialog, "getOpenFileNames", staticmethod(lambda *a, **k: ([str(f)], "")))
     qtbot.mouseClick(panel.add_button, Qt.MouseButton.LeftButton)
     assert not panel.missing.isVisible()
-    assert [b.text() for b in panel.file_buttons] == ["产业链图谱.pdf"]
+    assert panel.files_label.isVisible() and "产业链图谱.pdf" in panel.files_label.text()
+    assert panel.filenames() == ["产业链图谱.pdf"]
     assert not ed.problem_label.isVisible()
     ev = store.list_evidence(did)
     assert [(e.key, e.option, e.filename) for e in ev] == [("industry.chain_work", opt, "产业链图谱.pdf")]

@@ -61,8 +61,8 @@ class DraftWindow(QMainWindow):
         self.section_list.setObjectName("sectionList")
         self.section_list.setWordWrap(True)
         self.section_list.setIconSize(QSize(14, 14))
-        self.section_list.setMinimumWidth(170)
-        self.section_list.setMaximumWidth(250)
+        # about twelve characters wide; longer titles wrap
+        self.section_list.setFixedWidth(self.fontMetrics().horizontalAdvance("一、基本情况一、基本情况") + 44)
         self.section_list.setAccessibleName("表单各部分")
         self.section_list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         for s in self.form.sections:
@@ -330,6 +330,13 @@ class DraftWindow(QMainWindow):
                     event.ignore()
                     return True
         return super().eventFilter(obj, event)
+
+    def resizeEvent(self, e) -> None:  # noqa: N802 - Qt API
+        super().resizeEvent(e)
+        # give the form most of a small screen (1366×768 at 150% is 911 logical pixels wide)
+        if not self.eligibility_dock.isHidden() and not self.eligibility_dock.isFloating():
+            want = max(220, min(340, self.width() // 4))
+            self.resizeDocks([self.eligibility_dock], [want], Qt.Orientation.Horizontal)
 
     def closeEvent(self, e: QCloseEvent) -> None:  # noqa: N802 - Qt API
         self.flush()

@@ -164,6 +164,10 @@ def help_widgets(form: FormDef, field: Field) -> list[QWidget]:
     return out
 
 
+def _esc(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def strip_where(message: str, where: str) -> str:
     prefix = where + "："
     return message[len(prefix):] if message.startswith(prefix) else message
@@ -559,14 +563,17 @@ class ChoiceEditor(FieldEditor):
         self.group = QButtonGroup(self)
         self.group.setExclusive(True)
         self.buttons: list[QRadioButton] = []
-        horizontal = len(field.options) <= 4 and max(len(o) for o in field.options) <= 12
+        horizontal = sum(len(o) for o in field.options) <= 10
         box = QHBoxLayout() if horizontal else QVBoxLayout()
         for i, opt in enumerate(field.options):
             rb = QRadioButton(opt)
             rb.setAccessibleName(f"{field.label}：{opt}")
             self.group.addButton(rb, i)
             self.buttons.append(rb)
-            box.addWidget(rb)
+            if horizontal:
+                box.addWidget(rb)
+            else:
+                box.addWidget(rb, 0, Qt.AlignmentFlag.AlignLeft)
         self.clear_button = QToolButton()
         self.clear_button.setText("清除选择")
         self.clear_button.setAutoRaise(True)
@@ -633,51 +640,38 @@ class EvidencePanel(QWidget):
         lay.addWidget(self.add_button, 0, Qt.AlignmentFlag.AlignTop)
         self.missing = style.label("⚠ 未添加佐证材料", "missing-evidence", wrap=False)
         lay.addWidget(self.missing, 0, Qt.AlignmentFlag.AlignVCenter)
-        self.files_box = QVBoxLayout()
-        self.files_box.setSpacing(0)
-        self.files_box.setContentsMargins(0, 0, 0, 0)
-        lay.addLayout(self.files_box, 1)
-        self.file_buttons: list[QToolButton] = []
+        # the files as links that wrap in a narrow window: 文件名 移除
+        self.files_label = QLabel()
+        self.files_label.setWordWrap(True)
+        self.files_label.setTextFormat(Qt.TextFormat.RichText)
+        self.files_label.setTextInteractionFlags(Qt.TextInteractionFlag.LinksAccessibleByMouse
+                                                 | Qt.TextInteractionFlag.LinksAccessibleByKeyboard)
+        self.files_label.linkActivated.connect(self._on_link)
+        self.files_label.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        self.files_label.setMinimumWidth(60)
+        lay.addWidget(self.files_label, 1)
         self.reload()
 
     def items(self):
-        opt = self.option
-        return self.ctl.session.evidence(self.key, opt)
+        return self.ctl.session.evidence(self.key, self.option)
 
     def reload(self) -> None:
-        while self.files_box.count():
-            item = self.files_box.takeAt(0)
-            w = item.widget() or (item.layout() and None)
-            if item.layout() is not None:
-                lay = item.layout()
-                while lay.count():
-                    sub = lay.takeAt(0).widget()
-                    if sub is not None:
-                        sub.deleteLater()
-            if w is not None:
-                w.deleteLater()
-        self.file_buttons = []
         items = self.items()
-        for ev in items:
-            row = QHBoxLayout()
-            name = QToolButton()
-            name.setText(ev.filename)
-            name.setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_FileIcon))
-            name.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-            name.setAutoRaise(True)
-            name.setToolTip(f"打开“{ev.filename}”（{ev.size / 1024:.0f} KB）")
-            name.clicked.connect(lambda _=False, i=ev.id: self.open_file(i))
-            rm = QToolButton()
-            rm.setText("移除")
-            rm.setAutoRaise(True)
-            rm.setAccessibleName(f"移除佐证材料“{ev.filename}”")
-            rm.clicked.connect(lambda _=False, i=ev.id, n=ev.filename: self.remove_file(i, n))
-            row.addWidget(name)
-            row.addWidget(rm)
-            row.addStretch(1)
-            self.files_box.addLayout(row)
-            self.file_buttons.append(name)
+        self._names = {e.id: e.filename for e in items}
+        parts = [f'<a href="open:{e.id}">{_esc(e.filename)}</a>&nbsp;'
+                 f'<a href="remove:{e.id}" style="color:{style.GREY}">移除</a>' for e in items]
+        self.files_label.setText("<br>".join(parts))
+        self.files_label.setToolTip("单击文件名打开；“移除”删除这份佐证材料" if items else "")
+        self.files_label.setVisible(bool(items))
         self.missing.setVisible(not items)
+
+    def _on_link(self, link: str) -> None:
+        what, _, ident = link.partition(":")
+        eid = int(ident)
+        if what == "open":
+            self.open_file(eid)
+        elif what == "remove":
+            self.remove_file(eid, self._names.get(eid, ""))
 
     def filenames(self) -> list[str]:
         return [e.filename for e in self.items()]
@@ -821,7 +815,7 @@ class GridEditor(FieldEditor):
         lab = QLabel(text)
         lab.setWordWrap(True)
         lab.setProperty("role", "grid-row")
-        lab.setMinimumWidth(160)
+        lab.setMinimumWidth(130)
         lab.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         if tip:
             lab.setToolTip(tip)
@@ -829,6 +823,7 @@ class GridEditor(FieldEditor):
 
     def _edit(self, key: str, integer: bool, name: str) -> NumberEdit:
         e = NumberEdit(integer)
+        e.setMinimumWidth(52)
         e.setMaximumWidth(16777215)
         e.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         e.setAccessibleName(name)
@@ -938,7 +933,7 @@ class MatrixEditor(GridEditor):
 
     def _row_head(self, text: str, tip: str = "") -> QLabel:
         lab = super()._row_head(text, tip)
-        lab.setMinimumWidth(60)
+        lab.setMinimumWidth(44)
         lab.setAlignment(Qt.AlignmentFlag.AlignCenter)
         return lab
 
@@ -962,6 +957,14 @@ class _ColumnDelegate(QStyledItemDelegate):
         if col.type in ("number", "integer", "percent"):
             return NumberEdit(col.type == "integer", parent)
         return super().createEditor(parent, option, index)
+
+
+def _small_button(text: str) -> QToolButton:
+    b = QToolButton()
+    b.setText(text)
+    b.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+    b.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+    return b
 
 
 class PasteTable(QTableWidget):
@@ -1022,10 +1025,10 @@ class RepeatEditor(FieldEditor):
         self.table.currentCellChanged.connect(lambda *_: self._update_buttons())
         lay.addWidget(self.table)
         brow = QHBoxLayout()
-        self.add_button = QPushButton("添加行")
-        self.del_button = QPushButton("删除行")
-        self.up_button = QPushButton("上移")
-        self.down_button = QPushButton("下移")
+        self.add_button = _small_button("添加行")
+        self.del_button = _small_button("删除行")
+        self.up_button = _small_button("上移")
+        self.down_button = _small_button("下移")
         for b, slot in ((self.add_button, self.add_row), (self.del_button, self.delete_row),
                         (self.up_button, lambda: self.move_row(-1)), (self.down_button, lambda: self.move_row(1))):
             b.clicked.connect(slot)

@@ -1,0 +1,670 @@
+"""The district workspace window (区县汇总): clusters from packages or local drafts, the notice's
+cap, the summary table, compiling the submission folder, printing and PDF preview.
+
+A thin view over ``clusterdesk.packages.district``: every change goes through the core and the
+window redraws from it. Dialogs that would block (file choosers, questions) are methods a test
+can replace; printing goes through ``self.launcher`` (``checklist.run_print_job`` by default).
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any, Callable
+
+from clusterdesk.model.form import Catalog, default_catalog
+from clusterdesk.model.values import char_count
+from clusterdesk.packages import DuplicatePackage, PackageError
+from clusterdesk.packages.checklist import PrintJob, print_jobs, run_print_job
+from clusterdesk.packages.district import (
+    SUMMARY_TABLE,
+    ClusterCapExceeded,
+    CompileRefused,
+    CompileResult,
+    District,
+    DistrictError,
+    DistrictWorkspace,
+    compile_district,
+    create_district,
+    find_districts,
+    notices,
+)
+from clusterdesk.store import Store, StoreError
+
+from . import style
+from .qt import (
+    QAbstractItemView,
+    QApplication,
+    QBrush,
+    QCheckBox,
+    QColor,
+    QComboBox,
+    QDesktopServices,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QFrame,
+    QGuiApplication,
+    QHBoxLayout,
+    QHeaderView,
+    QInputDialog,
+    QLabel,
+    QLineEdit,
+    QMainWindow,
+    QMessageBox,
+    QPushButton,
+    QSignalBlocker,
+    QTableWidget,
+    QTableWidgetItem,
+    QUrl,
+    QVBoxLayout,
+    QWidget,
+    Qt,
+    Signal,
+)
+
+CLUSTER_COLUMNS = ("序号", "集群名称", "检查结果", "申报条件")
+ERROR_BG = QColor(style.OVERFLOW_BG)
+MISSING_BG = QColor("#fff3d6")
+
+
+def _open_with_system(path: Path) -> None:
+    QDesktopServices.openUrl(QUrl.fromLocalFile(str(path)))
+
+
+class NewDistrictDialog(QDialog):
+    """区县、主管部门、联系人、手机 and the notice, for a new district workspace."""
+
+    def __init__(self, catalog: Catalog, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setWindowTitle("新建区县汇总")
+        self.notice_box = QComboBox()
+        for n in notices(catalog):
+            self.notice_box.addItem(f"{n.title}（{n.number}）", n.id)
+        self.name = QLineEdit()
+        self.name.setPlaceholderText("例如：永川区")
+        self.authority = QLineEdit()
+        self.authority.setPlaceholderText("例如：重庆市永川区经济和信息化委员会")
+        self.contact = QLineEdit()
+        self.phone = QLineEdit()
+        form = QFormLayout()
+        form.addRow("通知", self.notice_box)
+        form.addRow("区（县）", self.name)
+        form.addRow("区（县）中小企业主管部门", self.authority)
+        form.addRow("联系人", self.contact)
+        form.addRow("手机", self.phone)
+        bb = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        bb.button(QDialogButtonBox.StandardButton.Ok).setText("确定")
+        bb.button(QDialogButtonBox.StandardButton.Cancel).setText("取消")
+        bb.accepted.connect(self._accept)
+        bb.rejected.connect(self.reject)
+        lay = QVBoxLayout(self)
+        lay.addLayout(form)
+        self.error = style.label("", "problem-error")
+        lay.addWidget(self.error)
+        lay.addWidget(bb)
+
+    def district(self) -> District:
+        return District(self.name.text().strip(), str(self.notice_box.currentData()), self.authority.text().strip(),
+                        self.contact.text().strip(), self.phone.text().strip())
+
+    def _accept(self) -> None:
+        if not self.name.text().strip():
+            self.error.setText("请填写区县名称")
+            return
+        self.accept()
+
+
+class DistrictWindow(QMainWindow):
+    """One district's submission for one notice."""
+
+    changed = Signal()
+
+    def __init__(self, store: Store, draft_id: int, catalog: Catalog | None = None, *,
+                 launcher: Callable[[PrintJob, Path], Any] | None = None,
+                 opener: Callable[[Path], Any] | None = None):
+        super().__init__()
+        self.store = store
+        self.catalog = catalog or default_catalog()
+        self.ws = DistrictWorkspace(store, draft_id, self.catalog)
+        self.notice = self.ws.notice
+        self.opener = opener or _open_with_system
+        self.launcher = launcher or (lambda job, work_dir: run_print_job(job, work_dir=work_dir,
+                                                                          open_file=self.opener))
+        self.last_result: CompileResult | None = None
+        self.summary_window: Any = None
+        self._work_dir = tempfile.TemporaryDirectory(prefix="clusterdesk-print-")
+        self.setWindowIcon(style.app_icon())
+        self.resize(1200, 800)
+
+        central = QWidget()
+        lay = QVBoxLayout(central)
+        title = style.label(f"{self.ws.summary_form.title}", "section-title")
+        lay.addWidget(title)
+        lay.addWidget(style.label(self._notice_text(), "note"))
+
+        # -- the district ---------------------------------------------------------------------
+        d = self.ws.district
+        self.name_edit = self._line("districtName", d.name)
+        self.authority_edit = self._line("authority", d.authority)
+        self.contact_edit = self._line("contact", d.contact)
+        self.phone_edit = self._line("phone", d.phone)
+        head = QFormLayout()
+        head.addRow("区（县）", self.name_edit)
+        head.addRow("区（县）中小企业主管部门", self.authority_edit)
+        row = QHBoxLayout()
+        row.addWidget(self.contact_edit)
+        row.addWidget(QLabel("手机"))
+        row.addWidget(self.phone_edit)
+        head.addRow("联系人", row)
+        for edit, field in ((self.name_edit, "name"), (self.authority_edit, "authority"),
+                            (self.contact_edit, "contact"), (self.phone_edit, "phone")):
+            edit.editingFinished.connect(lambda e=edit, f=field: self._district_edited(f, e))
+        lay.addLayout(head)
+
+        # -- clusters -----------------------------------------------------------------------------
+        bar = QHBoxLayout()
+        self.cap_label = style.label("", "label")
+        self.cap_label.setObjectName("capLabel")
+        bar.addWidget(self.cap_label, 1)
+        self.import_button = self._button("importButton", "导入数据包…", self.choose_and_import)
+        self.add_draft_button = self._button("addDraftButton", "添加本机草稿…", self.choose_and_add_draft)
+        self.open_button = self._button("openButton", "打开", self.open_selected)
+        self.up_button = self._button("upButton", "上移", lambda: self.move_selected(-1))
+        self.down_button = self._button("downButton", "下移", lambda: self.move_selected(1))
+        self.remove_button = self._button("removeButton", "移出名单", self.remove_selected)
+        for b in (self.import_button, self.add_draft_button, self.open_button, self.up_button, self.down_button,
+                  self.remove_button):
+            bar.addWidget(b)
+        lay.addLayout(bar)
+        self.message = style.label("", "problem-error")
+        self.message.setObjectName("messageLabel")
+        lay.addWidget(self.message)
+
+        self.cluster_table = QTableWidget(0, len(CLUSTER_COLUMNS))
+        self.cluster_table.setObjectName("clusterTable")
+        self.cluster_table.setHorizontalHeaderLabels(list(CLUSTER_COLUMNS))
+        self.cluster_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.cluster_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.cluster_table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.cluster_table.verticalHeader().setVisible(False)
+        hh = self.cluster_table.horizontalHeader()
+        hh.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        self.cluster_table.doubleClicked.connect(lambda _i: self.open_selected())
+        self.cluster_table.setMaximumHeight(170)
+        lay.addWidget(self.cluster_table)
+
+        # -- the summary ---------------------------------------------------------------------------
+        sbar = QHBoxLayout()
+        sbar.addWidget(style.label(self.ws.summary_form.form.short_title, "label"), 1)
+        self.open_summary_button = self._button("openSummaryButton", "在填报窗口中编辑…", self.open_summary)
+        sbar.addWidget(self.open_summary_button)
+        lay.addLayout(sbar)
+        self.summary_columns = []
+        self.summary_table = QTableWidget(0, 0)
+        self.summary_table.setObjectName("summaryTable")
+        if self.ws.has_summary_table:
+            field = self.ws.summary_form.cell(SUMMARY_TABLE).field
+            self.summary_columns = [c for c in field.columns if c.printed]
+            self.summary_table.setColumnCount(len(self.summary_columns))
+            self.summary_table.setHorizontalHeaderLabels([c.label for c in self.summary_columns])
+            self.summary_table.verticalHeader().setVisible(False)
+            self.summary_table.horizontalHeader().setSectionResizeMode(
+                len(self.summary_columns) - 1, QHeaderView.ResizeMode.Stretch)
+            self.summary_table.itemChanged.connect(self._summary_item_changed)
+            lay.addWidget(self.summary_table, 1)
+        else:
+            self.summary_table.hide()
+            lay.addWidget(style.label("本通知的区县材料是一篇总结，请点“在填报窗口中编辑…”填写。", "help"), 1)
+        self.summary_problems = style.label("", "problem-error")
+        self.summary_problems.setObjectName("summaryProblems")
+        lay.addWidget(self.summary_problems)
+
+        # -- compile, print, preview -------------------------------------------------------------------
+        from clusterdesk.export.pdf import find_soffice
+
+        self.soffice = find_soffice()
+        abar = QHBoxLayout()
+        self.pdf_check = QCheckBox("同时生成 PDF")
+        self.pdf_check.setObjectName("pdfCheck")
+        self.pdf_check.setEnabled(self.soffice is not None)
+        if self.soffice is None:
+            self.pdf_check.setToolTip("未找到 LibreOffice，无法生成 PDF")
+        self.draft_check = QCheckBox("有错误时生成草稿")
+        self.draft_check.setObjectName("draftCheck")
+        self.compile_button = self._button("compileButton", "编制报送材料…", self.choose_and_compile)
+        self.print_button = self._button("printButton", "打印", self.print_all)
+        self.preview_button = self._button("previewButton", "PDF 预览", self.preview_selected)
+        self.folder_button = self._button("folderButton", "打开文件夹", self.open_folder)
+        abar.addWidget(self.pdf_check)
+        abar.addWidget(self.draft_check)
+        abar.addStretch(1)
+        for b in (self.compile_button, self.print_button, self.preview_button, self.folder_button):
+            abar.addWidget(b)
+        lay.addLayout(abar)
+        self.result_label = style.label("", "note")
+        self.result_label.setObjectName("resultLabel")
+        lay.addWidget(self.result_label)
+
+        self.setCentralWidget(central)
+        self.cluster_table.itemSelectionChanged.connect(self._update_buttons)
+        self.refresh()
+
+    # -- small builders ---------------------------------------------------------------------
+    def _line(self, name: str, text: str) -> QLineEdit:
+        e = QLineEdit(text)
+        e.setObjectName(name)
+        return e
+
+    def _button(self, name: str, text: str, slot: Callable[[], Any]) -> QPushButton:
+        b = QPushButton(text)
+        b.setObjectName(name)
+        b.clicked.connect(lambda _=False: slot())
+        return b
+
+    def _notice_text(self) -> str:
+        n = self.notice
+        parts = [f"{n.number}"]
+        if n.deadline_text:
+            parts.append(f"报送时间：{n.deadline_text}")
+        if n.max_clusters_rule:
+            parts.append(n.max_clusters_rule)
+        return "　".join(parts)
+
+    # -- redraw -----------------------------------------------------------------------------
+    def refresh(self) -> None:
+        d = self.ws.district
+        self.setWindowTitle(f"{d.name or '区县'} · {self.ws.summary_form.form.short_title} — 集群申报助手")
+        statuses = self.ws.clusters()
+        self._ids = [s.draft_id for s in statuses]
+        t = self.cluster_table
+        t.setRowCount(len(statuses))
+        for r, st in enumerate(statuses):
+            cells = [str(r + 1), st.title, st.check_text, st.eligibility_text]
+            for c, text in enumerate(cells):
+                item = QTableWidgetItem(text)
+                item.setData(Qt.ItemDataRole.UserRole, st.draft_id)
+                if c == 2 and st.errors:
+                    item.setForeground(QBrush(QColor(style.ERROR)))
+                if c == 3 and st.eligibility == "不符合":
+                    item.setForeground(QBrush(QColor(style.WARNING)))
+                t.setItem(r, c, item)
+        cap = self.ws.cap
+        count = len(statuses)
+        self.cap_label.setText(f"已加入 {count}/{cap} 个集群" if cap is not None else f"已加入 {count} 个集群")
+        self.refresh_summary()
+        self._update_buttons()
+
+    def refresh_summary(self) -> None:
+        if self.ws.has_summary_table:
+            rows = self.ws.summary_rows()
+            t = self.summary_table
+            with QSignalBlocker(t):
+                t.setRowCount(len(rows))
+                for r, row in enumerate(rows):
+                    for c, col in enumerate(self.summary_columns):
+                        v = row.get(col.id)
+                        item = QTableWidgetItem("" if v is None else str(v))
+                        if col.auto:
+                            item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEditable)
+                        self._mark(item, col, v)
+                        t.setItem(r, c, item)
+        errors = [p for p in self.ws.summary_problems() if p.level == "error"]
+        self.summary_problems.setText("\n".join(f"错误：{p.message}" for p in errors[:8]))
+
+    def _mark(self, item: QTableWidgetItem, col: Any, value: Any) -> None:
+        tip = ""
+        bg = None
+        if col.max_chars and isinstance(value, str):
+            n = char_count(value)
+            tip = f"{n}/{col.max_chars} 字"
+            if n > col.max_chars:
+                bg = ERROR_BG
+                tip = f"超过{col.max_chars}字（现 {n} 字）"
+        if col.required and col.auto is None and value in (None, ""):
+            bg = MISSING_BG
+            tip = "必填"
+        item.setToolTip(tip)
+        item.setBackground(QBrush(bg) if bg is not None else QBrush())
+
+    def _update_buttons(self) -> None:
+        has = self.selected_id() is not None
+        for b in (self.open_button, self.up_button, self.down_button, self.remove_button):
+            b.setEnabled(has)
+        done = self.last_result is not None
+        self.print_button.setEnabled(done)
+        self.folder_button.setEnabled(done)
+        self.preview_button.setEnabled(self.soffice is not None and (done or has))
+        if self.soffice is None:
+            self.preview_button.setToolTip("未找到 LibreOffice，无法预览 PDF")
+
+    def show_message(self, text: str, role: str = "problem-error") -> None:
+        style.set_role(self.message, role)
+        self.message.setText(text)
+
+    # -- the district ---------------------------------------------------------------------
+    def _district_edited(self, field: str, edit: QLineEdit) -> None:
+        value = edit.text().strip()
+        if getattr(self.ws.district, field) == value:
+            return
+        try:
+            self.ws.update_district(**{field: value})
+        except DistrictError as e:
+            self.show_message("\n".join(e.lines))
+            edit.setText(getattr(self.ws.district, field))
+            return
+        self.refresh()
+
+    # -- clusters ---------------------------------------------------------------------------
+    def selected_id(self) -> int | None:
+        rows = self.cluster_table.selectionModel().selectedRows() if self.cluster_table.selectionModel() else []
+        if not rows:
+            return None
+        r = rows[0].row()
+        return self._ids[r] if 0 <= r < len(self._ids) else None
+
+    def choose_packages(self) -> list[Path]:
+        files, _ = QFileDialog.getOpenFileNames(self, "导入数据包", "", "集群数据包 (*.cdpkg);;所有文件 (*)")
+        return [Path(f) for f in files]
+
+    def ask_duplicate(self, e: DuplicatePackage) -> str | None:
+        """Ask what to do with a package whose draft is already here: replace / keep_both / None."""
+        box = QMessageBox(QMessageBox.Icon.Question, "已有同一份草稿", e.lines[0], parent=self)
+        box.setInformativeText("用数据包替换本机的草稿，还是两份都保留？")
+        replace = box.addButton("替换", QMessageBox.ButtonRole.AcceptRole)
+        keep = box.addButton("两份都保留", QMessageBox.ButtonRole.ActionRole)
+        box.addButton("取消", QMessageBox.ButtonRole.RejectRole)
+        box.exec()
+        clicked = box.clickedButton()
+        return "replace" if clicked is replace else "keep_both" if clicked is keep else None
+
+    def choose_and_import(self) -> list[int]:
+        return self.import_packages(self.choose_packages())
+
+    def import_packages(self, paths: list[Path]) -> list[int]:
+        """Import packages into the workspace; refusals are shown, one line each."""
+        added: list[int] = []
+        messages: list[str] = []
+        for path in paths:
+            try:
+                added.append(self._import_one(Path(path)))
+            except ClusterCapExceeded as e:
+                messages.append(e.rule)
+                break
+            except PackageError as e:
+                messages.extend(e.problems)
+            except (DistrictError, StoreError, OSError) as e:
+                messages.append(str(e))
+            except _Cancelled:
+                continue
+        self.refresh()
+        if messages:
+            self.show_message("\n".join(messages))
+        elif added:
+            self.show_message(f"已导入 {len(added)} 个数据包。", "note")
+        self.changed.emit()
+        return added
+
+    def _import_one(self, path: Path) -> int:
+        from clusterdesk.packages import read_package
+
+        contents = read_package(path, self.catalog)
+        try:
+            return self.ws.add_package(contents)
+        except DuplicatePackage as e:
+            choice = self.ask_duplicate(e)
+            if choice is None:
+                raise _Cancelled() from None
+            return self.ws.add_package(contents, on_duplicate=choice)  # type: ignore[arg-type]
+
+    def candidate_drafts(self) -> list[Any]:
+        """Local cluster drafts of this notice that are not on the list yet."""
+        ids = set(self.ws.cluster_ids())
+        out = []
+        for info in self.store.list_drafts():
+            if info.id in ids or info.form_id not in self.catalog:
+                continue
+            f = self.catalog.get(info.form_id).form
+            if f.role == "cluster" and f.notice.id == self.notice.id:
+                out.append(info)
+        return out
+
+    def choose_and_add_draft(self) -> int | None:
+        drafts = self.candidate_drafts()
+        if not drafts:
+            self.show_message("本机没有可以加入的集群草稿。", "note")
+            return None
+        labels = [f"{d.title}（草稿 {d.id}）" for d in drafts]
+        text, ok = QInputDialog.getItem(self, "添加本机草稿", "选择集群草稿：", labels, 0, False)
+        if not ok:
+            return None
+        did = drafts[labels.index(text)].id
+        return did if self.add_draft(did) else None
+
+    def add_draft(self, draft_id: int) -> bool:
+        try:
+            self.ws.add_draft(draft_id)
+        except ClusterCapExceeded as e:
+            self.show_message(e.rule)
+            return False
+        except (DistrictError, StoreError) as e:
+            self.show_message(str(e))
+            return False
+        self.show_message("")
+        self.refresh()
+        self.changed.emit()
+        return True
+
+    def remove_selected(self) -> None:
+        did = self.selected_id()
+        if did is None:
+            return
+        self.ws.remove(did)
+        self.show_message("")
+        self.refresh()
+        self.changed.emit()
+
+    def move_selected(self, delta: int) -> None:
+        did = self.selected_id()
+        if did is None:
+            return
+        self.ws.move(did, delta)
+        self.refresh()
+        row = self._ids.index(did)
+        self.cluster_table.selectRow(row)
+
+    def open_selected(self) -> Any:
+        did = self.selected_id()
+        return self.open_draft(did) if did is not None else None
+
+    def open_draft(self, draft_id: int) -> Any:
+        from .draft_window import DraftWindow
+
+        w = DraftWindow(self.store, draft_id, self.catalog)
+        w.closed.connect(lambda _id: self.refresh())
+        w.show()
+        if draft_id == self.ws.draft_id:
+            self.summary_window = w
+        else:
+            self._cluster_window = w
+        return w
+
+    def open_summary(self) -> Any:
+        return self.open_draft(self.ws.draft_id)
+
+    # -- the summary table ------------------------------------------------------------------
+    def _summary_item_changed(self, item: QTableWidgetItem) -> None:
+        col = self.summary_columns[item.column()]
+        error = self.ws.set_summary_cell(item.row(), col.id, item.text())
+        if error:
+            self.show_message(error)
+        self.refresh_summary()
+
+    # -- compile, print, preview ----------------------------------------------------------------
+    def choose_output_folder(self) -> Path | None:
+        parent = QFileDialog.getExistingDirectory(self, "选择保存报送材料的位置")
+        if not parent:
+            return None
+        name = self.ws.district.name or "区县"
+        return Path(parent) / f"{name}-{self.ws.summary_form.form.year}年度报送材料"
+
+    def choose_and_compile(self) -> CompileResult | None:
+        out = self.choose_output_folder()
+        return self.compile_to(out) if out is not None else None
+
+    def compile_to(self, out: Path) -> CompileResult | None:
+        QGuiApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+        try:
+            result = compile_district(self.store, self.ws.draft_id, [], out, pdf=self.pdf_check.isChecked(),
+                                      allow_draft=self.draft_check.isChecked(), catalog=self.catalog)
+        except CompileRefused as e:
+            self.show_message("\n".join(e.lines))
+            return None
+        except ClusterCapExceeded as e:
+            self.show_message(e.rule)
+            return None
+        except (DistrictError, PackageError, StoreError, OSError) as e:
+            self.show_message(str(e))
+            return None
+        except Exception as e:  # the exporter's own errors carry Chinese messages
+            from clusterdesk.export.atomic import ExportError
+
+            if not isinstance(e, ExportError):
+                raise
+            self.show_message(str(e))
+            return None
+        finally:
+            QGuiApplication.restoreOverrideCursor()
+        self.last_result = result
+        n = len(result.files)
+        note = f"已生成 {n} 个文件：{result.folder}"
+        if result.draft_copies:
+            note += "\n以下材料仍有错误，生成的是草稿：" + "、".join(result.draft_copies)
+        self.result_label.setText(note)
+        self.show_message("")
+        self.refresh()
+        return result
+
+    def confirm(self, title: str, text: str) -> bool:
+        answer = QMessageBox.question(self, title, text, QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+                                      QMessageBox.StandardButton.Yes)
+        return answer == QMessageBox.StandardButton.Yes
+
+    def print_all(self) -> list[PrintJob]:
+        if self.last_result is None:
+            return []
+        return self.print_documents(self.last_result.print_files)
+
+    def print_documents(self, files: list[Path]) -> list[PrintJob]:
+        """Send every print document to the printer in the notice's number of copies."""
+        copies = self.notice.paper_copies
+        if not files:
+            return []
+        names = "\n".join(f.name for f in files)
+        text = f"将以下 {len(files)} 个文件各打印{copies}份（{self.notice.paper_copies_text or ''}）：\n{names}"
+        if not self.confirm("打印", text):
+            return []
+        jobs = print_jobs(files, copies, soffice=self.soffice)
+        notes: list[str] = []
+        failed: list[str] = []
+        QGuiApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+        try:
+            for job in jobs:
+                try:
+                    note = self.launcher(job, Path(self._work_dir.name))
+                except Exception as e:  # a printer or converter failing must not close the window
+                    failed.append(f"“{job.path.name}”未能打印：{e}")
+                    continue
+                if note:
+                    notes.append(note)
+        finally:
+            QGuiApplication.restoreOverrideCursor()
+        if failed:
+            self.show_message("\n".join(failed))
+        else:
+            sent = len(jobs) - len(notes)
+            self.show_message(f"已发送 {sent} 个文件到打印机，每个{copies}份。" + ("\n" + "\n".join(notes) if notes else ""),
+                              "note")
+        return jobs
+
+    def preview_target(self) -> Path | None:
+        if self.last_result is not None:
+            did = self.selected_id()
+            docs = [d for d in self.last_result.documents if d.kind in ("print", "pdf")]
+            for d in docs:
+                if did is not None and d.draft_id == did:
+                    return d.path
+            summary = [d for d in docs if d.draft_id == self.ws.draft_id]
+            if summary:
+                return summary[0].path
+            return docs[0].path if docs else None
+        return None
+
+    def preview_selected(self) -> Path | None:
+        """A PDF of the chosen print document through LibreOffice, opened in the PDF viewer."""
+        from clusterdesk.export.atomic import ExportError
+        from clusterdesk.export.pdf import docx_to_pdf
+
+        target = self.preview_target()
+        if target is None:
+            self.show_message("请先编制报送材料，再预览。", "note")
+            return None
+        QGuiApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+        try:
+            pdf = target if target.suffix.lower() == ".pdf" else docx_to_pdf(target, Path(self._work_dir.name))
+        except ExportError as e:
+            self.show_message(str(e))
+            return None
+        finally:
+            QGuiApplication.restoreOverrideCursor()
+        self.opener(pdf)
+        return pdf
+
+    def open_folder(self) -> None:
+        if self.last_result is not None:
+            self.opener(self.last_result.folder)
+
+    def closeEvent(self, e) -> None:  # noqa: N802 - Qt API
+        for w in (self.summary_window, getattr(self, "_cluster_window", None)):
+            if w is not None and w.isVisible():
+                w.close()
+        self._work_dir.cleanup()
+        super().closeEvent(e)
+
+
+class _Cancelled(Exception):
+    pass
+
+
+def choose_district(store: Store, parent: QWidget | None = None, catalog: Catalog | None = None) -> int | None:
+    """Pick an existing district workspace or create one; returns its draft id."""
+    catalog = catalog or default_catalog()
+    existing = find_districts(store, catalog=catalog)
+    new_label = "新建区县汇总…"
+    if existing:
+        labels = [f"{d.name}（{d.notice_id}，草稿 {did}）" for did, d in existing] + [new_label]
+        text, ok = QInputDialog.getItem(parent, "区县汇总", "选择区县：", labels, 0, False)
+        if not ok:
+            return None
+        if text != new_label:
+            return existing[labels.index(text)][0]
+    dlg = NewDistrictDialog(catalog, parent)
+    if dlg.exec() != QDialog.DialogCode.Accepted:
+        return None
+    return create_district(store, dlg.district(), catalog)
+
+
+def open_district(store: Store, parent: QWidget | None = None) -> DistrictWindow | None:
+    """The entry point for the start window's 区县汇总 action."""
+    did = choose_district(store, parent)
+    if did is None:
+        return None
+    w = DistrictWindow(store, did)
+    w.show()
+    return w
+
+
+__all__ = ["DistrictWindow", "NewDistrictDialog", "choose_district", "open_district"]
+
+_ = (QApplication, QFrame)  # re-exported Qt names kept for subclasses and tests
