@@ -1,0 +1,67 @@
+"""``clusterdesk export (DRAFT_ID | FILE) --out DIR [--no-pdf] [--draft-copy]``.
+
+Prints every written file (one path a line, stdout); notes such as “未安装 LibreOffice，未生成 PDF”
+go to stderr. A draft with errors is refused: the problems are printed one a line and the exit code
+is 1. Bad input (unknown draft, unreadable file, folder that cannot be written) exits with 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any, Callable
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from clusterdesk.cli import EXIT_BAD_INPUT, EXIT_OK, EXIT_PROBLEMS, CliError, _store
+    from clusterdesk.export.api import ExportRefused, export_answers, export_draft
+    from clusterdesk.export.atomic import ExportError
+
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise CliError(f"导出位置不是文件夹：{out}")
+
+    def make_out() -> None:  # only once the input is known to be good
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise CliError(f"无法创建导出文件夹：{out}（{e.strerror or e}）") from None
+
+    target = str(args.target)
+    try:
+        if target.isdigit() and not Path(target).exists():
+            with _store(args) as store:
+                store.get_draft(int(target))  # an unknown id is bad input (exit 2)
+                make_out()
+                result = export_draft(store, int(target), out, pdf=not args.no_pdf, draft_copy=args.draft_copy)
+        else:
+            from clusterdesk.model.rules import Answers
+            from clusterdesk.templates import read_filled
+
+            filled = read_filled(Path(target))
+            answers = Answers(filled.form, filled.answers, filled.notes, [(k, o) for k, o, _ in filled.evidence])
+            make_out()
+            result = export_answers(filled.form, answers, filled.evidence, filled.title, out,
+                                    pdf=not args.no_pdf, draft_copy=args.draft_copy)
+    except ExportRefused as e:
+        sys.stdout.write(f"未导出：存在 {len(e.problems)} 个错误（修改后重试，或加 --draft-copy 导出草稿）\n")
+        for p in e.problems:
+            sys.stdout.write(f"错误\t{p}\n")
+        return EXIT_PROBLEMS
+    except ExportError as e:
+        sys.stderr.write(f"{e}\n")
+        return EXIT_BAD_INPUT
+    for f in result.files:
+        sys.stdout.write(f"{f}\n")
+    for m in result.messages:
+        sys.stderr.write(f"提示：{m}\n")
+    return EXIT_OK
+
+
+def register(subparsers: Any, add: Callable[..., argparse.ArgumentParser]) -> None:
+    sp = add("export", cmd_export, "导出申报材料：打印版和可编辑版 Word、清单 Excel、PDF")
+    sp.add_argument("target", metavar="DRAFT_ID|FILE", help="草稿 id，或填好的模板文件（.json / .xlsx）")
+    sp.add_argument("--out", required=True, metavar="DIR", help="导出到此文件夹（不存在时自动创建）")
+    sp.add_argument("--no-pdf", action="store_true", help="不生成 PDF")
+    sp.add_argument("--draft-copy", action="store_true", help="导出草稿：有错误也导出，文件带“草稿”水印")
