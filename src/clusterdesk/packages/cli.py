@@ -1,0 +1,159 @@
+"""Command-line sub-commands for data packages and the district workspace.
+
+    clusterdesk package DRAFT_ID --out FILE.cdpkg
+    clusterdesk import-package FILE [--replace | --keep-both]
+    clusterdesk district compile --district NAME --notice cq-2024 PKG_OR_DRAFT... --out DIR
+    clusterdesk district list
+
+Registered by ``clusterdesk.cli._load_extensions``. Refusals print one Chinese line each and exit 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any, Callable
+
+
+def _out(text: str = "") -> None:
+    sys.stdout.write(text + "\n")
+
+
+def _cli_error(*lines: str) -> Exception:
+    from clusterdesk.cli import CliError
+
+    return CliError(*lines)
+
+
+def _on_duplicate(args: argparse.Namespace) -> str:
+    if getattr(args, "replace", False):
+        return "replace"
+    if getattr(args, "keep_both", False):
+        return "keep_both"
+    return "ask"
+
+
+def _duplicate_lines(e: Any) -> list[str]:
+    return e.lines + ["如要用数据包替换本机的草稿，请加 --replace；如要两份都保留，请加 --keep-both。"]
+
+
+def _translate(fn: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    """Turn the package and district refusals into CliError (exit 2, one line each)."""
+
+    def run(args: argparse.Namespace) -> int:
+        from clusterdesk.export.atomic import ExportError
+
+        from .district import CompileRefused, DistrictError
+        from .package import DuplicatePackage, PackageError
+
+        try:
+            return fn(args)
+        except CompileRefused as e:
+            for line in e.lines:
+                sys.stderr.write(line + "\n")
+            return 1
+        except PackageError as e:
+            raise _cli_error(*e.problems) from None
+        except DuplicatePackage as e:
+            raise _cli_error(*_duplicate_lines(e)) from None
+        except DistrictError as e:
+            raise _cli_error(*e.lines) from None
+        except ExportError as e:
+            raise _cli_error(str(e)) from None
+
+    return run
+
+
+def _draft_id(text: str) -> int:
+    if not str(text).isdigit():
+        raise _cli_error(f"草稿 id 应为数字：“{text}”")
+    return int(text)
+
+
+def cmd_package(args: argparse.Namespace) -> int:
+    from clusterdesk.cli import _store
+
+    from .package import SUFFIX, write_package
+
+    out = Path(args.out)
+    if out.suffix.lower() != SUFFIX:
+        out = out.with_name(out.name + SUFFIX)
+    with _store(args) as store:
+        path = write_package(store, _draft_id(args.draft_id), out, documents=not args.no_documents)
+    _out(str(path))
+    return 0
+
+
+def cmd_import_package(args: argparse.Namespace) -> int:
+    from clusterdesk.cli import _store
+
+    from .package import import_package
+
+    with _store(args) as store:
+        outcome = import_package(store, Path(args.file), on_duplicate=_on_duplicate(args))
+    _out(str(outcome.draft_id))
+    return 0
+
+
+def cmd_district(args: argparse.Namespace) -> int:
+    from clusterdesk.cli import _store
+
+    from .district import District, compile_district, find_districts, notice_forms
+
+    if args.action == "list":
+        with _store(args) as store:
+            for did, d in find_districts(store):
+                ids = store.get_meta(did).get("clusters") or []
+                _out(f"{did}\t{d.notice_id}\t{d.name}\t{d.authority}\t{len(ids)} 个集群")
+        return 0
+    try:
+        notice_forms(args.notice)
+    except KeyError as e:
+        raise _cli_error(str(e.args[0])) from None
+    district = District(name=args.district.strip(), notice_id=args.notice, authority=args.authority or "",
+                        contact=args.contact or "", phone=args.phone or "")
+    with _store(args) as store:
+        result = compile_district(store, district, args.sources, Path(args.out), pdf=args.pdf,
+                                  allow_draft=args.draft, on_duplicate=_on_duplicate(args))
+    _out(str(result.folder))
+    for f in result.files:
+        _out(f"\t{f.relative_to(result.folder).as_posix()}")
+    if result.draft_copies:
+        sys.stderr.write("以下材料仍有错误，生成的是草稿：" + "、".join(result.draft_copies) + "\n")
+    return 0
+
+
+def register(sub: Any, add: Callable[..., argparse.ArgumentParser]) -> None:
+    sp = add("package", _translate(cmd_package), "把草稿打包为数据包（.cdpkg），交给区县主管部门导入")
+    sp.add_argument("draft_id", metavar="DRAFT_ID")
+    sp.add_argument("--out", required=True, metavar="FILE.cdpkg")
+    sp.add_argument("--no-documents", action="store_true", help="不附带导出的申报表文件")
+
+    def duplicate_flags(p: argparse.ArgumentParser) -> None:
+        g = p.add_mutually_exclusive_group()
+        g.add_argument("--replace", action="store_true", help="本机已有同一草稿时，用数据包替换它")
+        g.add_argument("--keep-both", action="store_true", help="本机已有同一草稿时，两份都保留")
+
+    sp = add("import-package", _translate(cmd_import_package), "导入数据包（.cdpkg），输出草稿 id")
+    sp.add_argument("file", metavar="FILE")
+    duplicate_flags(sp)
+
+    sp = add("district", _translate(cmd_district), "区县汇总：district compile 编制报送材料；district list 列出区县工作区")
+    actions = sp.add_subparsers(dest="action", metavar="操作", parser_class=type(sp))
+    actions.required = True
+    cp = actions.add_parser("compile", help="编制报送材料文件夹", description="编制报送材料文件夹")
+    cp.add_argument("--db", metavar="PATH", default=argparse.SUPPRESS, help="草稿数据库文件")
+    # nargs="+": with "*" argparse (before 3.12) takes an empty list when options come first
+    cp.add_argument("sources", nargs="+", metavar="PKG_OR_DRAFT", help="数据包文件或集群草稿 id（至少一个）")
+    cp.add_argument("--district", required=True, metavar="NAME", help="区县名称，例如：永川区")
+    cp.add_argument("--notice", default="cq-2024", metavar="ID", help="通知，例如 cq-2024、sh-2023（默认 cq-2024）")
+    cp.add_argument("--out", required=True, metavar="DIR", help="报送材料文件夹")
+    cp.add_argument("--authority", metavar="TEXT", help="区（县）中小企业主管部门")
+    cp.add_argument("--contact", metavar="TEXT", help="联系人")
+    cp.add_argument("--phone", metavar="TEXT", help="手机")
+    cp.add_argument("--pdf", action="store_true", help="同时生成 PDF（需要 LibreOffice）")
+    cp.add_argument("--draft", action="store_true", help="材料有错误时仍然生成（标注“草稿”）")
+    duplicate_flags(cp)
+    lp = actions.add_parser("list", help="列出区县工作区", description="列出区县工作区")
+    lp.add_argument("--db", metavar="PATH", default=argparse.SUPPRESS, help="草稿数据库文件")
