@@ -34,7 +34,6 @@ from clusterdesk.store import Store, StoreError
 from . import style
 from .qt import (
     QAbstractItemView,
-    QApplication,
     QBrush,
     QCheckBox,
     QColor,
@@ -44,7 +43,6 @@ from .qt import (
     QDialogButtonBox,
     QFileDialog,
     QFormLayout,
-    QFrame,
     QGuiApplication,
     QHBoxLayout,
     QHeaderView,
@@ -206,7 +204,7 @@ class DistrictWindow(QMainWindow):
         self.summary_table.setObjectName("summaryTable")
         if self.ws.has_summary_table:
             field = self.ws.summary_form.cell(SUMMARY_TABLE).field
-            self.summary_columns = [c for c in field.columns if c.printed]
+            self.summary_columns = [c for c in field.columns if getattr(c, "printed", True)]
             self.summary_table.setColumnCount(len(self.summary_columns))
             self.summary_table.setHorizontalHeaderLabels([c.label for c in self.summary_columns])
             self.summary_table.verticalHeader().setVisible(False)
@@ -666,5 +664,3 @@ def open_district(store: Store, parent: QWidget | None = None) -> DistrictWindow
 
 
 __all__ = ["DistrictWindow", "NewDistrictDialog", "choose_district", "open_district"]
-
-_ = (QApplication, QFrame)  # re-exported Qt names kept for subclasses and tests
