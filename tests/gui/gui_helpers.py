@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from clusterdesk.ui.qt import QApplication, QComboBox, QLineEdit, Qt
-from PySide6.QtGui import QInputMethodEvent
+from clusterdesk.ui.qt import QApplication, QComboBox, QInputMethodEvent, QLineEdit, Qt
 
 
 def type_text(qtbot, widget, text: str) -> None:

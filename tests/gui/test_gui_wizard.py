@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from gui_helpers import compose, edit_cell, fill_line, type_text
 
-from clusterdesk.ui.qt import QApplication, QGuiApplication, QLabel, Qt
+from clusterdesk.ui.qt import QApplication, QGuiApplication, QLabel, QPushButton, Qt
 from clusterdesk.ui.widgets import (
     BoxesEditor,
     ChoiceEditor,
@@ -402,13 +402,42 @@ def test_ctrl_s_shows_saved_time_and_status_bar(qtbot, open_window, new_draft):
     assert len(win.saved_label.text()) == len("已保存 12:34:56")
 
 
-def test_export_button_shows_placeholder_or_dialog(qtbot, open_window, new_draft):
+def test_export_placeholder_when_export_is_missing(qtbot, open_window, new_draft, monkeypatch):
+    from clusterdesk.ui import panels
+
+    monkeypatch.setattr(panels, "load_exporter", lambda: None)
     win = open_window(new_draft())
     win.export_action.trigger()
     dlg = win.export_dialog
     assert dlg is not None and dlg.isVisible()
-    if dlg.exporter is None:
-        assert "正在开发中" in dlg.message.text()
-    else:
-        assert "导出" in dlg.message.text()
+    assert "正在开发中" in dlg.message.text()
     dlg.close()
+
+
+def test_export_writes_word_files_or_explains_errors(qtbot, open_window, demo_draft, new_draft, tmp_path):
+    from clusterdesk.ui import panels
+
+    if panels.load_exporter() is None:
+        pytest.skip("export not installed")
+    out = tmp_path / "导出"
+    out.mkdir()
+    win = open_window(demo_draft)
+    win.export_action.trigger()
+    dlg = win.export_dialog
+    dlg.folder.setText(str(out))
+    dlg.pdf.setChecked(False)
+    ok = next(b for b in dlg.findChildren(QPushButton) if b.text() == "导出")
+    qtbot.mouseClick(ok, Qt.MouseButton.LeftButton)
+    assert "已导出" in dlg.message.text()
+    assert any(p.suffix == ".docx" for p in out.iterdir())
+    dlg.close()
+    # an empty draft has errors: the final export is refused with a clear message
+    win2 = open_window(new_draft())
+    win2.export_action.trigger()
+    dlg2 = win2.export_dialog
+    dlg2.folder.setText(str(out))
+    dlg2.pdf.setChecked(False)
+    ok2 = next(b for b in dlg2.findChildren(QPushButton) if b.text() == "导出")
+    qtbot.mouseClick(ok2, Qt.MouseButton.LeftButton)
+    assert "不能导出正式材料" in dlg2.message.text()
+    dlg2.close()

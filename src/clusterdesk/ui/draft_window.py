@@ -50,7 +50,12 @@ class DraftWindow(QMainWindow):
         self.ctl = DraftController(self.session, self)
         self.form = self.session.form
         self.setWindowIcon(style.app_icon())
-        self.resize(1280, 720)
+        screen = QApplication.primaryScreen()
+        avail = screen.availableGeometry() if screen is not None else None
+        if avail is not None and avail.width() > 0:
+            self.resize(min(1280, avail.width()), min(800, avail.height()))
+        else:
+            self.resize(1280, 720)
         self.pages: list[SectionPage | None] = [None] * len(self.form.sections)
         self.problems_dialog: ProblemsDialog | None = None
         self.find_dialog: FindDialog | None = None

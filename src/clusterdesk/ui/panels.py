@@ -8,6 +8,7 @@ from clusterdesk.model.rules import ConditionResult, Problem
 from . import style
 from .controller import DraftController
 from .qt import (
+    QApplication,
     QCheckBox,
     QDialog,
     QDialogButtonBox,
@@ -292,15 +293,27 @@ class ExportDialog(QDialog):
         from pathlib import Path
 
         folder = self.folder.text().strip()
-        if not folder:
-            self.message.setText("请先选择保存位置。")
+        if not folder or not Path(folder).is_dir():
+            self.message.setText("请先选择一个已存在的保存位置。")
             return
         s = self.ctl.session
+        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
         try:
             result = self.exporter(s.store, s.draft_id, Path(folder), pdf=self.pdf.isChecked(),
                                    draft_copy=self.draft_copy.isChecked())
-        except Exception as e:  # the exporter's messages are Chinese
-            self.message.setText(f"导出失败：{e}")
+        except Exception as e:  # noqa: BLE001 - the exporter's messages are Chinese, shown as they are
+            problems = getattr(e, "problems", None)
+            if problems is not None:
+                self.message.setText(f"存在 {len(problems)} 个错误，不能导出正式材料。请点“检查全部”逐项修改，"
+                                     "或勾选“草稿”先导出草稿。")
+            else:
+                self.message.setText(f"导出失败：{e}")
             return
-        self.result_paths = list(result) if isinstance(result, (list, tuple)) else [result]
-        self.message.setText("已导出：\n" + "\n".join(str(p) for p in self.result_paths))
+        finally:
+            QApplication.restoreOverrideCursor()
+        files = getattr(result, "files", result)
+        self.result_paths = list(files) if isinstance(files, (list, tuple)) else [files]
+        notes = list(getattr(result, "messages", []) or [])
+        self.message.setText("已导出：\n" + "\n".join(Path(p).name for p in self.result_paths)
+                             + ("\n" + "\n".join(notes) if notes else "")
+                             + f"\n保存位置：{folder}")

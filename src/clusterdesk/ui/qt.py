@@ -6,6 +6,7 @@ imports this module, so it stays usable without PySide6.
 
 from __future__ import annotations
 
+import ctypes
 import sys
 
 from PySide6.QtCore import (  # noqa: F401
@@ -39,6 +40,7 @@ from PySide6.QtGui import (  # noqa: F401
     QFontMetrics,
     QGuiApplication,
     QIcon,
+    QInputMethodEvent,
     QKeyEvent,
     QKeySequence,
     QPainter,
@@ -101,9 +103,9 @@ QT_API = "PySide6"
 # taken it. From Python 3.12 None is immortal and this is harmless; on 3.11 the count falls by
 # one per call until the interpreter aborts with "none_dealloc" (after a few thousand calls).
 # Until the project runs on Python >= 3.12, hold spare references (8 bytes each) and top them
-# up well before they run out. True and False are covered the same way, as a precaution.
+# up well before they run out. True and False lose references the same way (seen as
+# "bool_dealloc" at exit) and are covered too.
 
-_PAD: list[object] = []
 _LOW_WATER = 300_000
 _TOP_UP = 1_000_000
 
@@ -114,7 +116,10 @@ def guard_refcounts() -> None:
         return
     for obj in (None, True, False):
         if sys.getrefcount(obj) < _LOW_WATER:
-            _PAD.extend([obj] * _TOP_UP)
+            pad = [obj] * _TOP_UP
+            # the pad must outlive interpreter shutdown too: its references make up for ones
+            # PySide already dropped, so freeing it at exit would free None itself
+            ctypes.pythonapi.Py_IncRef(ctypes.py_object(pad))
 
 
 guard_refcounts()

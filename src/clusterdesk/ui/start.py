@@ -196,7 +196,11 @@ class StartWindow(QMainWindow):
         w.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
         w.closed.connect(self._on_closed)
         self.windows[draft_id] = w
-        w.show()
+        screen = w.screen()
+        if screen is not None and screen.availableGeometry().width() < 1400:
+            w.showMaximized()  # an office laptop at 1366×768: use all of it
+        else:
+            w.show()
         return w
 
     def _on_closed(self, draft_id: int) -> None:

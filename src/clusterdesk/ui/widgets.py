@@ -9,12 +9,13 @@ session when the controller says a key changed.
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 from typing import Any, Iterable
 
 from clusterdesk.model.form import FormDef
 from clusterdesk.model.rules import Problem
 from clusterdesk.model.schema import Column, Field, Section
-from clusterdesk.model.values import Spec, char_count, format_value
+from clusterdesk.model.values import Spec, char_count, format_value, to_decimal
 from clusterdesk.service import EVIDENCE_GENERAL
 from clusterdesk.store import StoreError
 
@@ -407,7 +408,10 @@ class LineFieldEditor(FieldEditor):
         if line.computed_edit is not None:
             line.computed_edit.setText(format_value(s.computed(key), spec) or "（数据不足，暂无法计算）")
         if line.note_edit is not None and line.note_label is not None:
-            visible = v is not None
+            # a reason is asked for only when the typed value differs from the computed one
+            typed, comp = to_decimal(v), to_decimal(s.computed(key))
+            differs = typed is not None and (comp is None or abs(typed - comp) > Decimal("0.01"))
+            visible = differs or bool(s.note(key))
             line.note_edit.setVisible(visible)
             line.note_label.setVisible(visible)
             if not line.note_edit.hasFocus():
@@ -563,7 +567,7 @@ class ChoiceEditor(FieldEditor):
         self.group = QButtonGroup(self)
         self.group.setExclusive(True)
         self.buttons: list[QRadioButton] = []
-        horizontal = sum(len(o) for o in field.options) <= 10
+        horizontal = sum(len(o) for o in field.options) <= 14
         box = QHBoxLayout() if horizontal else QVBoxLayout()
         for i, opt in enumerate(field.options):
             rb = QRadioButton(opt)
@@ -578,6 +582,7 @@ class ChoiceEditor(FieldEditor):
         self.clear_button.setText("清除选择")
         self.clear_button.setAutoRaise(True)
         self.clear_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.clear_button.setStyleSheet(f"color: {style.GREY}; font-size: 9pt;")
         self.clear_button.clicked.connect(lambda: self._set(None))
         if horizontal:
             box.addSpacing(12)
