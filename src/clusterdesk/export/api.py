@@ -8,9 +8,10 @@ For a draft titled ``<集群名称>`` of a form with short title ``<short_title>
     <集群名称>-<short_title>.pdf             the print version as PDF (needs LibreOffice)
 
 A draft with errors (validate()) is refused unless ``draft_copy``: then everything carries the 草稿
-watermark and every file name ends in （草稿）. Files are rendered into a private temporary folder
-first and then moved into place one by one with atomic writes; if a write fails, the files this export
-created are removed again, so a half-written file never appears under a final name.
+watermark and every file name ends in （草稿）. Both Word versions are rendered in memory before anything
+is written; every file is then written atomically (temporary file + rename, atomic.py). If a write
+fails, the files this export created are removed again: no half-written file ever appears under a
+final name, and an older export of the same name is either left as it was or fully replaced.
 
 Usage::
 
@@ -25,9 +26,8 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import io
 import re
-import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Sequence
@@ -48,6 +48,7 @@ DRAFT_SUFFIX = "（草稿）"
 EDITABLE_SUFFIX = "-可编辑版"
 LISTS_SUFFIX = "-清单"
 MAX_NAME_CHARS = 80
+NO_PDF_MESSAGE = "未安装 LibreOffice，未生成 PDF（可用 Word 或 WPS 打开打印版另存为 PDF）"
 _WINDOWS_BAD = re.compile(r'[<>:"/\\|?*\x00-\x1f\x7f]')
 _RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f"LPT{i}" for i in range(1, 10))}
 
@@ -109,24 +110,43 @@ def export_names(form: FormDef, answers: Answers, title: str = "", draft_copy: b
                        f"{stem}{d}.pdf")
 
 
-def _publish(staged: list[tuple[Path, Path]]) -> list[Path]:
-    """Copy staged files to their final names (atomic each); on failure remove what this call created."""
-    created: list[Path] = []
-    done: list[Path] = []
-    try:
-        for src, dst in staged:
-            existed = dst.exists()
-            with open(src, "rb") as fin, atomic_write(dst, "wb") as fout:
-                shutil.copyfileobj(fin, fout, 1024 * 1024)
-            done.append(dst)
-            if not existed:
-                created.append(dst)
-    except BaseException:
-        for p in created:
+class _Writer:
+    """Writes the files of one export; ``rollback`` removes those it created (not older ones it replaced)."""
+
+    def __init__(self, out: Path):
+        self.out = out
+        self.created: list[Path] = []
+        self.files: list[Path] = []
+
+    def _done(self, dst: Path, existed: bool) -> Path:
+        self.files.append(dst)
+        if not existed:
+            self.created.append(dst)
+        return dst
+
+    def write_bytes(self, name: str, data: bytes) -> Path:
+        dst = self.out / name
+        existed = dst.exists()
+        with atomic_write(dst, "wb") as fh:
+            fh.write(data)
+        return self._done(dst, existed)
+
+    def write_with(self, name: str, fn: Any) -> Path:
+        dst = self.out / name
+        existed = dst.exists()
+        fn(dst)
+        return self._done(dst, existed)
+
+    def rollback(self) -> None:
+        for p in self.created:
             with contextlib.suppress(OSError):
                 p.unlink()
-        raise
-    return done
+
+
+def _docx_bytes(doc: Any) -> bytes:
+    buf = io.BytesIO()
+    doc.save(buf)
+    return buf.getvalue()
 
 
 def export_answers(form: FormDef, answers: Answers, evidence: Iterable[Any] | None, title: str,
@@ -155,31 +175,33 @@ def export_answers(form: FormDef, answers: Answers, evidence: Iterable[Any] | No
     if warnings:
         messages.append(f"有 {warnings} 条提示未处理（不影响导出），可在“检查”中查看")
     ev = normalise_evidence(evidence)
-    with tempfile.TemporaryDirectory(prefix="clusterdesk-export-") as tmp:
-        stage = Path(tmp)
-        doc = render_docx(form, answers, ev, draft=draft_copy, fonts=fonts)
-        dk.save_docx(doc, stage / names.editable_docx)
-        protect_read_only(doc)
-        dk.save_docx(doc, stage / names.print_docx)
-        del doc
-        render_xlsx(form, answers, stage / names.xlsx, draft=draft_copy)
-        staged = [(stage / names.print_docx, out / names.print_docx),
-                  (stage / names.editable_docx, out / names.editable_docx),
-                  (stage / names.xlsx, out / names.xlsx)]
-        pdf_path: Path | None = None
+    # Render both Word versions in memory first: nothing is written until the content is complete.
+    doc = render_docx(form, answers, ev, draft=draft_copy, fonts=fonts)
+    editable = _docx_bytes(doc)
+    protect_read_only(doc)
+    printed = _docx_bytes(doc)
+    del doc
+    w = _Writer(out)
+    pdf_path: Path | None = None
+    try:
+        w.write_bytes(names.print_docx, printed)
+        w.write_bytes(names.editable_docx, editable)
+        w.write_with(names.xlsx, lambda dst: render_xlsx(form, answers, dst, draft=draft_copy))
         if pdf:
             if find_soffice() is None:
-                messages.append("未安装 LibreOffice，未生成 PDF（可用 Word 或 WPS 打开打印版另存为 PDF）")
+                messages.append(NO_PDF_MESSAGE)
             else:
                 try:
-                    made = docx_to_pdf(stage / names.print_docx, stage)
-                    staged.append((made, out / names.pdf))
-                    pdf_path = out / names.pdf
+                    made = w.write_with(names.pdf, lambda dst: docx_to_pdf(out / names.print_docx, out))
+                    pdf_path = made
                 except PdfUnavailable:
-                    messages.append("未安装 LibreOffice，未生成 PDF（可用 Word 或 WPS 打开打印版另存为 PDF）")
+                    messages.append(NO_PDF_MESSAGE)
                 except PdfConversionError as e:
                     messages.append(f"PDF 生成失败，其余文件已导出：{e}")
-        files = _publish(staged)
+    except BaseException:
+        w.rollback()
+        raise
+    files = w.files
     return ExportResult(files=files, pdf=pdf_path, messages=messages)
 
 

@@ -990,9 +990,17 @@ class DocxRenderer:
             return
         label = self._label(f)
         if f.years:
+            if n == 1 and tuple(f.years) == tuple(s.years) and f.type in ("number", "percent", "integer"):
+                # one 年度 column (Shanghai): the cell holds the number, its unit, notes and list reference
+                row = t.add([label, self._number(f, f"{key}.{f.years[0]}", key, m)])
+                t.label_block(label, row)
+                return
             if n and set(f.years) <= set(s.years):
                 for note in f.notes:
                     label.add(note)
+                ref = self._list_ref(key)
+                if ref:
+                    label.add(ref)
                 self._formula(label, key, f)
                 cells = [label]
                 for y in s.years:
@@ -1005,6 +1013,9 @@ class DocxRenderer:
             label.vmerge = "start"
             for note in f.notes:
                 label.add(note)
+            ref = self._list_ref(key)
+            if ref:
+                label.add(ref)
             self._formula(label, key, f)
             first = t.add([label] + [_C(f"{y}年", m // k, align="center") for y in f.years], keep_next=True)
             t.add([_C(vmerge="continue")] +
@@ -1028,11 +1039,16 @@ class DocxRenderer:
         t.add([_C(vmerge="continue"), _C([f.label, v] if v else [f.label], m, align="left")])
 
     def _formula(self, c: _C, key: str, f: Field) -> None:
+        """The formula of a computed number, and the user's reason for typing another value, in small type."""
         if f.calculation and f.formula and f.type in ("number", "percent", "integer"):
             c.add(f"（计算公式：{f.formula}）", small=True)
-        note = self.answers.notes.get(key) if hasattr(self.answers, "notes") else None
-        if note:
-            c.add(f"（说明：{note}）", small=True)
+        notes = getattr(self.answers, "notes", None) or {}
+        if key in notes:
+            c.add(f"（说明：{notes[key]}）", small=True)
+        else:
+            for y in f.years:
+                if f"{key}.{y}" in notes:
+                    c.add(f"（说明：{y}年 {notes[f'{key}.{y}']}）", small=True)
 
     def _options(self, f: Field, value: Any, width_mm: float) -> list[str]:
         chosen = set(value) if isinstance(value, list) else ({value} if value is not None else set())
@@ -1065,19 +1081,28 @@ class DocxRenderer:
             for note in f.notes:
                 c.add(note)
             return c
-        # numbers
-        text = field_text(self.answers, key, f)
+        return self._number(f, key, key, span)
+
+    def _number(self, f: Field, cell_key: str, field_key: str, span: int) -> _C:
+        """A number as the clerk writes it: value and unit (unless the label names it), the official
+        notes, the list reference （见附件清单，共N项）, the formula of a computed value."""
+        text = field_text(self.answers, cell_key, f)
         u = _unit_shown(f)
         c = _C(f"{text} {u}" if text and u else (f"　　　　{u}" if u else text), span, align="left")
         for note in f.notes:
             c.add(note)
-        lst = self.plan.list_of.get(key)
-        if lst is not None:
-            n = len(table_rows(lst[1], repeat_rows(self.answers, f"{lst[0].id}.{lst[1].id}")))
-            if n:
-                c.add(LIST_REFERENCE.format(n=n))
-        self._formula(c, key, f)
+        ref = self._list_ref(field_key)
+        if ref:
+            c.add(ref)
+        self._formula(c, cell_key, f)
         return c
+
+    def _list_ref(self, field_key: str) -> str | None:
+        lst = self.plan.list_of.get(field_key)
+        if lst is None:
+            return None
+        n = len(table_rows(lst[1], repeat_rows(self.answers, f"{lst[0].id}.{lst[1].id}")))
+        return LIST_REFERENCE.format(n=n) if n else None
 
     def _matrix_rows(self, t: _T, s: Section, f: Field, m: int) -> None:
         key = f"{s.id}.{f.id}"
@@ -1088,11 +1113,9 @@ class DocxRenderer:
         label = _C(f.label, vmerge="start", align="left")
         for note in f.notes:
             label.add(note)
-        lst = self.plan.list_of.get(key)
-        if lst is not None:
-            n = len(table_rows(lst[1], repeat_rows(self.answers, f"{lst[0].id}.{lst[1].id}")))
-            if n:
-                label.add(LIST_REFERENCE.format(n=n))
+        ref = self._list_ref(key)
+        if ref:
+            label.add(ref)
         first = len(t.rows)
         cont = lambda: _C(vmerge="continue")  # noqa: E731
         lead: _C = label
