@@ -193,3 +193,12 @@ def qtbot_left():
     from clusterdesk.ui.qt import Qt
 
     return Qt.MouseButton.LeftButton
+
+
+def test_run_exits_non_zero_on_a_damaged_file(app, tmp_path, monkeypatch):
+    from clusterdesk.ui import app as app_module
+
+    db = tmp_path / "坏文件.sqlite3"
+    db.write_bytes(b"\x00garbage" * 64)
+    monkeypatch.setattr(QMessageBox, "exec", lambda self: 0)
+    assert app_module.run(str(db)) == 1

@@ -441,3 +441,15 @@ def test_export_writes_word_files_or_explains_errors(qtbot, open_window, demo_dr
     qtbot.mouseClick(ok2, Qt.MouseButton.LeftButton)
     assert "不能导出正式材料" in dlg2.message.text()
     dlg2.close()
+
+
+def test_tab_order_follows_the_form(qtbot, open_window, new_draft):
+    win = open_window(new_draft())
+    page = win.current_page()
+    edits = [page.editor_for_key(f"cover.{f.id}").edit for f in win.form.sections[0].fields()]
+    edits[0].setFocus()
+    seen = [QApplication.focusWidget()]
+    for _ in range(len(edits) - 1):
+        qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Tab)
+        seen.append(QApplication.focusWidget())
+    assert seen == edits

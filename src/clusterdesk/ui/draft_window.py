@@ -170,6 +170,8 @@ class DraftWindow(QMainWindow):
         self.eligibility_action = self.eligibility_dock.toggleViewAction()
         self.eligibility_action.setText("申报条件自查")
         tb.addAction(self.eligibility_action)
+        if not self.form.form.eligibility and not self.form.form.targets:
+            self.eligibility_action.setVisible(False)  # this form has no 申报条件 to check
         tb.addSeparator()
         self.export_action = act("导出", ["Ctrl+E"], self.show_export, "导出 Word / PDF 申报材料")
         self.prev_action = act("上一部分", ["Alt+Left"], self.go_prev, toolbar=False)

@@ -1017,15 +1017,18 @@ class RepeatEditor(FieldEditor):
                                    | QAbstractItemView.EditTrigger.AnyKeyPressed
                                    | QAbstractItemView.EditTrigger.SelectedClicked)
         hh = self.table.horizontalHeader()
+        fm = self.table.horizontalHeader().fontMetrics()
         for j, c in enumerate(cols):
             if c.width_mm:
                 hh.setSectionResizeMode(j, QHeaderView.ResizeMode.Interactive)
-                self.table.setColumnWidth(j, int(c.width_mm * MM))
+                # as on paper, but never narrower than the column's heading
+                self.table.setColumnWidth(j, max(int(c.width_mm * MM), fm.horizontalAdvance(c.label) + 16))
             else:
                 hh.setSectionResizeMode(j, QHeaderView.ResizeMode.Stretch)
         if all(c.width_mm for c in cols):
             hh.setStretchLastSection(True)
-        self.table.verticalHeader().setVisible(True)
+        # row numbers, unless the form has its own 序号 column
+        self.table.verticalHeader().setVisible(not any(c.auto == "serial" for c in cols))
         self.table.itemChanged.connect(self._on_item)
         self.table.currentCellChanged.connect(lambda *_: self._update_buttons())
         lay.addWidget(self.table)
