@@ -55,6 +55,7 @@ class SectionPage(QWidget):
         self.body.setContentsMargins(0, 0, 0, 0)
         self.body.setSpacing(10)
         wrap.addWidget(inner, 1)
+        self._sign_tip_shown = False
         self._build(section.items, self.body)
         self.body.addStretch(1)
         self.scroll.setWidget(content)
@@ -99,11 +100,12 @@ class SectionPage(QWidget):
             elif isinstance(item, Note):
                 layout.addWidget(style.label(item.text, "note"))
             elif isinstance(item, Sign):
+                if not self._sign_tip_shown:
+                    layout.addWidget(style.label("以下签字、盖章和日期在打印后手写，本程序不填写。", "help"))
+                    self._sign_tip_shown = True
                 lab = style.label(f"{item.text}" + ("　（盖章）" if item.seal and "章" not in item.text else ""), "note")
-                lab.setMinimumHeight(40 if item.seal else 28)
+                lab.setMinimumHeight(48 if item.seal else 32)
                 layout.addWidget(lab)
-                tip = style.label("（打印后手写签字、盖章，本程序不填写）", "help")
-                layout.addWidget(tip)
         flush_run()
 
     def _add_editor(self, ed: FieldEditor, layout: QVBoxLayout) -> None:

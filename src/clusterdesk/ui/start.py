@@ -59,6 +59,7 @@ class StartWindow(QMainWindow):
         self.catalog = catalog or default_catalog()
         self.windows: dict[int, DraftWindow] = {}
         self.drafts: list[DraftInfo] = []
+        self.problem_dialog: ProblemListDialog | None = None
         self.setWindowTitle("集群申报助手")
         self.setWindowIcon(style.app_icon())
         self.resize(1100, 640)

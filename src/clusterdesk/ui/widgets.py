@@ -13,7 +13,6 @@ from decimal import Decimal
 from typing import Any, Iterable
 
 from clusterdesk.model.form import FormDef
-from clusterdesk.model.rules import Problem
 from clusterdesk.model.schema import Column, Field, Section
 from clusterdesk.model.values import Spec, char_count, format_value, to_decimal
 from clusterdesk.service import EVIDENCE_GENERAL
@@ -44,7 +43,6 @@ from .qt import (
     QRadioButton,
     QSignalBlocker,
     QSizePolicy,
-    QStyle,
     QStyledItemDelegate,
     QTableWidget,
     QTableWidgetItem,
@@ -206,8 +204,6 @@ class FieldEditor(QFrame):
     def flush(self) -> None:
         """Commit anything typed but not yet handed to the core (window closing, Ctrl+S)."""
 
-    def has_local_undo(self) -> bool:
-        return False
 
     # -- problems --
     def _label_of(self, key: str) -> str:
@@ -548,8 +544,6 @@ class NarrativeEditor(FieldEditor):
         if self.edit.document().isModified():
             self._on_finished()
 
-    def has_local_undo(self) -> bool:
-        return self.edit.hasFocus() and self.edit.document().isUndoAvailable() and self.edit.document().isModified()
 
 
 # -- choice ---------------------------------------------------------------------------------
@@ -896,8 +890,6 @@ class GridEditor(FieldEditor):
             if e.isModified():
                 self._on_finished(k)
 
-    def has_local_undo(self) -> bool:
-        return any(e.hasFocus() and e.isUndoAvailable() for e in self.edits.values())
 
 
 class MatrixEditor(GridEditor):
@@ -1297,6 +1289,3 @@ def editor_for(ctl: DraftController, section: Section, field: Field) -> FieldEdi
         return GridEditor(ctl, section, [field])
     return LineFieldEditor(ctl, section, field)
 
-
-def problem_text(p: Problem) -> str:
-    return str(p)
