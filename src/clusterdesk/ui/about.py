@@ -1,0 +1,147 @@
+"""The 关于 dialog: program name and version, the forms this copy of the program ships (with their
+definition version, issuer and year), and where the data lives, with a button that opens that
+folder in the file manager.
+
+Entry point for the menus: :func:`show_about`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from clusterdesk import APP_NAME, __version__
+from clusterdesk.model.form import Catalog, default_catalog
+from clusterdesk.paths import app_root
+
+from . import style
+from .qt import (
+    QAbstractItemView,
+    QDesktopServices,
+    QDialog,
+    QDialogButtonBox,
+    QGridLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QMessageBox,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QUrl,
+    QVBoxLayout,
+    QWidget,
+    Qt,
+)
+
+FORM_COLUMNS = ["表单", "发文单位", "年度", "依据文件", "定义版本"]
+
+
+def _db_path(store_path: Path | str | None) -> Path:
+    if store_path is None:
+        from clusterdesk.store import default_db_path
+
+        return default_db_path()
+    return Path(store_path)
+
+
+class AboutDialog(QDialog):
+    def __init__(self, store_path: Path | str | None = None, parent: QWidget | None = None,
+                 catalog: Catalog | None = None):
+        super().__init__(parent)
+        self.db_path = _db_path(store_path)
+        self.catalog = catalog if catalog is not None else default_catalog()
+        self.setWindowTitle(f"关于{APP_NAME}")
+        self.setWindowIcon(style.app_icon())
+        self.resize(860, 520)
+
+        lay = QVBoxLayout(self)
+        head = QHBoxLayout()
+        logo = QLabel()
+        logo.setPixmap(style.app_icon().pixmap(64, 64))
+        head.addWidget(logo, 0, Qt.AlignmentFlag.AlignTop)
+        titles = QVBoxLayout()
+        self.name_label = style.label(APP_NAME, "section-title")
+        self.version_label = style.label(f"版本 {__version__}")
+        titles.addWidget(self.name_label)
+        titles.addWidget(self.version_label)
+        titles.addWidget(style.label("中小企业特色产业集群申报材料的填写、检查与导出。无需联网，所有内容只保存在本机。", "help"))
+        head.addLayout(titles, 1)
+        lay.addLayout(head)
+
+        lay.addWidget(style.label(f"本版本包含的表单（{len(self.catalog)} 种）", "label"))
+        self.forms_table = QTableWidget(0, len(FORM_COLUMNS))
+        self.forms_table.setAccessibleName("本版本包含的表单")
+        self.forms_table.setHorizontalHeaderLabels(FORM_COLUMNS)
+        self.forms_table.verticalHeader().setVisible(False)
+        self.forms_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.forms_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.forms_table.setWordWrap(True)
+        for form in self.catalog:
+            row = self.forms_table.rowCount()
+            self.forms_table.insertRow(row)
+            notice = form.form.notice
+            source = " ".join(x for x in (notice.number, form.form.attachment) if x)
+            for col, text in enumerate([form.title, form.form.issuer, str(form.form.year), source,
+                                        str(form.version)]):
+                item = QTableWidgetItem(text)
+                item.setToolTip(notice.title if col == 3 else text)
+                item.setData(Qt.ItemDataRole.UserRole, form.id)
+                self.forms_table.setItem(row, col, item)
+        hh = self.forms_table.horizontalHeader()
+        hh.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        for col in range(1, len(FORM_COLUMNS)):
+            hh.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
+        self.forms_table.resizeRowsToContents()
+        lay.addWidget(self.forms_table, 1)
+
+        grid = QGridLayout()
+        grid.setColumnStretch(1, 1)
+        self.folder_label = style.label(str(self.data_folder()))
+        self.db_label = style.label(str(self.db_path))
+        self.program_label = style.label(str(app_root()))
+        self.open_folder_button = QPushButton("打开文件夹")
+        self.open_folder_button.setToolTip("在文件管理器中打开数据所在的文件夹（备份时复制其中的数据库文件）")
+        self.open_folder_button.clicked.connect(self.open_data_folder)
+        for row, (name, value) in enumerate((("数据文件夹：", self.folder_label),
+                                             ("数据库文件：", self.db_label),
+                                             ("程序文件夹：", self.program_label))):
+            grid.addWidget(style.label(name, "label", wrap=False), row, 0, Qt.AlignmentFlag.AlignTop)
+            grid.addWidget(value, row, 1)
+        grid.addWidget(self.open_folder_button, 0, 2)
+        lay.addLayout(grid)
+        lay.addWidget(style.label(
+            "备份：退出程序后复制上面的数据库文件，或在命令行运行 clusterdesk backup 备份文件名。"
+            "程序每次恢复备份前会自动把当前数据保存到数据文件夹的 snapshots 子文件夹。", "help"))
+
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.button(QDialogButtonBox.StandardButton.Close).setText("关闭")
+        buttons.rejected.connect(self.reject)
+        lay.addWidget(buttons)
+
+    def data_folder(self) -> Path:
+        return self.db_path.parent
+
+    def form_ids(self) -> list[str]:
+        return [self.forms_table.item(r, 0).data(Qt.ItemDataRole.UserRole)
+                for r in range(self.forms_table.rowCount())]
+
+    def open_data_folder(self) -> bool:
+        folder = self.data_folder()
+        if folder.is_dir() and QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder))):
+            return True
+        QMessageBox.information(self, "打开文件夹",
+                                f"无法自动打开文件夹，请在文件管理器中手动打开：\n{folder}")
+        return False
+
+
+_open: list[AboutDialog] = []
+
+
+def show_about(parent: QWidget | None, store_path: Path | str | None) -> AboutDialog:
+    """Open the 关于 dialog (window-modal, does not block); returns it."""
+    dlg = AboutDialog(store_path, parent)
+    dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
+    _open.append(dlg)  # a parentless dialog must outlive this call
+    dlg.finished.connect(lambda _r: _open.remove(dlg) if dlg in _open else None)
+    dlg.open()
+    return dlg
