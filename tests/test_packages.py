@@ -21,18 +21,6 @@ NOTE_KEY = "basic.area"
 NOTE = "按园区规划图量算，含代管片区"
 
 
-def export_api_available() -> bool:
-    try:
-        import clusterdesk.export.api  # noqa: F401
-    except ModuleNotFoundError:
-        return False
-    return True
-
-
-needs_export_api = pytest.mark.skipif(
-    not export_api_available(), reason="waiting for clusterdesk.export.api.export_draft (built by another engineer)")
-
-
 # -- helpers ------------------------------------------------------------------------------------
 
 
@@ -156,7 +144,6 @@ def test_write_is_atomic_and_refuses_missing_folder(tmp_path, store):
     assert read_package(out).title.startswith("重庆市中小企业特色产业集群")
 
 
-@needs_export_api
 def test_package_carries_exported_documents(tmp_path, store):
     did = demo_draft(store)
     path = write_package(store, did, tmp_path / "x.cdpkg")
@@ -168,7 +155,6 @@ def test_package_carries_exported_documents(tmp_path, store):
     assert not any(n.endswith(".pdf") for n in names)
 
 
-@needs_export_api
 def test_draft_with_errors_still_packages_a_draft_copy(tmp_path, store):
     from clusterdesk.service import create_draft
     from clusterdesk.model.form import default_catalog
@@ -575,3 +561,36 @@ def test_cli_package_of_unknown_draft_is_bad_input(tmp_path, capsys):
                    "--no-documents") == 2
     assert capsys.readouterr().err.strip()
     assert not (tmp_path / "x.cdpkg").exists()
+
+
+def _second_package(tmp_path: Path) -> Path:
+    from clusterdesk.store import Store
+
+    with Store.open(tmp_path / "other.sqlite3") as s:
+        return write_package(s, demo_draft(s), tmp_path / "other.cdpkg", documents=False)
+
+
+def test_a_batch_is_checked_first_and_snapshotted_once(demo_pkg, tmp_path, target):
+    from clusterdesk.packages import import_packages
+
+    store, folder = target
+    other = _second_package(tmp_path)
+    bad = _variant(demo_pkg, tmp_path, add=[("../evil.txt", b"x")])
+    before = state(store, folder)
+    with pytest.raises(PackageError):
+        import_packages(store, [demo_pkg, bad, other])
+    assert state(store, folder) == before
+    with pytest.raises(PackageError, match="是同一份草稿的数据包"):
+        import_packages(store, [demo_pkg, other, demo_pkg])
+    assert state(store, folder) == before
+    outcomes = import_packages(store, [demo_pkg, other])
+    assert [o.action for o in outcomes] == ["created", "created"]
+    assert outcomes[0].snapshot == outcomes[1].snapshot and len(store.list_snapshots()) == 1
+    with pytest.raises(DuplicatePackage):
+        import_packages(store, [other])
+
+
+def test_cli_imports_several_packages(demo_pkg, tmp_path, capsys):
+    other = _second_package(tmp_path)
+    assert run_cli("--db", str(tmp_path / "d.sqlite3"), "import-package", str(demo_pkg), str(other)) == 0
+    assert len(capsys.readouterr().out.split()) == 2

@@ -16,18 +16,6 @@ NAMES = ["永川数控机床产业", "永川智能装备产业", "永川食品�
 DEMO = Path(__file__).resolve().parents[2] / "demo"
 
 
-def export_api_available() -> bool:
-    try:
-        import clusterdesk.export.api  # noqa: F401
-    except ModuleNotFoundError:
-        return False
-    return True
-
-
-needs_export_api = pytest.mark.skipif(
-    not export_api_available(), reason="waiting for clusterdesk.export.api.export_draft (built by another engineer)")
-
-
 def cluster_name(industry: str) -> str:
     return f"重庆市中小企业特色产业集群（{industry}）"
 
@@ -89,10 +77,13 @@ def test_importing_a_package_shows_the_cluster_and_fills_the_summary(window, pac
     assert len(store.list_drafts()) == 2
 
 
-def test_fourth_cluster_shows_the_notices_rule(window, packages):
+def test_fourth_cluster_shows_the_notices_rule(window, packages, store):
+    snaps = len(store.list_snapshots())
     added = window.import_packages(packages[:3])
     assert len(added) == 3 and window.cap_label.text() == "已加入 3/3 个集群"
+    assert len(store.list_snapshots()) == snaps + 1  # one snapshot for the batch
     assert window.import_packages([packages[3]]) == []
+    assert len(store.list_snapshots()) == snaps + 1  # a refused package writes nothing
     assert window.message.text() == RULE
     assert window.message.isVisible()
     assert len(cluster_titles(window)) == 3
@@ -178,7 +169,6 @@ def test_print_sends_every_document_in_two_copies(window, tmp_path):
     assert "每个2份" in window.message.text()
 
 
-@needs_export_api
 def test_compile_then_print_and_preview(window, packages, qtbot, tmp_path):
     window.import_packages(packages[:3])
     for r in range(3):

@@ -16,7 +16,9 @@ from .package import (
     ImportOutcome,
     PackageContents,
     PackageError,
+    SnapshotOnce,
     import_package,
+    import_packages,
     read_package,
     write_package,
 )
@@ -29,7 +31,9 @@ __all__ = [
     "ImportOutcome",
     "PackageContents",
     "PackageError",
+    "SnapshotOnce",
     "import_package",
+    "import_packages",
     "read_package",
     "write_package",
 ]

@@ -22,10 +22,14 @@ from clusterdesk.model.schema import Notice
 
 @dataclass(frozen=True)
 class PrintItem:
-    material: str  # e.g. 重庆市中小企业特色产业集群（…）申报表
+    material: str  # e.g. 永川数控机床产业集群 申报表
     file: str  # path relative to the submission folder
     copies: int
     seal: bool  # to be stamped after printing
+
+    @property
+    def file_name(self) -> str:
+        return self.file.rsplit("/", 1)[-1]
 
 
 @dataclass(frozen=True)
@@ -51,7 +55,8 @@ class Checklist:
 
 
 def build_checklist(notice: Notice, district: Any, statuses: Sequence[Any], documents: Sequence[Any],
-                    folder: Path, *, summary_title: str = "", draft_copies: Sequence[str] = ()) -> Checklist:
+                    folder: Path, *, summary_title: str = "", summary_draft_id: int | None = None,
+                    draft_copies: Sequence[str] = ()) -> Checklist:
     """The checklist's data from the notice, the district and the compiled documents."""
     copies = notice.paper_copies
     items: list[PrintItem] = []
@@ -62,11 +67,23 @@ def build_checklist(notice: Notice, district: Any, statuses: Sequence[Any], docu
         if d.kind == "print" and d.path.with_suffix("") in pdf_stems:
             continue  # the PDF of the same document is printed instead
         rel = d.path.relative_to(folder).as_posix()
-        label = d.path.stem
-        items.append(PrintItem(label, rel, copies, seal=d.kind != "list"))
+        items.append(PrintItem(material_label(d.owner, d.path.stem, cluster=d.draft_id != summary_draft_id),
+                               rel, copies, seal=d.kind != "list"))
     electronic = [d.path.relative_to(folder).as_posix() for d in documents if d.kind in ("editable", "list")]
     lines = [ClusterLine(s.title, s.check_text, s.eligibility_text) for s in statuses]
     return Checklist(notice, district.name, district.authority, items, electronic, lines, list(draft_copies))
+
+
+def material_label(owner: str, stem: str, *, cluster: bool) -> str:
+    """How the checklist names a document: 永川数控机床产业集群 申报表 / 申报汇总表 / … 清单."""
+    from clusterdesk.model.expr import bracket
+
+    label = stem[len(owner) + 1:] if stem.startswith(owner + "-") else stem
+    label = label.replace("-", "")
+    if not cluster:
+        return label
+    short = bracket(owner) or owner
+    return f"{short}集群 {label}" if short != owner else f"{owner} {label}"
 
 
 def _electronic_lines(c: Checklist, zip_name: str) -> list[str]:
@@ -98,10 +115,10 @@ def write_checklist_docx(c: Checklist, path: Path, *, zip_name: str = "电子版
                          first_line_indent_chars=2, bold=True)
 
     dk.add_heading(doc, f"一、打印（每份材料{c.copies_text}）")
-    rows: list[Any] = [["序号", "材料", "文件", "份数", "核对"]]
+    rows: list[Any] = [["序号", "材料", "文件名", "份数", "核对"]]
     for i, it in enumerate(c.print_items, start=1):
-        rows.append([str(i), it.material + ("（盖章）" if it.seal else ""), it.file, f"{it.copies}份", "□"])
-    dk.add_table(doc, [12, 52, 60, 16, 16], rows, header_rows=1)
+        rows.append([str(i), it.material + ("（盖章）" if it.seal else ""), it.file_name, f"{it.copies}份", "□"])
+    dk.add_table(doc, [12, 50, 68, 14, 12], rows, header_rows=1)
     dk.add_paragraph(doc, "标“（盖章）”的材料打印后，在材料中标明的位置加盖公章、签字。", first_line_indent_chars=2)
 
     dk.add_heading(doc, "二、邮寄")
@@ -123,8 +140,8 @@ def write_checklist_docx(c: Checklist, path: Path, *, zip_name: str = "电子版
         dk.add_paragraph(doc, f"□ {line}", first_line_indent_chars=2)
     if c.electronic_files:
         dk.add_paragraph(doc, f"“{zip_name}”内含：", first_line_indent_chars=2)
-        for name in c.electronic_files:
-            dk.add_paragraph(doc, name, first_line_indent_chars=4)
+        dk.add_table(doc, [12, 144], [["序号", "文件"]] + [[str(i), name] for i, name in
+                                                            enumerate(c.electronic_files, start=1)], header_rows=1)
     if n.contact:
         dk.add_heading(doc, "四、联系人")
         dk.add_paragraph(doc, f"联系人：{n.contact}", first_line_indent_chars=2)

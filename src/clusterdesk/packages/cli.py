@@ -1,7 +1,7 @@
 """Command-line sub-commands for data packages and the district workspace.
 
     clusterdesk package DRAFT_ID --out FILE.cdpkg
-    clusterdesk import-package FILE [--replace | --keep-both]
+    clusterdesk import-package FILE... [--replace | --keep-both]
     clusterdesk district compile --district NAME --notice cq-2024 PKG_OR_DRAFT... --out DIR
     clusterdesk district list
 
@@ -88,11 +88,12 @@ def cmd_package(args: argparse.Namespace) -> int:
 def cmd_import_package(args: argparse.Namespace) -> int:
     from clusterdesk.cli import _store
 
-    from .package import import_package
+    from .package import import_packages
 
     with _store(args) as store:
-        outcome = import_package(store, Path(args.file), on_duplicate=_on_duplicate(args))
-    _out(str(outcome.draft_id))
+        outcomes = import_packages(store, [Path(f) for f in args.files], on_duplicate=_on_duplicate(args))
+    for outcome in outcomes:
+        _out(str(outcome.draft_id))
     return 0
 
 
@@ -135,8 +136,9 @@ def register(sub: Any, add: Callable[..., argparse.ArgumentParser]) -> None:
         g.add_argument("--replace", action="store_true", help="本机已有同一草稿时，用数据包替换它")
         g.add_argument("--keep-both", action="store_true", help="本机已有同一草稿时，两份都保留")
 
-    sp = add("import-package", _translate(cmd_import_package), "导入数据包（.cdpkg），输出草稿 id")
-    sp.add_argument("file", metavar="FILE")
+    sp = add("import-package", _translate(cmd_import_package),
+             "导入数据包（.cdpkg），每个数据包输出一行草稿 id；全部检查通过后才写入")
+    sp.add_argument("files", nargs="+", metavar="FILE")
     duplicate_flags(sp)
 
     sp = add("district", _translate(cmd_district), "区县汇总：district compile 编制报送材料；district list 列出区县工作区")

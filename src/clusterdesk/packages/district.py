@@ -22,7 +22,7 @@ import tempfile
 import zipfile
 from dataclasses import asdict, dataclass, field as dc_field
 from pathlib import Path
-from typing import Any, Iterable, Literal, Sequence
+from typing import Any, Callable, Iterable, Literal, Sequence
 
 from clusterdesk.model.form import Catalog, FormDef, default_catalog
 from clusterdesk.model.rules import Problem, eligibility, validate
@@ -33,6 +33,7 @@ from .package import (
     ImportOutcome,
     OnDuplicate,
     PackageContents,
+    SnapshotOnce,
     _safe_member_name,
     import_package,
     read_package,
@@ -390,7 +391,8 @@ class DistrictWorkspace:
             self.check_can_add(1, len(ids))
         return None
 
-    def add_package(self, source: Path | str | PackageContents, *, on_duplicate: OnDuplicate = "ask") -> int:
+    def add_package(self, source: Path | str | PackageContents, *, on_duplicate: OnDuplicate = "ask",
+                    snapshot: bool | Callable[[], Path] = True) -> int:
         """Import a cluster's package (or take the identical draft already here) and add it.
 
         Returns the cluster's draft id. Nothing is written if the package is refused, the cap is
@@ -401,7 +403,7 @@ class DistrictWorkspace:
             draft_id = same
         else:
             outcome: ImportOutcome = import_package(self.store, contents, on_duplicate=on_duplicate,
-                                                    catalog=self.catalog)
+                                                    catalog=self.catalog, snapshot=snapshot)
             draft_id = outcome.draft_id
         ids = self.cluster_ids()
         if draft_id not in ids:
@@ -583,6 +585,13 @@ def classify(path: Path) -> Kind:
     return "print"
 
 
+def cluster_folder_name(n: int, title: str) -> str:
+    """``1-永川数控机床产业``: the number and the words in the name's brackets keep paths short."""
+    from clusterdesk.model.expr import bracket
+
+    return f"{n}-{_safe_member_name(bracket(title) or title)}"
+
+
 def _resolve_sources(store: Any, sources: Sequence[Any], catalog: Catalog) -> list[int | PackageContents]:
     out: list[int | PackageContents] = []
     for src in sources:
@@ -713,6 +722,7 @@ def compile_district(store: Any, district: int | District, sources: Sequence[Any
         if changes:
             ws.update_district(**changes)
     imported: list[ImportOutcome] = []
+    once = SnapshotOnce(store)
     members = ws.cluster_ids()
     wanted: list[int] = []
     for src in resolved:
@@ -721,7 +731,7 @@ def compile_district(store: Any, district: int | District, sources: Sequence[Any
             continue
         same = next((e.id for e in store.find_drafts_by_uuid(src.uuid) if same_content(store, e.id, src)), None)
         if same is None:
-            outcome = import_package(store, src, on_duplicate=on_duplicate, catalog=catalog)
+            outcome = import_package(store, src, on_duplicate=on_duplicate, catalog=catalog, snapshot=once)
             imported.append(outcome)
             same = outcome.draft_id
             members = ws.cluster_ids()  # a replaced member now points at its new draft
@@ -765,10 +775,10 @@ def compile_district(store: Any, district: int | District, sources: Sequence[Any
                 documents.append(CompiledDocument(out_dir / f.relative_to(tmp), classify(f), title, draft_id, has_err))
 
         for n, st in enumerate(statuses, start=1):
-            export(st.draft_id, st.title, tmp / f"{n}-{_safe_member_name(st.title)}", st.title in errors)
+            export(st.draft_id, st.title, tmp / cluster_folder_name(n, st.title), st.title in errors)
         export(ws.draft_id, summary_title, tmp, bool(summary_errors))
-        checklist = build_checklist(notice, ws.district, statuses, documents, out_dir,
-                                    summary_title=summary_title, draft_copies=draft_copies)
+        checklist = build_checklist(notice, ws.district, statuses, documents, out_dir, summary_title=summary_title,
+                                    summary_draft_id=ws.draft_id, draft_copies=draft_copies)
         write_checklist_docx(checklist, tmp / CHECKLIST_NAME)
         zip_path = tmp / ELECTRONIC_ZIP
         _write_electronic_zip(zip_path, [d for d in documents if d.kind in ("editable", "list")], out_dir, tmp)

@@ -32,7 +32,7 @@ from collections import Counter
 from dataclasses import dataclass, field as dc_field
 from datetime import datetime
 from pathlib import Path, PurePosixPath
-from typing import Any, Literal
+from typing import Any, Callable, Iterable, Literal
 
 from clusterdesk.model.form import Catalog, FormDef, default_catalog
 from clusterdesk.service import InputError, evidence_option, parse_cell
@@ -603,21 +603,36 @@ def _fill(store: Any, contents: PackageContents, uuid: str, title: str) -> int:
     return info.id
 
 
+class SnapshotOnce:
+    """Takes one snapshot of the database the first time it is called (a batch of imports shares
+    it: with ``keep=5`` a snapshot per package would rotate the state before the batch away)."""
+
+    def __init__(self, store: Any, keep: int = 5):
+        self.store, self.keep = store, keep
+        self.path: Path | None = None
+
+    def __call__(self) -> Path:
+        if self.path is None:
+            self.path = self.store.snapshot(keep=self.keep)
+        return self.path
+
+
 def import_package(store: Any, source: Path | str | PackageContents, *, on_duplicate: OnDuplicate = "ask",
-                   catalog: Catalog | None = None) -> ImportOutcome:
+                   catalog: Catalog | None = None, snapshot: bool | Callable[[], Path] = True) -> ImportOutcome:
     """Import a package as a draft.
 
     ``on_duplicate`` decides what happens when the store already holds a draft with the package's
     uuid: ``"ask"`` raises :class:`DuplicatePackage` (nothing is written), ``"replace"`` replaces
     that draft (references from district workspaces follow), ``"keep_both"`` adds a copy with a new
-    uuid. The database is snapshotted before anything is written."""
+    uuid. The database is snapshotted after every check and before anything is written
+    (``snapshot``: True, or a :class:`SnapshotOnce` shared by a batch)."""
     if on_duplicate not in ("ask", "replace", "keep_both"):
         raise ValueError(f"on_duplicate must be ask, replace or keep_both, not {on_duplicate!r}")
     contents = source if isinstance(source, PackageContents) else read_package(source, catalog)
     existing = store.find_drafts_by_uuid(contents.uuid)
     if existing and on_duplicate == "ask":
         raise DuplicatePackage(existing[0], contents)
-    snap = store.snapshot(keep=5)
+    snap = snapshot() if callable(snapshot) else store.snapshot(keep=5) if snapshot else None
     title = contents.title or f"未命名{contents.form.form.short_title}"
     if not existing:
         new_id = _fill(store, contents, contents.uuid, title)
@@ -645,6 +660,25 @@ def import_package(store: Any, source: Path | str | PackageContents, *, on_dupli
     return ImportOutcome(new_id, title, contents.form_id, "replaced", old.id, snap)
 
 
+def import_packages(store: Any, sources: Iterable[Path | str | PackageContents], *,
+                    on_duplicate: OnDuplicate = "ask", catalog: Catalog | None = None) -> list[ImportOutcome]:
+    """Import several packages as one operation: every package is read and checked first (a refused
+    one, or a duplicate with ``"ask"``, stops the batch before anything is written), then one
+    snapshot is taken and the drafts are written."""
+    catalog = catalog or default_catalog()
+    contents = [s if isinstance(s, PackageContents) else read_package(s, catalog) for s in sources]
+    seen: dict[str, Path] = {}
+    for c in contents:
+        if c.uuid in seen:
+            raise PackageError([f"“{c.path.name}”与“{seen[c.uuid].name}”是同一份草稿的数据包，请只导入其中一个"])
+        seen[c.uuid] = c.path
+        existing = store.find_drafts_by_uuid(c.uuid)
+        if existing and on_duplicate == "ask":
+            raise DuplicatePackage(existing[0], c)
+    once = SnapshotOnce(store)
+    return [import_package(store, c, on_duplicate=on_duplicate, catalog=catalog, snapshot=once) for c in contents]
+
+
 def package_file_name(title: str) -> str:
     """Suggested file name of a draft's package: ``<title>.cdpkg`` with unsafe characters replaced."""
     return _safe_member_name(title or "数据包") + SUFFIX
@@ -652,6 +686,7 @@ def package_file_name(title: str) -> str:
 
 __all__ = [
     "FORMAT", "FORMAT_VERSION", "MAX_TOTAL_BYTES", "SUFFIX", "DuplicatePackage", "EvidenceItem",
-    "ImportOutcome", "PackageContents", "PackageError", "export_documents", "import_package",
+    "ImportOutcome", "PackageContents", "PackageError", "SnapshotOnce", "export_documents", "import_package",
+    "import_packages",
     "package_file_name", "read_package", "same_content", "write_package",
 ]

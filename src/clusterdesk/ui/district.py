@@ -189,6 +189,8 @@ class DistrictWindow(QMainWindow):
         self.cluster_table.verticalHeader().setVisible(False)
         hh = self.cluster_table.horizontalHeader()
         hh.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        for c, width in ((0, 48), (2, 150), (3, 340)):
+            self.cluster_table.setColumnWidth(c, width)
         self.cluster_table.doubleClicked.connect(lambda _i: self.open_selected())
         self.cluster_table.setMaximumHeight(170)
         lay.addWidget(self.cluster_table)
@@ -210,6 +212,8 @@ class DistrictWindow(QMainWindow):
             self.summary_table.verticalHeader().setVisible(False)
             self.summary_table.horizontalHeader().setSectionResizeMode(
                 len(self.summary_columns) - 1, QHeaderView.ResizeMode.Stretch)
+            for c, col in enumerate(self.summary_columns[:-1]):
+                self.summary_table.setColumnWidth(c, int((col.width_mm or 25) * 5.5))
             self.summary_table.itemChanged.connect(self._summary_item_changed)
             lay.addWidget(self.summary_table, 1)
         else:
@@ -382,11 +386,14 @@ class DistrictWindow(QMainWindow):
 
     def import_packages(self, paths: list[Path]) -> list[int]:
         """Import packages into the workspace; refusals are shown, one line each."""
+        from clusterdesk.packages import SnapshotOnce
+
         added: list[int] = []
         messages: list[str] = []
+        once = SnapshotOnce(self.store)  # one snapshot before the first package that is written
         for path in paths:
             try:
-                added.append(self._import_one(Path(path)))
+                added.append(self._import_one(Path(path), once))
             except ClusterCapExceeded as e:
                 messages.append(e.rule)
                 break
@@ -404,17 +411,17 @@ class DistrictWindow(QMainWindow):
         self.changed.emit()
         return added
 
-    def _import_one(self, path: Path) -> int:
+    def _import_one(self, path: Path, snapshot: Any = True) -> int:
         from clusterdesk.packages import read_package
 
         contents = read_package(path, self.catalog)
         try:
-            return self.ws.add_package(contents)
+            return self.ws.add_package(contents, snapshot=snapshot)
         except DuplicatePackage as e:
             choice = self.ask_duplicate(e)
             if choice is None:
                 raise _Cancelled() from None
-            return self.ws.add_package(contents, on_duplicate=choice)  # type: ignore[arg-type]
+            return self.ws.add_package(contents, on_duplicate=choice, snapshot=snapshot)  # type: ignore[arg-type]
 
     def candidate_drafts(self) -> list[Any]:
         """Local cluster drafts of this notice that are not on the list yet."""
