@@ -183,7 +183,7 @@ def minimal_xlsx(rows_main: list[list[Any]], meta: list[list[Any]]) -> bytes:
                     out.write(f'<c r="{ref}" t="inlineStr"><is><t xml:space="preserve">{esc(str(v))}</t></is></c>')
             out.write("</row>")
         out.write("</sheetData></worksheet>")
-        return out.getvalue().encode("utf-8")
+        return out.getvalue().encode("utf-8", "surrogatepass")  # a lone surrogate makes invalid UTF-8: fine
 
     ct = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
           '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
