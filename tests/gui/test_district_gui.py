@@ -184,3 +184,22 @@ def test_compile_then_print_and_preview(window, packages, qtbot, tmp_path):
     assert [j.path for j in window.launched] == window.last_result.print_files
     assert all(j.copies == 2 for j in window.launched)
     assert window.findChild(QLabel, "resultLabel").text().startswith("已生成")
+
+
+def _soffice() -> bool:
+    from clusterdesk.export.pdf import find_soffice
+
+    return find_soffice() is not None
+
+
+@pytest.mark.soffice
+@pytest.mark.skipif(not _soffice(), reason="LibreOffice is not installed")
+def test_pdf_preview_converts_and_opens(window, packages, tmp_path):
+    window.import_packages([packages[0]])
+    window.draft_check.setChecked(True)  # the summary is not complete: a draft copy is enough here
+    assert window.compile_to(tmp_path / "out") is not None, window.message.text()
+    window.cluster_table.selectRow(0)
+    pdf = window.preview_selected()
+    assert pdf is not None and pdf.suffix == ".pdf" and pdf.read_bytes().startswith(b"%PDF-")
+    assert window.opened == [pdf]
+    assert "申报表" in pdf.name and pdf.parent != tmp_path / "out"  # the folder itself is left alone

@@ -512,7 +512,7 @@ class _Reader:
                      if name.startswith(DOCUMENTS_DIR + "/")}
         return PackageContents(
             path=self.path, manifest=manifest, form=form, uuid=manifest["draft_uuid"],
-            title=manifest["title"], exported_at=str(manifest.get("exported_at") or ""),
+            title=_CTRL_RE.sub("", manifest["title"]).strip(), exported_at=str(manifest.get("exported_at") or ""),
             app_version=str(manifest.get("app_version") or ""), answers=answers, notes=notes,
             evidence=evidence, blobs=blobs, documents=documents, answers_json=doc,
         )

@@ -132,7 +132,7 @@ class DistrictWindow(QMainWindow):
                                                                           open_file=self.opener))
         self.last_result: CompileResult | None = None
         self.summary_window: Any = None
-        self._work_dir = tempfile.TemporaryDirectory(prefix="clusterdesk-print-")
+        self._work_dir = tempfile.TemporaryDirectory(prefix="clusterdesk-print-", ignore_cleanup_errors=True)
         self.setWindowIcon(style.app_icon())
         self.resize(1200, 800)
 
