@@ -7,6 +7,7 @@ Entry point for the menus: :func:`show_about`.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from clusterdesk import APP_NAME, __version__
@@ -34,6 +35,13 @@ from .qt import (
 )
 
 FORM_COLUMNS = ["表单", "发文单位", "年度", "依据文件", "定义版本"]
+
+
+def program_folder() -> Path:
+    """The folder the user started the program from (the bundle's folder, not its _internal/)."""
+    if getattr(sys, "frozen", False):
+        return Path(sys.executable).resolve().parent
+    return app_root()
 
 
 def _db_path(store_path: Path | str | None) -> Path:
@@ -98,7 +106,7 @@ class AboutDialog(QDialog):
         grid.setColumnStretch(1, 1)
         self.folder_label = style.label(str(self.data_folder()))
         self.db_label = style.label(str(self.db_path))
-        self.program_label = style.label(str(app_root()))
+        self.program_label = style.label(str(program_folder()))
         self.open_folder_button = QPushButton("打开文件夹")
         self.open_folder_button.setToolTip("在文件管理器中打开数据所在的文件夹（备份时复制其中的数据库文件）")
         self.open_folder_button.clicked.connect(self.open_data_folder)

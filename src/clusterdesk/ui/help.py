@@ -6,6 +6,8 @@ Entry point for the menus: :func:`show_user_guide`.
 
 from __future__ import annotations
 
+import html
+import re
 from pathlib import Path
 
 from clusterdesk.paths import app_root
@@ -21,6 +23,7 @@ from .qt import (
     QSplitter,
     QTextCursor,
     QTextEdit,
+    QTimer,
     QUrl,
     QVBoxLayout,
     QWidget,
@@ -32,6 +35,18 @@ TITLE = "集群申报助手 · 用户指南"
 
 # QTextBrowser (links, history) once ui/qt.py exports it; a read-only QTextEdit renders the same.
 _Browser = getattr(qt, "QTextBrowser", None) or QTextEdit
+
+
+class _GuideBrowser(_Browser):  # type: ignore[misc, valid-type]
+    """Tells its dialog when the text width changes, so the screenshots can be refitted."""
+
+    def __init__(self, on_resize):
+        super().__init__()
+        self._on_resize = on_resize
+
+    def resizeEvent(self, e) -> None:  # noqa: N802 - Qt API
+        super().resizeEvent(e)
+        self._on_resize()
 
 
 def guide_path() -> Path:
@@ -49,6 +64,12 @@ class UserGuideDialog(QDialog):
         self.setWindowFlag(Qt.WindowType.WindowMaximizeButtonHint, True)
         self.resize(1100, 760)
         self._images: dict[str, tuple[int, int]] = {}  # image name → natural size
+        self._fitted_to = -1  # the text width the images were last scaled to
+        self._base_html = ""
+        self._fit_timer = QTimer(self)
+        self._fit_timer.setSingleShot(True)
+        self._fit_timer.setInterval(150)
+        self._fit_timer.timeout.connect(self._fit_images)
 
         self.contents = QListWidget()
         self.contents.setAccessibleName("目录")
@@ -56,7 +77,7 @@ class UserGuideDialog(QDialog):
         self.contents.itemClicked.connect(self._go_to_item)
         self.contents.currentItemChanged.connect(lambda item, _old: self._go_to_item(item))
 
-        self.browser = _Browser()
+        self.browser = _GuideBrowser(self._schedule_fit)
         self.browser.setReadOnly(True)
         self.browser.setAccessibleName("用户指南")
         if hasattr(self.browser, "setOpenExternalLinks"):
@@ -98,7 +119,9 @@ class UserGuideDialog(QDialog):
         # Relative image links (images/xxx.png) resolve against the guide's own folder.
         doc.setBaseUrl(QUrl.fromLocalFile(str(self.path.parent) + "/"))
         self.browser.setMarkdown(text)
+        self._base_html = self.browser.toHtml()
         self._collect_images()
+        self._fitted_to = -1
         self._fit_images()
         self._fill_contents()
         return True
@@ -134,11 +157,15 @@ class UserGuideDialog(QDialog):
             self.scroll_to(int(item.data(Qt.ItemDataRole.UserRole)))
 
     def scroll_to(self, position: int) -> None:
+        """Bring the block at ``position`` to the top of the view."""
         doc = self.browser.document()
-        block = doc.findBlock(position)
-        self.browser.setTextCursor(QTextCursor(block))
-        top = doc.documentLayout().blockBoundingRect(block).top()
-        self.browser.verticalScrollBar().setValue(int(top))
+        doc.documentLayout().documentSize()  # finishes Qt's lazy layout: block positions are final
+        end = QTextCursor(doc)
+        end.movePosition(QTextCursor.MoveOperation.End)
+        self.browser.setTextCursor(end)  # from below, ensureCursorVisible stops with the line on top
+        self.browser.ensureCursorVisible()
+        self.browser.setTextCursor(QTextCursor(doc.findBlock(position)))
+        self.browser.ensureCursorVisible()
 
     def _image_fragments(self):
         block = self.browser.document().begin()
@@ -160,27 +187,39 @@ class UserGuideDialog(QDialog):
                 self._images[name] = (pm.width(), pm.height())
 
     def _fit_images(self) -> None:
-        """Screenshots are wider than the window: scale each down to the text width (never up)."""
+        """Screenshots are wider than the window: scale each down to the text width (never up).
+
+        The sizes go into the HTML and the document is set again; changing the image formats of
+        a laid-out QTextDocument in place leaves the following blocks with stale positions.
+        """
+        if not self._images or not self._base_html:
+            return
         avail = max(200, self.browser.viewport().width() - 40)
-        cursor = QTextCursor(self.browser.document())
-        for frag in list(self._image_fragments()):
-            fmt = frag.charFormat().toImageFormat()
-            size = self._images.get(fmt.name())
-            if not size:
-                continue
-            w, h = size
+        if abs(avail - self._fitted_to) < 8:
+            return
+        self._fitted_to = avail
+        bar = self.browser.verticalScrollBar()
+        where = bar.value() / bar.maximum() if bar.maximum() else 0.0
+
+        def sized(m: re.Match[str]) -> str:
+            w, h = self._images.get(html.unescape(m.group(1)), (0, 0))
+            if not w:
+                return m.group(0)
             scale = min(1.0, avail / w)
-            fmt.setWidth(w * scale)
-            fmt.setHeight(h * scale)
-            cursor.setPosition(frag.position())
-            cursor.setPosition(frag.position() + frag.length(), QTextCursor.MoveMode.KeepAnchor)
-            cursor.setCharFormat(fmt)
+            return f'<img src="{m.group(1)}" width="{round(w * scale)}" height="{round(h * scale)}"'
 
-    def resizeEvent(self, e) -> None:  # noqa: N802 - Qt API
-        super().resizeEvent(e)
-        if self._images:
-            self._fit_images()
+        self.browser.setHtml(_IMG.sub(sized, self._base_html))
+        bar.setValue(round(where * bar.maximum()))
 
+    def _schedule_fit(self) -> None:
+        self._fit_timer.start()
+
+    def showEvent(self, e) -> None:  # noqa: N802 - Qt API
+        super().showEvent(e)
+        self._fit_images()  # the real text width is known now; no 150 ms of tiny pictures
+
+
+_IMG = re.compile(r'<img src="([^"]*)"')
 
 _open: list[UserGuideDialog] = []
 
