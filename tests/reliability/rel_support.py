@@ -174,7 +174,8 @@ def minimal_xlsx(rows_main: list[list[Any]], meta: list[list[Any]]) -> bytes:
                 if isinstance(v, tuple) and v and v[0] == "=":
                     _, formula, cached = v
                     cached_xml = "" if cached is None else f"<v>{esc(str(cached))}</v>"
-                    out.write(f'<c r="{ref}"><f>{esc(formula)}</f>{cached_xml}</c>')
+                    kind = ' t="str"' if isinstance(cached, str) else ""
+                    out.write(f'<c r="{ref}"{kind}><f>{esc(formula)}</f>{cached_xml}</c>')
                 elif isinstance(v, bool):
                     out.write(f'<c r="{ref}" t="b"><v>{int(v)}</v></c>')
                 elif isinstance(v, (int, float)):
