@@ -28,7 +28,7 @@ from clusterdesk.export.api import (ExportRefused, ExportResult, export_answers,
 from clusterdesk.export.atomic import ExportWriteError
 from clusterdesk.export.pdf import find_soffice, pdf_page_texts
 from clusterdesk.model.rules import Answers
-from clusterdesk.model.schema import Field, Group, Heading, Note, Sign
+from clusterdesk.model.schema import Group, Heading, Note, Sign
 from clusterdesk.model.values import format_number
 
 CQ_TITLE = "重庆市中小企业特色产业集群（永川数控机床产业）"

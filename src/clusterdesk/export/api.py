@@ -104,6 +104,8 @@ def export_names(form: FormDef, answers: Answers, title: str = "", draft_copy: b
     tf = form.form.title_field
     value = answers.value(tf) if tf else None
     name = value.strip() if isinstance(value, str) and value.strip() else (title or "").strip()
+    if name == f"未命名{form.form.short_title}":  # the store's title of a draft not yet named
+        name = "未命名"
     stem = f"{safe_filename(name)}-{safe_filename(form.form.short_title, form.id)}"
     d = DRAFT_SUFFIX if draft_copy else ""
     return ExportNames(f"{stem}{d}.docx", f"{stem}{EDITABLE_SUFFIX}{d}.docx", f"{stem}{LISTS_SUFFIX}{d}.xlsx",

@@ -535,6 +535,7 @@ class DocxRenderer:
         self.doc: Document | None = None
         self.text_width = dk.TEXT_WIDTH_MM
         self._pending_break = False
+        self._under_title = False
         self._last_p: Paragraph | None = None
 
     # -- entry ----------------------------------------------------------------------------
@@ -554,6 +555,7 @@ class DocxRenderer:
             self._pending_break = True
         else:
             self._title_block()
+            self._under_title = True
             if self.f.instructions:
                 self._instructions()
                 self._pending_break = True
@@ -652,8 +654,7 @@ class DocxRenderer:
             p.paragraph_format.space_before = Pt(84)
 
     def _instructions(self) -> None:
-        p = dk.add_title(self.doc, self.f.instructions_title, page_break_before=True, space_after=12)
-        del p
+        dk.add_title(self.doc, self.f.instructions_title, page_break_before=True, space_after=12)
         for line in self.f.instructions:
             dk.add_paragraph(self.doc, line, size=TABLE_SIZE, first_line_indent_chars=2, line_spacing_pt=20,
                              align="justify")
@@ -682,21 +683,18 @@ class DocxRenderer:
     def _section(self, s: Section) -> None:
         kind = self._kind(s)
         brk = s.no_straddle or s.page_break_before or self._pending_break
+        if self._under_title:  # the first part of a form without a cover shares page 1 with the title
+            brk = self._pending_break
+            self._under_title = False
         self._pending_break = False
-        if kind == "cover":  # a cover section in a form without a cover page: label：value lines
-            self._section_title(s, brk)
-            self._lines_section(s)
-        elif kind == "statement":
-            self._section_title(s, brk)
+        self._section_title(s, brk)
+        if kind == "statement":
             self._statement(s)
         elif kind == "outline":
-            self._section_title(s, brk)
             self._outline(s)
-        elif kind == "list":
-            self._section_title(s, brk)
+        elif kind in ("list", "cover"):  # a cover section without a cover page: label：value lines
             self._lines_section(s)
         else:
-            self._section_title(s, brk)
             self._table_section(s)
 
     def _section_title(self, s: Section, brk: bool) -> None:
@@ -881,8 +879,6 @@ class DocxRenderer:
                     spacer.paragraph_format.line_spacing = Twips(dk.mm_to_twips(42.0))
                 elif item.text.endswith(("：", ":")):
                     self._fill_line(p, 110.0)
-        if first:  # no statement text: drop the empty first paragraph's room
-            pass
 
     # -- table sections (一 … 七) -------------------------------------------------------------
     def _grid(self, s: Section) -> int:
