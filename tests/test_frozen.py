@@ -16,6 +16,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -99,8 +100,11 @@ def test_bundle_layout(bundle):
     assert list(bundled(bundle, "demo/cq-2024-application.json").parent.glob("evidence/*.pdf"))
     assert bundled(bundle, "resources/icons/clusterdesk.png").stat().st_size > 1000
     assert bundled(bundle, "docx/templates/default.docx").is_file()  # python-docx's package data
-    if (ROOT / "docs" / "用户指南.md").exists():
-        assert bundled(bundle, "docs/用户指南.md").is_file()
+    guide = ROOT / "docs" / "用户指南.md"
+    if guide.exists():  # the guide and every screenshot it links to
+        folder = bundled(bundle, "docs/用户指南.md").parent
+        for target in re.findall(r"!\[[^\]]*\]\(([^)\s]+)", guide.read_text(encoding="utf-8")):
+            assert (folder / target).is_file(), f"{target} (linked from the user guide) is not bundled"
     # no test tools, no unused Qt
     names = {p.name for p in bundle.rglob("*")}
     assert not any(n.startswith(("pytest", "_pytest", "hypothesis")) for n in names)
