@@ -8,9 +8,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-DEMO = ROOT / "demo"
-SEEDS = ROOT.parent / "shared" / "seeds"
+from cd_support import DEMO, ROOT, SEEDS  # noqa: F401  (re-exported for older imports)
 
 # Never touch the user's real data folder from tests.
 os.environ.setdefault("CLUSTERDESK_TEST", "1")

@@ -13,9 +13,8 @@ from clusterdesk.annual import AnnualError, achievement, carried, create_annual,
 from clusterdesk.model.form import Catalog
 from clusterdesk.service import DraftSession, load_answers
 from clusterdesk.templates import import_file
-from conftest import DEMO, ROOT
-
-from test_cli import run
+from cd_support import DEMO, ROOT
+from cd_support import run_cli as run
 
 
 @pytest.fixture()

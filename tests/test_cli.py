@@ -3,21 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-from conftest import DEMO
-
-ENV = dict(os.environ, PYTHONIOENCODING="utf-8")
-
-
-def run(*args: str, db: Path, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "clusterdesk", "--db", str(db), *args],
-                          capture_output=True, text=True, encoding="utf-8", env=ENV, cwd=cwd, timeout=120)
+from cd_support import DEMO
+from cd_support import run_cli as run
 
 
 def assert_clean_failure(p: subprocess.CompletedProcess) -> None:

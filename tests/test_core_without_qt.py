@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from conftest import DEMO
+from cd_support import DEMO
 
 BLOCK_QT = """
 import sys, importlib.abc

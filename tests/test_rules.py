@@ -181,3 +181,17 @@ def test_target_rules(cq_form, demo_cq, row, col, ok, bad, rule_id):
     bad_result = result(bad)
     assert bad_result.ok is False
     assert bad in bad_result.text  # the message shows the user's own figure
+
+
+def test_section_state_counts_cross_field_errors(store, demo_cq):
+    from clusterdesk.service import DraftSession
+    from clusterdesk.templates import import_file
+    from cd_support import DEMO
+
+    s = DraftSession(store, import_file(store, DEMO / "cq-2024-application.json"))
+    assert s.section_state("industry") == "complete"
+    s.set("industry.smes.2023", 500)  # more SMEs than enterprises: a cross-field error
+    assert s.section_state("industry") == "errors"
+    assert s.section_state("basic") == "complete"
+    s.undo()
+    assert s.section_state("industry") == "complete"

@@ -99,6 +99,8 @@ class DraftSession:
         self._evidence = store.list_evidence(draft_id)
         self._answers: Answers | None = None
         self._linked: dict[str, Answers] | None = None
+        self._problems_for: Answers | None = None
+        self._problems_cache: list[Problem] = []
         self._undo: list[Change] = []
         self._redo: list[Change] = []
 
@@ -128,6 +130,13 @@ class DraftSession:
 
     def problems(self, *, include_eligibility: bool = True) -> list[Problem]:
         return validate(self.form, self.answers(), include_eligibility=include_eligibility)
+
+    def _problems_without_eligibility(self) -> list[Problem]:
+        ans = self.answers()
+        if self._problems_for is not ans:
+            self._problems_cache = validate(self.form, ans, include_eligibility=False)
+            self._problems_for = ans
+        return self._problems_cache
 
     def cell_problems(self, key: str) -> list[Problem]:
         return check_cell(self.form, self.form.cell(key), self.answers())
@@ -218,13 +227,16 @@ class DraftSession:
 
     # -- progress ------------------------------------------------------------------------
     def section_state(self, section_id: str) -> str:
-        """not_started / in_progress / complete / errors (for the section list)."""
+        """not_started / in_progress / complete / errors (for the section list).
+
+        Cross-field errors (e.g. 中小企业数量 > 企业数量) count for the section of the field they name.
+        """
         section = self.form.section(section_id)
         cells = [c for c in self.form.answerable_cells if c.section.id == section_id]
         if not cells:
             return "complete"
         filled = [c for c in cells if self._values.get(c.key) is not None]
-        problems = [p for c in cells for p in self.cell_problems(c.key)]
+        problems = [p for p in self._problems_without_eligibility() if p.key.split(".", 1)[0] == section_id]
         if any(p.level == "error" and p.kind != "required" for p in problems):
             return "errors"
         if not filled and section.id != "declaration":

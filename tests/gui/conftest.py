@@ -14,17 +14,6 @@ ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "demo"
 
 
-@pytest.fixture(autouse=True)
-def _refcount_guard():
-    """See clusterdesk.ui.qt.guard_refcounts (PySide6 6.12 on Python 3.11 drops references to
-    None on void calls; qtbot's key and mouse clicks are such calls)."""
-    from clusterdesk.ui.qt import guard_refcounts
-
-    guard_refcounts()
-    yield
-    guard_refcounts()
-
-
 @pytest.fixture()
 def store(tmp_path):
     from clusterdesk.store import Store

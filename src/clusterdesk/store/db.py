@@ -1189,6 +1189,11 @@ class Store:
             _prune_snapshots(self._path, keep)
             return target
 
+    @staticmethod
+    def snapshots_of(db_path: Path | str) -> list[Path]:
+        """Snapshots kept beside a database file, newest first; works for a file that won't open."""
+        return _list_snapshots(Path(db_path))
+
     def list_snapshots(self) -> list[Path]:
         """Snapshots of this database, newest first."""
         return _list_snapshots(self._path)

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import re
 import sys
 from pathlib import Path
 
 from clusterdesk.store import DatabaseDamaged, DatabaseTooNew, Store, StoreError
 
 from . import style
-from .qt import QApplication, QMessageBox, QTimer, guard_refcounts
+from .qt import QApplication, QMessageBox
 
 APP_NAME = "集群申报助手"
 
@@ -22,23 +21,13 @@ def ensure_app(argv: list[str] | None = None) -> QApplication:
         app.setApplicationDisplayName(APP_NAME)
         app.setOrganizationName("ClusterDesk")
     style.apply_app_style(app)  # type: ignore[arg-type]
-    if app.property("clusterdesk-guard") is None:
-        timer = QTimer(app)
-        timer.setInterval(1000)
-        timer.timeout.connect(guard_refcounts)
-        timer.start()
-        app.setProperty("clusterdesk-guard", True)
     return app  # type: ignore[return-value]
 
 
 def latest_snapshot(db_path: Path) -> Path | None:
-    """Best effort: the newest snapshot the store keeps beside the database file."""
-    folder = db_path.parent / "snapshots"
-    if not folder.is_dir():
-        return None
-    pattern = re.compile(re.escape(db_path.stem) + r"-\d{8}-\d{6}-\d{6}\.sqlite3")
-    names = sorted((p.name for p in folder.iterdir() if pattern.fullmatch(p.name)), reverse=True)
-    return folder / names[0] if names else None
+    """The newest snapshot the store keeps beside the database file, if any."""
+    snaps = Store.snapshots_of(db_path)
+    return snaps[0] if snaps else None
 
 
 def open_store(db_path: str | None, parent=None) -> Store | None:

@@ -15,7 +15,7 @@ from typing import Any
 from clusterdesk.model.rules import Problem
 from clusterdesk.service import Change, DraftSession, InputError
 
-from .qt import QObject, Signal, guard_refcounts
+from .qt import QObject, Signal
 
 
 class DraftController(QObject):
@@ -92,7 +92,6 @@ class DraftController(QObject):
         self.problems_changed.emit()
 
     def _after(self, change: Change | None, *, reload_source: bool) -> None:
-        guard_refcounts()
         self._mark_saved()
         self.undo_state.emit(self.session.can_undo, self.session.can_redo)
         if change is None:
