@@ -594,3 +594,21 @@ def test_cli_imports_several_packages(demo_pkg, tmp_path, capsys):
     other = _second_package(tmp_path)
     assert run_cli("--db", str(tmp_path / "d.sqlite3"), "import-package", str(demo_pkg), str(other)) == 0
     assert len(capsys.readouterr().out.split()) == 2
+
+
+@pytest.mark.parametrize("edit,expected", [
+    (lambda text: text.replace('"answers": {', '"answers": {"basic.area": ' + "1" * 5000 + ", ", 1), "不是有效的 JSON"),
+    (lambda text: text.replace('"plan.targets": [', '"plan.targets": [{"key": [], "target": "1"}, ', 1),
+     "内容的格式不正确"),
+])
+def test_answers_the_parsers_choke_on_are_refused(demo_pkg, tmp_path, target, edit, expected):
+    store, folder = target
+    manifest, files = unpack(demo_pkg)
+    text = json.dumps(json.loads(files["answers.json"]), ensure_ascii=False)
+    files["answers.json"] = edit(text).encode()
+    bad = build(tmp_path / "bad.cdpkg", manifest, files)
+    before = state(store, folder)
+    with pytest.raises(PackageError) as e:
+        import_package(store, bad)
+    assert expected in "\n".join(e.value.problems)
+    assert state(store, folder) == before

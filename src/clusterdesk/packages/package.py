@@ -337,7 +337,7 @@ class _Reader:
             raise self.fail(f"数据包中的 {what} 不是 UTF-8 编码的文本，已拒绝导入。") from None
         try:
             return json.loads(text, parse_constant=lambda c: None)
-        except (json.JSONDecodeError, RecursionError) as e:
+        except (ValueError, RecursionError) as e:  # ValueError: also an integer over 4300 digits
             where = f"（第 {e.lineno} 行第 {e.colno} 列）" if isinstance(e, json.JSONDecodeError) else ""
             raise self.fail(f"数据包中的 {what} 不是有效的 JSON{where}，已拒绝导入。") from None
 
@@ -491,6 +491,10 @@ class _Reader:
                 value = parse_cell(form, key, raw)
             except InputError as e:
                 problems.append(str(e))
+                continue
+            except (TypeError, ValueError, ArithmeticError, RecursionError):
+                # a shape the parser does not expect (e.g. a list as a row's key): refused all the same
+                problems.append(f"{form.cell(key).where}：内容的格式不正确")
                 continue
             if value is not None:
                 answers[key] = value
