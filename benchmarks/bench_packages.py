@@ -151,8 +151,9 @@ def main(argv: list[str] | None = None) -> None:
     args = ap.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         bench_compile(Path(tmp), args.runs)
-    with tempfile.TemporaryDirectory() as tmp:
-        bench_import(Path(tmp), args.packages)
+    if args.packages > 0:
+        with tempfile.TemporaryDirectory() as tmp:
+            bench_import(Path(tmp), args.packages)
 
 
 if __name__ == "__main__":
