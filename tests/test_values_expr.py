@@ -117,3 +117,19 @@ def test_expressions_evaluate_with_references():
 def test_expressions_refuse_anything_but_arithmetic(bad):
     with pytest.raises(E.ExprError):
         E.compile_expr(bad)
+
+
+def test_hostile_shapes_are_refused_not_crashed():
+    from clusterdesk.model.form import default_catalog
+    from clusterdesk.model.values import parse_rows
+
+    huge = 10**5000  # longer than Python will print as text
+    with pytest.raises(ValueProblem, match="内容过长"):
+        parse(huge, Spec("text"))
+    with pytest.raises(ValueProblem, match="超出"):
+        parse(huge, NUM)
+    with pytest.raises(ValueProblem, match="超出"):
+        parse(huge, INT)
+    targets = default_catalog().get("cq-2024-application").cell("plan.targets").field
+    with pytest.raises(ValueProblem, match="未知的固定行"):
+        parse_rows([{"key": ["output_growth"]}], targets)  # a list where a row key belongs

@@ -80,6 +80,8 @@ def parse_decimal(raw: Any, spec: Spec) -> Decimal | None:
         return None
     if isinstance(raw, bool):
         raise ValueProblem("请填写数字")
+    if isinstance(raw, int) and raw.bit_length() > 200:
+        raise ValueProblem("数字超出可填写的范围")
     if isinstance(raw, (int, Decimal)):
         d = Decimal(raw)
     elif isinstance(raw, float):
@@ -142,7 +144,10 @@ def parse(raw: Any, spec: Spec) -> Any:
         if isinstance(raw, (int, float, Decimal)):
             if isinstance(raw, float) and (raw != raw or raw in (float("inf"), float("-inf"))):
                 raise ValueProblem("请填写有效的内容")
-            raw = str(raw)
+            try:
+                raw = str(raw)
+            except ValueError:  # an integer too long to print (Python's 4300-digit limit)
+                raise ValueProblem("内容过长，请精简后再填写") from None
         if not isinstance(raw, str):
             raise ValueProblem("请填写文字")
         s = clean_text(raw).strip()
@@ -192,7 +197,7 @@ def parse_rows(raw: Any, field: Field) -> list[dict[str, Any]] | None:
         parsed: dict[str, Any] = {}
         for k, v in row.items():
             if k == "key":
-                if v not in fixed:
+                if not isinstance(v, str) or v not in fixed:
                     raise ValueProblem(f"第{i}行：未知的固定行“{v}”")
                 parsed["key"] = v
                 continue
