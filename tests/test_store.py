@@ -768,3 +768,23 @@ def test_concurrent_writer_process(db_path):
         answers = s.get_answers(d.id)
     assert child_busy_when_parent_started
     assert answers == {**{f"child{i}": i for i in range(child_writes)}, **{f"parent{i}": i for i in range(100)}}
+
+
+def test_batch_is_one_transaction(tmp_path):
+    """store.batch(): several writes commit together, or not at all."""
+    s = Store.open(tmp_path / "b.sqlite3")
+    before = s.data_version()
+    with s.batch():
+        d = s.create_draft("f", 1, "甲")
+        s.set_answers(d.id, {"a.b": 1})
+        s.add_evidence_bytes(d.id, "a.c", "选项", "x.pdf", b"%PDF-1.4 x")
+        s.set_meta(d.id, "m", {"k": 1})
+    assert s.data_version() == before + 1  # one commit
+    assert s.get_answers(d.id) == {"a.b": 1} and len(s.list_evidence(d.id)) == 1
+    with pytest.raises(RuntimeError):
+        with s.batch():
+            e = s.create_draft("f", 1, "乙")
+            s.set_answers(e.id, {"a.b": 2})
+            raise RuntimeError("power cut")
+    assert [x.title for x in s.list_drafts()] == ["甲"]  # nothing of the failed batch is left
+    s.close()

@@ -350,15 +350,13 @@ def read_filled(path: Path | str, catalog: Catalog | None = None) -> Filled:
 
 
 def import_filled(store: Any, filled: Filled) -> int:
-    """Write a checked template into a new draft; on any failure nothing is left behind."""
-    info = store.create_draft(filled.form.id, filled.form.version, filled.title)
-    try:
+    """Write a checked template into a new draft, in one transaction: on any failure (or a crash)
+    nothing is left behind."""
+    with store.batch():
+        info = store.create_draft(filled.form.id, filled.form.version, filled.title)
         store.set_answers(info.id, filled.answers, filled.notes or None)
         for key, option, p in filled.evidence:
             store.add_evidence(info.id, key, option, p)
-    except BaseException:
-        store.delete_draft(info.id)
-        raise
     return info.id
 
 

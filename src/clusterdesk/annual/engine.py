@@ -108,15 +108,12 @@ def create_annual(store: Any, application_id: int, form_id: str, year: int | Non
             values[cc.field] = "否"
             sources[cc.field] = {"prefill": pf.id, "from": "程序根据申报材料判断，请确认", "value": "否"}
     title = form.display_title(values) or app.form.display_title(app.raw) or f"未命名{form.form.short_title}"
-    info = store.create_draft(form.id, form.version, title, linked_draft_id=application_id)
-    try:
+    with store.batch():
+        info = store.create_draft(form.id, form.version, title, linked_draft_id=application_id)
         store.set_answers(info.id, values)
         store.set_meta(info.id, "annual", {
             "year": year, "application": application_id, "prefill": pf.id,
             "created": datetime.now().isoformat(timespec="seconds"), "sources": sources, "history": []})
-    except BaseException:
-        store.delete_draft(info.id)
-        raise
     return info.id
 
 
@@ -241,15 +238,12 @@ def roll_over(store: Any, draft_id: int, catalog: Catalog | None = None) -> int:
                     "rows": {a.key: {"indicator": a.indicator, "target": a.target, "actual": a.actual}
                              for a in achievement(form, ans)}})
     title = nxt.display_title(values) or info.title
-    new = store.create_draft(nxt.id, nxt.version, title, linked_draft_id=app_id)
-    try:
+    with store.batch():
+        new = store.create_draft(nxt.id, nxt.version, title, linked_draft_id=app_id)
         store.set_answers(new.id, values)
         store.set_meta(new.id, "annual", {"year": nxt.form.year, "application": app_id, "previous": draft_id,
                                           "created": datetime.now().isoformat(timespec="seconds"),
                                           "sources": sources, "history": history})
-    except BaseException:
-        store.delete_draft(new.id)
-        raise
     return new.id
 
 

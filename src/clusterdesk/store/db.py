@@ -480,6 +480,7 @@ class Store:
         self._path = _abs_path(path) if path is not None else default_db_path()
         self._lock = threading.RLock()
         self._begin_sql = "BEGIN"
+        self._batch_session: Session | None = None
         self._engine: Engine | None = None
         self._conn: Connection | None = None
         self._raw: sqlite3.Connection | None = None
@@ -634,6 +635,9 @@ class Store:
         Write transactions start with BEGIN IMMEDIATE and bump the change counter.
         """
         with self._lock:
+            if self._batch_session is not None:  # inside batch(): part of its one transaction
+                yield self._batch_session
+                return
             conn = self._require_conn()
             if conn.in_transaction():
                 raise StoreError("内部错误：数据库事务嵌套")
@@ -654,6 +658,21 @@ class Store:
                 raise _translate(exc, self._path) from exc
             finally:
                 self._begin_sql = "BEGIN"
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Group several writes (create a draft, its answers, meta and evidence) into ONE
+        transaction: after a crash or an error either all of them are there or none."""
+        with self._lock:
+            if self._batch_session is not None:
+                yield
+                return
+            with self._tx(write=True) as session:
+                self._batch_session = session
+                try:
+                    yield
+                finally:
+                    self._batch_session = None
 
     @contextmanager
     def _write_raw(self) -> Iterator[sqlite3.Connection]:
