@@ -13,6 +13,7 @@ bundle's ``CLUSTERDESK_SMOKE_QUIT_MS`` hook, for both executables.
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import json
 import os
@@ -163,3 +164,17 @@ def test_gui_starts_and_quits_offscreen(bundle, work, exe):
     assert "smoke-quit:" in out, (out, p.stderr)
     windows = out.split("smoke-quit:", 1)[1]
     assert "集群申报助手" in windows, windows
+
+
+def test_gui_with_a_damaged_database_explains_and_leaves_it_alone(bundle, work):
+    """The start-up message box is modal; the smoke hook closes it like a user clicking 退出."""
+    db = work / "坏的.sqlite3"
+    db.write_bytes(b"not a database" * 500)
+    digest = hashlib.sha256(db.read_bytes()).hexdigest()
+    p = subprocess.run([str(bundle / CLI_NAME), "--db", str(db)], cwd=work, capture_output=True, text=True,
+                       encoding="utf-8", errors="replace", timeout=90,
+                       env=_env(QT_QPA_PLATFORM="offscreen", CLUSTERDESK_SMOKE_QUIT_MS="1500"))
+    assert p.returncode == 1, (p.stdout, p.stderr)
+    assert "Traceback" not in p.stderr
+    assert "smoke-quit: 集群申报助手" in p.stdout  # the message box was showing
+    assert hashlib.sha256(db.read_bytes()).hexdigest() == digest
