@@ -172,3 +172,14 @@ def test_cli_annual_targets_next_year(tmp_path):
     assert p.returncode == 2 and "尚无 2024 年度" in p.stderr and "Traceback" not in p.stderr
     p = run("annual", "99", "--form", "sh-2023-annual-report", db=db)
     assert p.returncode == 2 and "Traceback" not in p.stderr
+
+
+def test_replacing_the_application_from_a_package_keeps_the_report_linked(store, app_id, report_id, tmp_path):
+    from clusterdesk.packages.package import import_package, write_package
+
+    pkg = write_package(store, app_id, tmp_path / "app.cdpkg")
+    outcome = import_package(store, pkg, on_duplicate="replace")
+    assert outcome.draft_id != app_id
+    assert store.get_draft(report_id).linked_draft_id == outcome.draft_id
+    form, ans = load_answers(store, report_id)
+    assert "application" in ans.linked  # the target checks still see the application

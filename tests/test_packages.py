@@ -599,7 +599,7 @@ def test_cli_imports_several_packages(demo_pkg, tmp_path, capsys):
 @pytest.mark.parametrize("edit,expected", [
     (lambda text: text.replace('"answers": {', '"answers": {"basic.area": ' + "1" * 5000 + ", ", 1), "不是有效的 JSON"),
     (lambda text: text.replace('"plan.targets": [', '"plan.targets": [{"key": [], "target": "1"}, ', 1),
-     "内容的格式不正确"),
+     "未知的固定行"),
 ])
 def test_answers_the_parsers_choke_on_are_refused(demo_pkg, tmp_path, target, edit, expected):
     store, folder = target

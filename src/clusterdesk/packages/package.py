@@ -35,7 +35,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Callable, Iterable, Literal
 
 from clusterdesk.model.form import Catalog, FormDef, default_catalog
-from clusterdesk.service import InputError, evidence_option, parse_cell
+from clusterdesk.service import InputError, evidence_option, parse_answers, parse_cell
 
 FORMAT = "clusterdesk-package"
 FORMAT_VERSION = 1
@@ -478,26 +478,9 @@ class _Reader:
             raise self.fail("数据包中的 answers.json 顶层必须是对象，已拒绝导入。")
         if doc.get("form") != form.id:
             raise self.fail("数据包中的 answers.json 与清单的表单不一致，已拒绝导入。")
-        answers_in = doc.get("answers", {})
-        if not isinstance(answers_in, dict):
+        if not isinstance(doc.get("answers", {}), dict):
             raise self.fail("数据包中的 answers.json 的 answers 必须是对象，已拒绝导入。")
-        problems: list[str] = []
-        answers: dict[str, Any] = {}
-        for key, raw in answers_in.items():
-            if not isinstance(key, str) or not form.has_cell(key):
-                problems.append(f"未知的栏目 id“{str(key)[:60]}”")
-                continue
-            try:
-                value = parse_cell(form, key, raw)
-            except InputError as e:
-                problems.append(str(e))
-                continue
-            except (TypeError, ValueError, ArithmeticError, RecursionError):
-                # a shape the parser does not expect (e.g. a list as a row's key): refused all the same
-                problems.append(f"{form.cell(key).where}：内容的格式不正确")
-                continue
-            if value is not None:
-                answers[key] = value
+        answers, problems = parse_answers(form, doc.get("answers", {}))
         notes_in = doc.get("notes") or {}
         notes: dict[str, str] = {}
         if not isinstance(notes_in, dict):
@@ -594,16 +577,13 @@ def same_content(store: Any, draft_id: int, contents: PackageContents) -> bool:
 
 
 def _fill(store: Any, contents: PackageContents, uuid: str, title: str) -> int:
-    """Create a draft from checked contents; on any failure nothing is left behind."""
+    """Create a draft from checked contents in one transaction: on any failure nothing is left."""
     form = contents.form
-    info = store.create_draft(form.id, form.version, title, uuid=uuid)
-    try:
+    with store.batch():
+        info = store.create_draft(form.id, form.version, title, uuid=uuid)
         store.set_answers(info.id, contents.answers, contents.notes or None)
         for e in contents.evidence:
             store.add_evidence_bytes(info.id, e.key, e.option, e.filename, contents.blobs[e.sha256])
-    except BaseException:
-        store.delete_draft(info.id)
-        raise
     return info.id
 
 
@@ -646,21 +626,14 @@ def import_package(store: Any, source: Path | str | PackageContents, *, on_dupli
         new_id = _fill(store, contents, str(uuid_module.uuid4()), title)
         return ImportOutcome(new_id, title, contents.form_id, "kept_both", None, snap)
     old = existing[0]
-    new_id = _fill(store, contents, contents.uuid, title)
-    try:
-        from .district import replace_cluster_reference
+    from .district import replace_cluster_reference
 
+    with store.batch():  # the new draft, the re-pointed references and the removal: all or nothing
+        new_id = _fill(store, contents, contents.uuid, title)
         replace_cluster_reference(store, old.id, new_id)
         for other in existing:
+            store.relink_drafts(other.id, new_id)  # e.g. an annual report keeps its application
             store.delete_draft(other.id)
-    except BaseException:
-        try:
-            from .district import replace_cluster_reference
-
-            replace_cluster_reference(store, new_id, old.id)
-        finally:
-            store.delete_draft(new_id)
-        raise
     return ImportOutcome(new_id, title, contents.form_id, "replaced", old.id, snap)
 
 

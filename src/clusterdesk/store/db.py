@@ -816,6 +816,16 @@ class Store:
         if freed:
             self._release_free_pages()
 
+    def relink_drafts(self, old_id: int, new_id: int) -> int:
+        """Point every draft linked to ``old_id`` (e.g. annual reports of an application) at
+        ``new_id`` instead; returns how many were re-pointed."""
+        with self._tx(write=True) as session:
+            self._require_draft(session, new_id)
+            result = session.exec(
+                update(DraftRow).where(DraftRow.linked_draft_id == _check_id(old_id)).values(linked_draft_id=new_id)
+            )
+            return int(result.rowcount or 0)
+
     def duplicate_draft(self, draft_id: int, title: str) -> DraftInfo:
         if not isinstance(title, str):
             raise StoreError("草稿标题必须是文字")
