@@ -32,7 +32,7 @@ from rel_support import HERE, PYTHON, answers_by_draft, child_env, foreign_key_p
 WORKER = str(HERE / "crash_worker.py")
 ZYGOTE_RUNS_PER_DB = 25
 ZYGOTE_DBS = 4
-COLD_RUNS = 6
+COLD_RUNS = 4
 
 
 class Reader:

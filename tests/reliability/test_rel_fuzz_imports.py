@@ -152,27 +152,11 @@ def test_json_templates(work):
     @given(data=template_bytes())
     def run(data):
         bump("hypothesis", "import.json_template")
-        assume(not _known_json_crash(data))
         path = folder / "申报.json"
         path.write_bytes(data)
         _import_and_check(store, path, "fuzz_json_template")
 
     run()
-
-
-def _known_json_crash(data: bytes) -> bool:
-    """Inputs hitting the bugs reported by the xfail tests below (kept out of the general property)."""
-    try:
-        doc = json.loads(data.decode("utf-8-sig"))
-    except Exception:
-        return False
-    rows = []
-    answers = doc.get("answers") if isinstance(doc, dict) else None
-    if isinstance(answers, dict):
-        for v in answers.values():
-            if isinstance(v, list):
-                rows += [r for r in v if isinstance(r, dict)]
-    return any(isinstance(r.get("key"), (list, dict)) for r in rows)
 
 
 def test_cli_import_refuses_with_exit_2(work, tmp_path_factory):
@@ -187,7 +171,6 @@ def test_cli_import_refuses_with_exit_2(work, tmp_path_factory):
     @given(data=template_bytes())
     def run(data):
         bump("hypothesis", "cli.import.json_template")
-        assume(not _known_json_crash(data))
         path = folder / "cli.json"
         path.write_bytes(data)
         before = logical_state(db)
@@ -199,7 +182,7 @@ def test_cli_import_refuses_with_exit_2(work, tmp_path_factory):
             store.delete_draft(int(out.getvalue().strip()))
             return
         assert code == 2, (code, err.getvalue())
-        lines = err.getvalue().strip().splitlines()
+        lines = err.getvalue().strip().split("\n")  # str.splitlines would also split on \x1c-\x1e
         assert lines and all(has_cjk(line) for line in lines), lines
         assert logical_state(db) == before
 
@@ -237,10 +220,8 @@ def test_json_template_parser_limits(work, case, capsys):
     assert logical_state(store.path) == before
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "core bug (model/values.py parse_rows, see test_rel_fuzz_values): a repeat row with \"key\": [] in a "
-    "JSON template makes read_filled raise TypeError; `clusterdesk import` shows a traceback"))
 def test_json_template_unhashable_row_key(work):
+    """Regression: was TypeError and a traceback (fixed in 6427019)."""
     from clusterdesk import cli
 
     folder, store = work
@@ -437,19 +418,6 @@ def mutated_package(draw, base):
     return _zip(stamped)
 
 
-def _known_package_crash(data: bytes) -> bool:
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as zf:
-            doc = json.loads(zf.read("answers.json"))
-    except Exception:
-        return False
-    answers = doc.get("answers") if isinstance(doc, dict) else None
-    if not isinstance(answers, dict):
-        return False
-    return any(isinstance(r, dict) and isinstance(r.get("key"), (list, dict))
-               for v in answers.values() if isinstance(v, list) for r in v)
-
-
 def test_package_import_fuzz(work, base_package):
     folder, store = work
 
@@ -457,7 +425,6 @@ def test_package_import_fuzz(work, base_package):
     @given(data=mutated_package(base_package))
     def run(data):
         bump("hypothesis", "import.package")
-        assume(not _known_package_crash(data))
         path = folder / "来自区县.cdpkg"
         path.write_bytes(data)
         before = logical_state(store.path)
@@ -477,14 +444,8 @@ def test_package_import_fuzz(work, base_package):
     run()
 
 
-PACKAGE_JSON_REASON = (
-    "core bug: packages/package.py _Reader.parse_json catches JSONDecodeError and RecursionError but not the "
-    "ValueError json.loads raises for an integer literal over 4300 digits, so read_package crashes instead "
-    "of PackageError")
-
-
-@pytest.mark.xfail(strict=True, reason=PACKAGE_JSON_REASON)
 def test_package_with_huge_integer(work, base_package):
+    """Regression: read_package crashed with ValueError (4300-digit limit); fixed in 0869029."""
     folder, store = work
     _, members = base_package
     doc = json.loads(members["answers.json"])
@@ -498,10 +459,8 @@ def test_package_with_huge_integer(work, base_package):
         packages.read_package(path)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "core bug (model/values.py parse_rows via packages/package.py _contents → parse_cell): a repeat row "
-    "with \"key\": [] in answers.json makes read_package raise TypeError instead of PackageError"))
 def test_package_with_unhashable_row_key(work, base_package):
+    """Regression: read_package crashed with TypeError; fixed in 0869029 / 6427019."""
     folder, _ = work
     _, members = base_package
     doc = json.loads(members["answers.json"])

@@ -49,13 +49,16 @@ def _known_1e15_bug(spec: Spec, value) -> bool:
     return False
 
 
-def check_value(spec: Spec, raw):
+def check_value(spec: Spec, raw, in_property: bool = True):
     try:
         v = parse(raw, spec)
     except ValueProblem as e:
         assert has_cjk(str(e)), f"message without Chinese: {e!r}"
         return "rejected"
-    assume(not _known_1e15_bug(spec, v))
+    if _known_1e15_bug(spec, v):  # reported by test_rounding_up_to_the_limit
+        if in_property:
+            assume(False)
+        return "known bug"
     if v is None:
         return "empty"
     t = spec.type
@@ -122,11 +125,7 @@ def test_specific_inputs_are_taken_as_meant():
         assert has_cjk(str(err.value))
     for raw in SPECIAL_TEXTS:
         for spec in [*SPECS.values(), *EXTRA_SPECS.values()]:
-            try:
-                check_value(spec, raw)
-            except Exception as exc:  # assume() outside @given raises; the 1e15 edge is tested below
-                if type(exc).__name__ != "UnsatisfiedAssumption":
-                    raise
+            check_value(spec, raw, in_property=False)
 
 
 @FUZZ
@@ -178,9 +177,10 @@ def _row_strategy(key: str):
     f = FORM.cell(key).field
     cols = [c.id for c in f.columns]
     fixed = [r["key"] for r in f.fixed_rows]
-    hashable_key = st.one_of(st.sampled_from(fixed or ["x"]), any_text(6), st.none(), st.integers())
+    row_key = st.one_of(st.sampled_from(fixed or ["x"]), any_text(6), st.none(), st.integers(),
+                        st.lists(st.integers(), max_size=2), st.just({}))
     row = st.dictionaries(st.sampled_from(cols + ["junk", ""]), raw_inputs(), max_size=len(cols) + 1)
-    row_with_key = st.builds(lambda r, k: {**r, "key": k}, row, hashable_key)
+    row_with_key = st.builds(lambda r, k: {**r, "key": k}, row, row_key)
     rows = st.lists(st.one_of(row, row_with_key, raw_inputs()), max_size=5)
     return st.one_of(rows, raw_inputs())
 
@@ -206,10 +206,7 @@ def test_repeat_rows_never_crash_and_round_trip(key):
     run()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "core bug: model/values.py parse_rows does `v not in fixed` (a set) for a row's \"key\"; a list or "
-    "object there (JSON template / package: {\"key\": []}) raises TypeError('unhashable type') instead of "
-    "ValueProblem, so `clusterdesk import` prints a traceback and read_package/read_filled crash"))
+# Regression (was a crash: TypeError 'unhashable type' from `v not in fixed`; fixed in 6427019).
 @pytest.mark.parametrize("bad", [[], {}, [1]])
 def test_repeat_row_key_of_wrong_type(bad):
     with pytest.raises(InputError) as err:
@@ -257,8 +254,6 @@ def test_draft_session_set_stores_exactly_what_it_accepts(session):
             assert has_cjk(str(e))
             assert session.store.get_answers(session.draft_id).get(key) == before
             return
-        except TypeError:
-            assume(False)  # the parse_rows bug above (unhashable row key) — reported separately
         except StoreError as e:  # pragma: no cover - would be a finding
             raise AssertionError(f"store refused a parsed value: {e}") from e
         assert session.store.get_answers(session.draft_id).get(key) == session.value(key)

@@ -339,3 +339,29 @@ def test_new_data_folder_is_private(tmp_path, umask022):
     assert stat.S_IMODE(snap.stat().st_mode) == 0o600
     assert stat.S_IMODE(backup.stat().st_mode) == 0o600
     record("security", permissions_checked="data folder 0700, db/-wal/-shm 0600, snapshots 0700/0600, backup 0600")
+
+
+# ----------------------------------------------------------------------------- terminal output
+
+@pytest.mark.xfail(strict=True, reason=(
+    "security bug: cli.py _err (and the TemplateError/InputError lines it prints) echo text from the file "
+    "verbatim, e.g. templates.read_filled/service.parse_answers “未知的栏目 id“{key}”” and values.parse "
+    "“{s[:30]}”不是可选项; a template from another office with ESC sequences in an id or value "
+    "(\\x1b]0;…\\x07, \\x1b[2J) rewrites the terminal title/screen of whoever runs `clusterdesk import`/"
+    "`validate`; control characters should be escaped or replaced before printing"))
+def test_cli_never_prints_control_characters_from_a_file(tmp_path):
+    import contextlib
+    import re
+
+    from clusterdesk import cli
+
+    path = tmp_path / "恶意.json"
+    path.write_text(json.dumps({"form": FORM.id, "version": 1,
+                                "answers": {"\x1b]0;pwned\x07\x1b[2J": 1, "basic.industry_type": "\x1b[31m红"}}),
+                    encoding="utf-8")
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = cli.main(["--db", str(tmp_path / "db.sqlite3"), "import", str(path)])
+    assert code == 2
+    text = out.getvalue() + err.getvalue()
+    assert not re.search("[\x00-\x08\x0b-\x1f\x7f]", text), repr(text)
