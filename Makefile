@@ -13,7 +13,7 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 $(VENV)/.installed-test: $(VENV)/.installed
-	$(PY) -m pip install -q -e ".[test]"
+	$(PY) -m pip install -q -e ".[test,build]"
 	touch $@
 
 setup: $(VENV)/.installed
@@ -32,13 +32,9 @@ bench: setup-test
 	$(PY) benchmarks/run_all.py
 
 screenshots: setup-test
-	QT_QPA_PLATFORM=offscreen $(PY) -m clusterdesk.ui.screenshots docs/images
+	QT_QPA_PLATFORM=offscreen $(PY) -m clusterdesk.ui.screenshots build/screenshots
 
-$(VENV)/.installed-build: $(VENV)/.installed-test
-	$(PY) -m pip install -q -e ".[build]"
-	touch $@
-
-dist: system-deps $(VENV)/.installed-build
+dist: system-deps setup-test
 	$(PY) -m PyInstaller --noconfirm --clean build.spec
 
 clean:
