@@ -12,6 +12,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from clusterdesk.annual import Carried, carried
 from clusterdesk.model.rules import Problem
 from clusterdesk.service import Change, DraftSession, InputError
 
@@ -39,7 +40,11 @@ class DraftController(QObject):
         self.show_all_required = False
         self.last_saved: str | None = None
         self._tmp: tempfile.TemporaryDirectory | None = None
+        # values carried from the linked application (annual reports), by cell key or
+        # "table[row].column"; empty for other drafts
+        self.carried: dict[str, Carried] = {}
         self.refresh_problems()
+        self.refresh_carried()
 
     # -- writing -----------------------------------------------------------------------
     def commit(self, key: str, raw: Any) -> str | None:
@@ -100,6 +105,7 @@ class DraftController(QObject):
             return
         keys = [change.key, *self.affected_by(change.key)]
         self.refresh_problems()
+        self.refresh_carried()
         self.changed.emit(keys, reload_source)
         self.problems_changed.emit()
 
@@ -130,6 +136,20 @@ class DraftController(QObject):
         for p in self.session.problems(include_eligibility=False):
             grouped[p.key].append(p)
         self._problems = dict(grouped)
+
+    def refresh_carried(self) -> None:
+        if self.form.form.prefill:
+            self.carried = carried(self.session.store, self.session.draft_id, self.session.values)
+
+    def carried_cells(self, table_key: str) -> dict[tuple[str, str], Carried]:
+        """The carried cells of a repeat table, by (row key, column id)."""
+        out: dict[tuple[str, str], Carried] = {}
+        prefix = table_key + "["
+        for k, c in self.carried.items():
+            if k.startswith(prefix) and "]." in k:
+                row_key, col = k[len(prefix):].split("].", 1)
+                out[(row_key, col)] = c
+        return out
 
     def problems_for(self, key: str) -> list[Problem]:
         """What to show under a field: every problem, but 'required' only once the field was left."""

@@ -142,6 +142,49 @@ class ProblemLabel(QLabel):
         self.show()
 
 
+CARRIED_CHANGED_FG = "#8a5300"  # amber: a carried value the user has since changed
+CARRIED_CHANGED_BG = "#fff1cc"
+
+
+class CarriedNote(QWidget):
+    """Under a field of an annual report: where its value came from (grey) and, once the user
+    has typed something else, what the application said (amber). Hidden when there is nothing."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(1)
+        self.source_label = style.label("", "help")
+        self.source_label.setAccessibleName("来源")
+        self.changed_label = style.label("")
+        self.changed_label.setAccessibleName("与申报材料不同")
+        self.changed_label.setStyleSheet(
+            f"color: {CARRIED_CHANGED_FG}; background: {CARRIED_CHANGED_BG}; padding: 2px 4px;")
+        lay.addWidget(self.source_label)
+        lay.addWidget(self.changed_label)
+        self.hide()
+
+    def show_lines(self, sources: list[tuple[str, str]], changes: list[tuple[str, str]]) -> None:
+        """``sources`` and ``changes`` are (text, tooltip) pairs."""
+        for lab, lines in ((self.source_label, sources), (self.changed_label, changes)):
+            lab.setText("\n".join(t for t, _ in lines))
+            lab.setToolTip("\n".join(tip for _, tip in lines if tip))
+            lab.setVisible(bool(lines))
+        self.setVisible(bool(sources or changes))
+
+
+def carried_value_text(form: FormDef, key: str, value: Any) -> str:
+    """A carried value as shown in the amber line: the number with its unit, or the text."""
+    if value in (None, ""):
+        return "（空）"
+    if not form.has_cell(key):
+        return str(value)
+    f = form.cell(key).field
+    text = format_value(value, Spec.of(f))
+    return f"{text} {f.unit}" if f.unit and f.type in ("number", "integer", "percent") else text
+
+
 def _unit_suffix(field: Field) -> str:
     return field.unit or ""
 
@@ -187,6 +230,7 @@ class FieldEditor(QFrame):
         self.fields = fields
         self.input_errors: dict[str, str] = {}  # key → message of input the core refused
         self.problem_label = ProblemLabel()
+        self.carried_note: CarriedNote | None = None  # made on first use (annual reports only)
 
     # keys of the cells this editor shows, in form order
     def keys(self) -> list[str]:
@@ -221,9 +265,38 @@ class FieldEditor(QFrame):
                 msgs.append((p.level, prefix + p.message))
         self.problem_label.show_messages(msgs)
         self._mark_cells()
+        self._show_carried()
 
     def _mark_cells(self) -> None:
         pass
+
+    # -- values carried from the application (annual reports) --
+    def _carried_lines(self) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+        sources: list[tuple[str, str]] = []
+        changes: list[tuple[str, str]] = []
+        for key in self.keys():
+            c = self.ctl.carried.get(key)
+            if c is None:
+                continue
+            prefix = self._label_of(key)
+            sources.append((f"↳ {prefix}来自{c.source}", ""))
+            if c.changed:
+                was = carried_value_text(self.form, key, c.value)
+                changes.append((f"◆ {prefix}与申报材料不同：申报材料为 {was}",
+                                f"来自{c.source}\n如确有变化，保留现在填写的值即可"))
+        return sources, changes
+
+    def _show_carried(self) -> None:
+        if not self.ctl.carried and self.carried_note is None:
+            return
+        sources, changes = self._carried_lines()
+        if self.carried_note is None:
+            if not sources:
+                return
+            self.carried_note = CarriedNote()
+            lay = self.layout()
+            lay.insertWidget(lay.indexOf(self.problem_label), self.carried_note)
+        self.carried_note.show_lines(sources, changes)
 
     def _commit(self, key: str, raw: Any) -> bool:
         err = self.ctl.commit(key, raw)
@@ -1257,6 +1330,44 @@ class RepeatEditor(FieldEditor):
 
     def _mark_cells(self) -> None:
         style.set_flag(self.table, "invalid", _cell_invalid(self.ctl, self, self.key))
+
+    def _carried_lines(self) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+        """Carried cells get their source as tooltip; changed ones are tinted amber."""
+        cells = self.ctl.carried_cells(self.key)
+        if not cells:
+            return [], []
+        cols = {c.id: j for j, c in enumerate(self.field.columns)}
+        name_col = next((j for j, c in enumerate(self.field.columns) if c.type == "text"), None)
+        changes: list[tuple[str, str]] = []
+        self._loading = True  # tooltips and colours must not count as edits
+        try:
+            for (row_key, col), c in cells.items():
+                if row_key not in self.row_keys or col not in cols:
+                    continue
+                r = self.row_keys.index(row_key)
+                it = self.table.item(r, cols[col])
+                if it is None:
+                    continue
+                if c.changed:
+                    was = "（空）" if c.value in (None, "") else str(c.value)
+                    tip = f"与申报材料不同：申报材料为 {was}\n来自{c.source}"
+                    it.setBackground(QColor(CARRIED_CHANGED_BG))
+                    name_item = self.table.item(r, name_col) if name_col is not None else None
+                    name = name_item.text() if name_item is not None and name_item.text() else row_key
+                    changes.append((f"◆ {name} · {self.field.columns[cols[col]].label}：与申报材料不同，"
+                                    f"申报材料为 {was}", tip))
+                else:
+                    tip = f"来自{c.source}"
+                    if it.flags() & Qt.ItemFlag.ItemIsEditable:
+                        it.setData(Qt.ItemDataRole.BackgroundRole, None)  # back to the table's own
+                it.setToolTip(tip)
+        finally:
+            self._loading = False
+        first = next(iter(cells.values()))
+        origin = first.source.split(" · ", 1)[0].strip()
+        sources = [(f"↳ 表中 {len(cells)} 个单元格来自{origin}，鼠标停在单元格上可看来源；"
+                    "与申报材料不同的以黄色标出", "")]
+        return sources, changes
 
     def focus_widget(self, key: str) -> QWidget | None:
         return self.table
