@@ -9,6 +9,7 @@ from clusterdesk.service import DraftSession
 from clusterdesk.store import Store
 
 from . import style
+from .annual import AchievementPanel
 from .controller import DraftController
 from .pages import SectionPage
 from .panels import EligibilityPanel, ExportDialog, FindDialog, ProblemsDialog
@@ -121,6 +122,21 @@ class DraftWindow(QMainWindow):
         if not self.form.form.eligibility and not self.form.form.targets:
             self.eligibility_dock.hide()
 
+        # right: 目标完成情况 (annual reports: forms with an ``achievement`` block)
+        self.achievement: AchievementPanel | None = None
+        self.achievement_dock: QDockWidget | None = None
+        if self.form.form.achievement:
+            self.achievement = AchievementPanel(self.ctl)
+            self.achievement.jump.connect(self.jump_to)
+            self.achievement_dock = QDockWidget("目标完成情况", self)
+            self.achievement_dock.setObjectName("achievementDock")
+            self.achievement_dock.setWidget(self.achievement)
+            self.achievement_dock.setFeatures(self.eligibility_dock.features())
+            self.achievement_dock.setMinimumWidth(260)
+            self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.achievement_dock)
+            if not self.eligibility_dock.isHidden():
+                self.tabifyDockWidget(self.eligibility_dock, self.achievement_dock)
+
         self._make_actions()
         self.saved_label = QLabel(f"已保存 {self.session.info.updated_at:%H:%M:%S}")
         self.completion_label = QLabel("")
@@ -172,6 +188,12 @@ class DraftWindow(QMainWindow):
         tb.addAction(self.eligibility_action)
         if not self.form.form.eligibility and not self.form.form.targets:
             self.eligibility_action.setVisible(False)  # this form has no 申报条件 to check
+        self.achievement_action: QAction | None = None
+        if self.achievement_dock is not None:
+            self.achievement_action = self.achievement_dock.toggleViewAction()
+            self.achievement_action.setText("目标完成情况")
+            self.achievement_action.setToolTip("目标值、完成值及达成情况，并按年份作图")
+            tb.addAction(self.achievement_action)
         tb.addSeparator()
         self.export_action = act("导出", ["Ctrl+E"], self.show_export, "导出 Word / PDF 申报材料")
         self.prev_action = act("上一部分", ["Alt+Left"], self.go_prev, toolbar=False)
@@ -275,6 +297,8 @@ class DraftWindow(QMainWindow):
             cur.update_problems()
         self._update_states()
         self.eligibility.refresh()
+        if self.achievement is not None:
+            self.achievement.refresh()
 
     def _update_states(self) -> None:
         for i, s in enumerate(self.form.sections):
@@ -344,6 +368,12 @@ class DraftWindow(QMainWindow):
         if not self.eligibility_dock.isHidden() and not self.eligibility_dock.isFloating():
             want = max(220, min(340, self.width() // 4))
             self.resizeDocks([self.eligibility_dock], [want], Qt.Orientation.Horizontal)
+        d = self.achievement_dock
+        if d is not None and not d.isHidden() and not d.isFloating() and self.eligibility_dock.isHidden():
+            # the table and chart need more room than the 自查 list, but not on a small screen
+            w = self.width()
+            want = min(520, w * 9 // 25) if w >= 1200 else max(260, w * 2 // 7)
+            self.resizeDocks([d], [want], Qt.Orientation.Horizontal)
 
     def closeEvent(self, e: QCloseEvent) -> None:  # noqa: N802 - Qt API
         self.flush()

@@ -9,7 +9,7 @@ from clusterdesk.paths import demo_dir
 from clusterdesk.service import completion, create_draft
 from clusterdesk.store import DraftInfo, Store, StoreError
 
-from . import style
+from . import annual, style
 from .draft_window import DraftWindow
 from .qt import (
     QAbstractItemView,
@@ -79,13 +79,20 @@ class StartWindow(QMainWindow):
         self.delete_button = QPushButton("删除")
         self.import_button = QPushButton("从填好的模板导入")
         self.demo_button = QPushButton("打开示例集群")
+        self.annual_button = QPushButton("新建年度报告")
+        self.annual_button.setToolTip("以所选申报材料为基础新建年度发展情况报告（预填申报材料中的内容和目标）")
+        self.next_year_button = QPushButton("复制为下一年度")
+        self.next_year_button.setToolTip("以所选年度报告为基础新建下一年度的报告")
         for b, slot in ((self.new_button, self.new_draft), (self.open_button, self.open_selected),
                         (self.copy_button, self.copy_selected), (self.rename_button, self.rename_selected),
-                        (self.delete_button, self.delete_selected), (self.import_button, self.import_template),
+                        (self.delete_button, self.delete_selected), (self.annual_button, self.new_annual),
+                        (self.next_year_button, self.next_year_selected), (self.import_button, self.import_template),
                         (self.demo_button, self.open_demo)):
             b.clicked.connect(slot)
             actions.addWidget(b)
             if b is self.delete_button:
+                actions.addSpacing(16)
+            if b is self.next_year_button:
                 actions.addStretch(1)
         lay.addLayout(actions)
 
@@ -154,6 +161,13 @@ class StartWindow(QMainWindow):
         has = self.selected_id() is not None
         for b in (self.open_button, self.copy_button, self.rename_button, self.delete_button):
             b.setEnabled(has)
+        info = self.selected_info()
+        self.annual_button.setEnabled(info is not None and bool(annual.report_forms(self.catalog, info.form_id)))
+        self.next_year_button.setEnabled(info is not None and annual.is_annual_report(self.catalog, info.form_id))
+
+    def selected_info(self) -> DraftInfo | None:
+        did = self.selected_id()
+        return next((d for d in self.drafts if d.id == did), None) if did is not None else None
 
     # -- actions --
     def _choose_form(self, title: str, only_with_demo: bool = False):
@@ -216,6 +230,32 @@ class StartWindow(QMainWindow):
         new = self.store.duplicate_draft(did, f"{info.title}（副本）")
         self.refresh(new.id)
         return new.id
+
+    def new_annual(self) -> int | None:
+        """新建年度报告 from the selected application draft."""
+        did = self.selected_id()
+        if did is None:
+            return None
+        if did in self.windows:
+            self.windows[did].flush()  # what is being typed in the application counts
+        new = annual.new_annual(self, self.store, self.catalog, did)
+        if new is not None:
+            self.refresh(new)
+            self.open_draft(new)
+        return new
+
+    def next_year_selected(self) -> int | None:
+        """复制为下一年度 from the selected report draft."""
+        did = self.selected_id()
+        if did is None:
+            return None
+        if did in self.windows:
+            self.windows[did].flush()
+        new = annual.next_year(self, self.store, self.catalog, did)
+        if new is not None:
+            self.refresh(new)
+            self.open_draft(new)
+        return new
 
     def rename_selected(self) -> None:
         did = self.selected_id()
