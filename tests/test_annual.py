@@ -183,3 +183,24 @@ def test_replacing_the_application_from_a_package_keeps_the_report_linked(store,
     assert store.get_draft(report_id).linked_draft_id == outcome.draft_id
     form, ans = load_answers(store, report_id)
     assert "application" in ans.linked  # the target checks still see the application
+
+
+def test_same_target_written_differently_is_not_marked_changed(store, report_id):
+    s = DraftSession(store, report_id)
+    rows = [dict(r) for r in s.value("work.targets")]
+    for r in rows:
+        if r["key"] == "patents":
+            r["target"] = "486.00件"
+    s.set("work.targets", rows)
+    c = carried(store, report_id)["work.targets[patents].target"]
+    assert c.current == "486.00件" and not c.changed
+    for r in rows:
+        if r["key"] == "patents":
+            r["target"] = "486项"  # another unit is another statement
+    s.set("work.targets", rows)
+    assert carried(store, report_id)["work.targets[patents].target"].changed
+
+
+def test_progress_leaves_out_qualitative_rows(store, report_id):
+    keys = {x.key for x in progress(store, report_id)}
+    assert "patents" in keys and "opening" not in keys and "governance" not in keys

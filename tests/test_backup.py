@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import DEMO
+from cd_support import DEMO
 
 ENV = dict(os.environ, PYTHONIOENCODING="utf-8")
 

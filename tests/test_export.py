@@ -20,7 +20,7 @@ from docx.oxml.ns import qn
 from docx.shared import Twips
 from openpyxl import load_workbook
 
-from conftest import DEMO
+from cd_support import DEMO
 
 from clusterdesk.export import docxkit as dk
 from clusterdesk.export.api import (ExportRefused, ExportResult, export_answers, export_draft, export_names,

@@ -14,7 +14,7 @@ from clusterdesk.model import expr as E
 from clusterdesk.model.form import Catalog, FormDef, default_catalog
 from clusterdesk.model.rules import Answers
 from clusterdesk.model.schema import Prefill
-from clusterdesk.model.values import format_number, number_in_text
+from clusterdesk.model.values import format_number, number_in_text, same_value
 from clusterdesk.service import InputError, load_answers, parse_cell
 
 
@@ -133,7 +133,7 @@ def carried(store: Any, draft_id: int, values: dict[str, Any] | None = None) -> 
         else:
             current = values.get(key)
         out[key] = Carried(key, f"{label} · {src.get('from', '')}", src.get("value"), current,
-                           current != src.get("value"))
+                           not same_value(current, src.get("value")))
     return out
 
 
@@ -270,8 +270,8 @@ def progress(store: Any, draft_id: int, catalog: Catalog | None = None) -> list[
             continue
         for t in pf.tables:
             for row in src.typed(t.source) or []:
-                if not isinstance(row, dict) or not row.get("key"):
-                    continue
+                if not isinstance(row, dict) or not row.get("key") or row.get("indicator") == "定性描述":
+                    continue  # qualitative rows have no numbers to chart
                 for col, by_year in t.year_columns.items():
                     for y, src_col in by_year.items():
                         n = number_in_text(row.get(src_col))
@@ -282,12 +282,12 @@ def progress(store: Any, draft_id: int, catalog: Catalog | None = None) -> list[
     for h in meta.get("history") or []:
         for key, r in (h.get("rows") or {}).items():
             n = number_in_text(r.get("actual"))
-            if n is not None:
+            if n is not None and r.get("indicator") != "定性描述":
                 points.setdefault(key, []).append((int(h["year"]), "完成值", n))
                 names.setdefault(key, r.get("indicator", key))
     for a in achievement(form, ans):
         n = number_in_text(a.actual)
-        if n is not None:
+        if n is not None and a.indicator != "定性描述":
             points.setdefault(a.key, []).append((form.form.year, "完成值", n))
             names.setdefault(a.key, a.indicator)
     return [Series(k, names.get(k, k), tuple(sorted(v))) for k, v in points.items() if v]

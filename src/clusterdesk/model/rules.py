@@ -15,7 +15,7 @@ from typing import Any, Iterable, Literal
 from . import expr as E
 from .form import Cell, FormDef
 from .schema import Compare, Condition, Field, TargetRule
-from .values import EMPTY_TEXT, Spec, ValueProblem, char_count, format_number, number_in_text, parse, parse_rows, to_decimal
+from .values import EMPTY_TEXT, Spec, ValueProblem, char_count, format_number, number_in_text, parse, parse_rows, same_value, to_decimal
 
 Level = Literal["error", "warning"]
 
@@ -421,9 +421,7 @@ def cross_form_problems(form: FormDef, ans: Answers) -> list[tuple[str, str, str
                     typed = row.get(col)
                     if declared in (None, "") or typed in (None, ""):
                         continue
-                    a, b = number_in_text(typed), number_in_text(declared)
-                    same = (a == b) if a is not None and b is not None else str(typed).strip() == str(declared).strip()
-                    if not same:
+                    if not same_value(typed, declared):
                         name = row.get("indicator") or src_rows[row["key"]].get("indicator") or row["key"]
                         col_label = next((c.label for c in table.columns if c.id == col), col)
                         out.append(("error", t.to,

@@ -248,6 +248,18 @@ def number_in_text(value: Any) -> Decimal | None:
     return Decimal(m.group(0)) if m else None
 
 
+def same_value(a: Any, b: Any) -> bool:
+    """Whether two values say the same: "486件" and "486.00件" do, as the target check reads them."""
+    if a == b:
+        return True
+    if isinstance(a, (str, int, Decimal)) and isinstance(b, (str, int, Decimal)):
+        x, y = number_in_text(a), number_in_text(b)
+        if x is not None and y is not None:
+            strip = lambda v: "".join(ch for ch in str(v) if not (ch.isdigit() or ch in ".,+-"))  # noqa: E731
+            return x == y and strip(a).strip() == strip(b).strip()
+    return False
+
+
 def format_number(value: Any, decimals: int = 2) -> str:
     d = to_decimal(value)
     if d is None:
