@@ -8,7 +8,7 @@ from pathlib import Path
 from clusterdesk.store import DatabaseDamaged, DatabaseTooNew, Store, StoreError
 
 from . import style
-from .qt import QApplication, QMessageBox
+from .qt import QApplication, QLibraryInfo, QLocale, QMessageBox, QTranslator
 
 APP_NAME = "集群申报助手"
 
@@ -20,8 +20,17 @@ def ensure_app(argv: list[str] | None = None) -> QApplication:
         app.setApplicationName("ClusterDesk")
         app.setApplicationDisplayName(APP_NAME)
         app.setOrganizationName("ClusterDesk")
+        _install_chinese_qt_texts(app)
     style.apply_app_style(app)  # type: ignore[arg-type]
     return app  # type: ignore[return-value]
+
+
+def _install_chinese_qt_texts(app: QApplication) -> None:
+    """Qt's own buttons and dialogs (Yes/No, file dialogs) in Chinese, when Qt ships the file."""
+    translator = QTranslator(app)
+    folder = QLibraryInfo.path(QLibraryInfo.LibraryPath.TranslationsPath)
+    if translator.load(QLocale(QLocale.Language.Chinese, QLocale.Country.China), "qtbase", "_", folder):
+        app.installTranslator(translator)
 
 
 def latest_snapshot(db_path: Path) -> Path | None:
@@ -78,6 +87,9 @@ def run(db_path: str | None = None) -> int:
 
     win = StartWindow(store)
     win.show()
+    from .firstrun import maybe_show_first_run
+
+    maybe_show_first_run(win, store, on_demo=lambda i: (win.refresh(i), win.open_draft(i)), on_new=win.new_draft)
     try:
         return app.exec()
     finally:

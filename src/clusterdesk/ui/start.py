@@ -83,10 +83,15 @@ class StartWindow(QMainWindow):
         self.annual_button.setToolTip("以所选申报材料为基础新建年度发展情况报告（预填申报材料中的内容和目标）")
         self.next_year_button = QPushButton("复制为下一年度")
         self.next_year_button.setToolTip("以所选年度报告为基础新建下一年度的报告")
+        self.package_button = QPushButton("导出数据包")
+        self.package_button.setToolTip("把所选草稿（填报内容、佐证材料和导出文件）存为一个 .cdpkg 文件，交给区县主管部门")
+        self.district_button = QPushButton("区县汇总")
+        self.district_button.setToolTip("区县中小企业主管部门：导入各集群的数据包，填写汇总表，生成报送材料")
         for b, slot in ((self.new_button, self.new_draft), (self.open_button, self.open_selected),
                         (self.copy_button, self.copy_selected), (self.rename_button, self.rename_selected),
                         (self.delete_button, self.delete_selected), (self.annual_button, self.new_annual),
-                        (self.next_year_button, self.next_year_selected), (self.import_button, self.import_template),
+                        (self.next_year_button, self.next_year_selected), (self.package_button, self.export_package),
+                        (self.district_button, self.open_district), (self.import_button, self.import_template),
                         (self.demo_button, self.open_demo)):
             b.clicked.connect(slot)
             actions.addWidget(b)
@@ -116,7 +121,102 @@ class StartWindow(QMainWindow):
         self.empty_label = style.label("还没有草稿。点“新建”开始填写，或点“打开示例集群”看看填好的样子。", "help")
         lay.addWidget(self.empty_label)
         self.setCentralWidget(body)
+        self._build_menus()
+        self.district_windows: list[QWidget] = []
         self.refresh()
+
+    def _build_menus(self) -> None:
+        file_menu = self.menuBar().addMenu("文件(&F)")
+        for text, slot in (("新建草稿…", self.new_draft), ("从填好的模板导入…", self.import_template),
+                           ("导出数据包…", self.export_package), ("区县汇总…", self.open_district), (None, None),
+                           ("备份数据库…", self.backup_database), ("从备份恢复…", self.restore_database),
+                           (None, None), ("退出", self.close)):
+            if text is None:
+                file_menu.addSeparator()
+            else:
+                file_menu.addAction(text).triggered.connect(lambda _c=False, f=slot: f())
+        help_menu = self.menuBar().addMenu("帮助(&H)")
+        guide = help_menu.addAction("用户指南")
+        guide.setShortcut("F1")
+        guide.triggered.connect(self.show_guide)
+        help_menu.addAction("关于集群申报助手").triggered.connect(self.show_about)
+
+    # -- help, packages, district, backup --
+    def show_guide(self) -> None:
+        from .help import show_user_guide
+
+        show_user_guide(self)
+
+    def show_about(self) -> None:
+        from .about import show_about
+
+        show_about(self, self.store.path)
+
+    def export_package(self) -> Path | None:
+        """导出数据包: the selected draft as a .cdpkg file for the district."""
+        info = self.selected_info()
+        if info is None:
+            QMessageBox.information(self, "导出数据包", "请先在列表中选择一个草稿。")
+            return None
+        if info.id in self.windows:
+            self.windows[info.id].flush()  # what is being typed counts
+        name = "".join(ch for ch in info.title if ch not in '\\/:*?"<>|') or "草稿"
+        path, _ = QFileDialog.getSaveFileName(self, "导出数据包", str(Path.home() / f"{name}.cdpkg"),
+                                              "集群申报数据包 (*.cdpkg)")
+        if not path:
+            return None
+        from clusterdesk.packages.package import write_package
+
+        try:
+            out = write_package(self.store, info.id, Path(path))
+        except Exception as e:  # every failure the package writer reports carries a Chinese message
+            QMessageBox.warning(self, "导出数据包", f"未能导出数据包：{e}")
+            return None
+        QMessageBox.information(self, "导出数据包", f"已导出：\n{out}\n\n请把这个文件交给区县中小企业主管部门。")
+        return out
+
+    def open_district(self) -> QWidget | None:
+        from .district import open_district
+
+        w = open_district(self.store, self)
+        if w is not None:
+            self.district_windows.append(w)
+        return w
+
+    def backup_database(self) -> Path | None:
+        from datetime import datetime
+
+        default = Path.home() / f"集群申报助手备份-{datetime.now():%Y%m%d-%H%M}.sqlite3"
+        path, _ = QFileDialog.getSaveFileName(self, "备份数据库", str(default), "数据库备份 (*.sqlite3)")
+        if not path:
+            return None
+        try:
+            out = self.store.backup(Path(path))
+        except StoreError as e:
+            QMessageBox.warning(self, "备份数据库", str(e))
+            return None
+        QMessageBox.information(self, "备份数据库", f"已备份全部草稿和佐证材料到：\n{out}")
+        return out
+
+    def restore_database(self) -> bool:
+        path, _ = QFileDialog.getOpenFileName(self, "从备份恢复", str(Path.home()), "数据库备份 (*.sqlite3)")
+        if not path:
+            return False
+        answer = QMessageBox.question(
+            self, "从备份恢复",
+            f"用备份“{Path(path).name}”替换本机的全部草稿？\n恢复前会自动保存当前数据的快照，可随时找回。")
+        if answer != QMessageBox.StandardButton.Yes:
+            return False
+        for w in list(self.windows.values()):
+            w.close()
+        try:
+            Store.restore(self.store.path, Path(path))
+        except StoreError as e:
+            QMessageBox.warning(self, "从备份恢复", f"未恢复：{e}")
+            return False
+        self.refresh()
+        QMessageBox.information(self, "从备份恢复", "已恢复。")
+        return True
 
     # -- the list --
     def refresh(self, select_id: int | None = None) -> None:
@@ -159,7 +259,7 @@ class StartWindow(QMainWindow):
 
     def _update_buttons(self) -> None:
         has = self.selected_id() is not None
-        for b in (self.open_button, self.copy_button, self.rename_button, self.delete_button):
+        for b in (self.open_button, self.copy_button, self.rename_button, self.delete_button, self.package_button):
             b.setEnabled(has)
         info = self.selected_info()
         self.annual_button.setEnabled(info is not None and bool(annual.report_forms(self.catalog, info.form_id)))
