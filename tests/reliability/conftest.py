@@ -26,7 +26,8 @@ def _write_last_run():
         old = {}
     now = dt.datetime.now().isoformat(timespec="seconds")
     for section, figures in rel_support.STATS.items():
-        old[section] = {**figures, "recorded_at": now}
+        # merge per figure: a partial run (one test) updates its own figures and keeps the others
+        old[section] = {**old.get(section, {}), **figures, "recorded_at": now}
     tmp = rel_support.LAST_RUN.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(old, ensure_ascii=False, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     os.replace(tmp, rel_support.LAST_RUN)
