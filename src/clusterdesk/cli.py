@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -24,12 +25,21 @@ class CliError(Exception):
         super().__init__("\n".join(self.lines))
 
 
+# Control characters from a file (terminal escapes such as \x1b]0;…\x07) must not reach the
+# terminal of whoever runs the command: they are shown as "?" instead.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def _safe(text: str) -> str:
+    return _CONTROL.sub("?", text)
+
+
 def _out(text: str = "") -> None:
-    sys.stdout.write(text + "\n")
+    sys.stdout.write(_safe(text) + "\n")
 
 
 def _err(text: str) -> None:
-    sys.stderr.write(text + "\n")
+    sys.stderr.write(_safe(text) + "\n")
 
 
 def _store(args: argparse.Namespace):
@@ -245,6 +255,19 @@ def _load_extensions() -> None:
         _EXTENSIONS.append(m.register)
 
 
+def _restore_hint(e: BaseException) -> None:
+    """On a database the program refuses to open, say which snapshot could bring it back."""
+    from clusterdesk.store import DatabaseDamaged, DatabaseTooNew, Store
+
+    path = getattr(e, "path", None)
+    if not isinstance(e, (DatabaseDamaged, DatabaseTooNew)) or path is None:
+        return
+    snaps = Store.snapshots_of(path)
+    if snaps:
+        _err(f"找到最近的自动快照：{snaps[0]}")
+        _err(f"可以用它恢复（恢复前会先备份当前文件）：clusterdesk --db \"{path}\" restore \"{snaps[0]}\"")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     from clusterdesk.model.form import FormDefinitionError
     from clusterdesk.service import InputError
@@ -266,6 +289,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (InputError, StoreError, KeyError) as e:
         msg = e.args[0] if isinstance(e, KeyError) and e.args else str(e)
         _err(str(msg))
+        _restore_hint(e)
         return EXIT_BAD_INPUT
     except OSError as e:
         _err(f"文件操作失败：{e.filename or ''}（{e.strerror or e}）")

@@ -169,7 +169,14 @@ class DraftSession:
         return self.set(key, self._values.get(key), note=note)
 
     def _apply(self, key: str, value: Any, note: str | None) -> None:
-        self.store.set_answer(self.draft_id, key, value, note)
+        if key == self.form.form.title_field:
+            title = value if isinstance(value, str) and value else "未命名草稿"
+            with self.store.batch():  # the answer and the draft's name in one transaction
+                self.store.set_answer(self.draft_id, key, value, note)
+                self.store.rename_draft(self.draft_id, title)
+            self.info = self.store.get_draft(self.draft_id)
+        else:
+            self.store.set_answer(self.draft_id, key, value, note)
         if value is None:
             self._values.pop(key, None)
         else:
@@ -179,10 +186,6 @@ class DraftSession:
         else:
             self._notes.pop(key, None)
         self._answers = None
-        if key == self.form.form.title_field:
-            title = value if isinstance(value, str) and value else "未命名草稿"
-            self.store.rename_draft(self.draft_id, title)
-            self.info = self.store.get_draft(self.draft_id)
 
     def undo(self) -> Change | None:
         if not self._undo:

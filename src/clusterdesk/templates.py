@@ -109,8 +109,7 @@ def _write_xlsx_template(form: FormDef, out: Path, answers: dict[str, Any] | Non
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font, PatternFill
 
-    from clusterdesk.export.atomic import atomic_write
-    from clusterdesk.export.xlsxkit import add_list_validation
+    from clusterdesk.export.xlsxkit import add_list_validation, save_workbook
 
     answers = answers or {}
     wb = Workbook()
@@ -176,12 +175,7 @@ def _write_xlsx_template(form: FormDef, out: Path, answers: dict[str, Any] | Non
                 letter = rs.cell(row=1, column=i + 2).column_letter
                 add_list_validation(rs, f"{letter}3:{letter}2000", list(c.options))
     meta.append(["repeat_sheets", json.dumps({cell.key: name for cell, name in repeat_sheets}, ensure_ascii=False)])
-    import io
-
-    buf = io.BytesIO()
-    wb.save(buf)
-    with atomic_write(out) as fh:
-        fh.write(buf.getvalue())
+    save_workbook(wb, out)
 
 
 # -- reading ------------------------------------------------------------------------------
@@ -214,6 +208,8 @@ def _read_json(path: Path) -> dict[str, Any]:
         data = json.loads(text, parse_float=str, parse_constant=lambda c: c)
     except json.JSONDecodeError as e:
         raise TemplateError([f"{path.name}：不是有效的 JSON（第 {e.lineno} 行第 {e.colno} 列：{e.msg}）"]) from None
+    except (ValueError, RecursionError):  # a 4,300-digit number, or arrays nested thousands deep
+        raise TemplateError([f"{path.name}：内容的结构或数字超出可处理的范围，不是本程序的填报模板"]) from None
     if not isinstance(data, dict):
         raise TemplateError([f"{path.name}：顶层必须是对象（{{...}}）"])
     return data
@@ -328,7 +324,13 @@ def read_filled(path: Path | str, catalog: Catalog | None = None) -> Filled:
                 problems.append(f"{name}：evidence.{key}.{opt} 必须是文件路径的列表")
                 continue
             for rel in files:
-                p = (base / rel)
+                p = base / rel
+                inside = not Path(rel).is_absolute() and ":" not in rel and base.resolve() in (
+                    p.resolve().parents)
+                if not inside:
+                    problems.append(f"{name}：佐证材料“{rel}”不在模板所在的文件夹内，"
+                                    "出于安全考虑不予读取（请把文件放在模板旁边，并写相对路径）")
+                    continue
                 if not p.is_file():
                     problems.append(f"{name}：{form.cell(key).where}“{opt}”的佐证材料“{rel}”不存在")
                     continue

@@ -225,10 +225,6 @@ def test_sigkill_while_saving(tmp_path):
     assert tally.commits > 1000, "too few commits happened before the kills to mean anything"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "core bug: service.DraftSession._apply commits the title answer (Store.set_answer) and the draft title "
-    "(Store.rename_draft) in two transactions; a power cut between them leaves the draft list showing the "
-    "old title while the answer holds the new one"))
 def test_title_rename_is_atomic_with_the_answer(tmp_path):
     """Setting the title field writes the answer and the draft's title in two transactions."""
     db, _ = new_db(tmp_path, "title", 1)

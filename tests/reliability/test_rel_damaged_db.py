@@ -205,11 +205,6 @@ def test_cli_restore_from_snapshot(tmp_path, capsys):
     bump("damaged_db", "restored_from_snapshot")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "usability gap (cli.py main / StoreError handling): when the database is damaged and snapshots exist, "
-    "`clusterdesk --db PATH drafts` only prints “数据库文件已损坏（完整性检查未通过）：PATH”; unlike the GUI "
-    "(ui/app.py open_store offers the latest snapshot) it does not say that a snapshot exists nor how to "
-    "restore it (`clusterdesk restore SNAPSHOT --db PATH`)"))
 def test_cli_damage_message_points_to_the_snapshot(tmp_path, capsys):
     from clusterdesk import cli
 

@@ -153,11 +153,6 @@ def test_wrong_option_is_an_input_error(session, tmp_path):
 
 
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="POSIX named pipes")
-@pytest.mark.xfail(strict=True, reason=(
-    "core bug: clusterdesk/store/db.py _hash_file opens the path with open(src, 'rb') before checking "
-    "S_ISREG, so a named pipe (FIFO) picked as evidence blocks add_evidence forever (the GUI freezes) "
-    "instead of raising EvidenceError('…不是普通文件…'); check os.stat(...).st_mode first or open "
-    "with O_NONBLOCK"))
 def test_named_pipe_is_refused_without_hanging(session, tmp_path):
     fifo = tmp_path / "管道.pdf"
     os.mkfifo(fifo)

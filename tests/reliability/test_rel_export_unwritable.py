@@ -170,11 +170,6 @@ def test_missing_folder(tmp_path, demo_store):
     assert not folder.exists() and not folder.parent.exists(), "the export created folders"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "core bug: clusterdesk/export/xlsxkit.py write_workbook appends all rows to openpyxl write-only sheets "
-    "(spooled to openpyxl.* files in the system temp folder) before atomic_write checks the destination; "
-    "when atomic_write then raises ExportWriteError (missing/read-only folder, full disk) wb.save is never "
-    "called, so the spool file stays in %TEMP% for good (one leaked file per failed export)"))
 def test_failed_write_workbook_leaves_no_spool_file(tmp_path, monkeypatch):
     import gc
     import tempfile
@@ -290,7 +285,6 @@ TEMP_FULL_BUG = ("core bug: every openpyxl save spools each sheet to a file in t
                  "file openpyxl.* is left in the temp folder")
 
 
-@pytest.mark.xfail(strict=True, reason=TEMP_FULL_BUG)
 @pytest.mark.parametrize("writer", ["write_workbook", "template_xlsx"])
 def test_xlsx_writers_when_temp_disk_is_full(tmp_path, monkeypatch, writer):
     import tempfile
@@ -332,8 +326,6 @@ def test_xlsx_writers_when_temp_disk_is_full(tmp_path, monkeypatch, writer):
 
 
 @pytest.mark.skipif(importlib.util.find_spec("clusterdesk.export.api") is None, reason="export_draft not built yet")
-@pytest.mark.xfail(strict=True, reason=TEMP_FULL_BUG + " (export/api.py export_draft renders the .xlsx through "
-                   "render_xlsx in the temp folder: same SerialisationError and several leaked openpyxl.* files)")
 def test_export_draft_when_temp_disk_is_full(tmp_path, demo_store, monkeypatch):
     import tempfile
 

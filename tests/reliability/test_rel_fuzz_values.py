@@ -151,11 +151,6 @@ def test_numbers_typed_any_way_mean_the_same(vt):
     assert parse(text, spec) == format(expected, "f"), text
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "core bug: model/values.py parse_decimal checks abs(d) >= 1e15 BEFORE rounding, so "
-    "parse('999999999999999.999', number spec) returns '1000000000000000.00', a value parse itself refuses "
-    "('数字超出可填写的范围'): a stored value that cannot be typed back (dump→import fails); same for integer "
-    "fields with '999999999999999.9999999' → 1000000000000000"))
 @pytest.mark.parametrize("target,raw", [("number_unlimited", "999999999999999.999"),
                                         ("integer", "999999999999999.9999999")])
 def test_rounding_up_to_the_limit(target, raw):

@@ -343,12 +343,6 @@ def test_new_data_folder_is_private(tmp_path, umask022):
 
 # ----------------------------------------------------------------------------- terminal output
 
-@pytest.mark.xfail(strict=True, reason=(
-    "security bug: cli.py _err (and the TemplateError/InputError lines it prints) echo text from the file "
-    "verbatim, e.g. templates.read_filled/service.parse_answers “未知的栏目 id“{key}”” and values.parse "
-    "“{s[:30]}”不是可选项; a template from another office with ESC sequences in an id or value "
-    "(\\x1b]0;…\\x07, \\x1b[2J) rewrites the terminal title/screen of whoever runs `clusterdesk import`/"
-    "`validate`; control characters should be escaped or replaced before printing"))
 def test_cli_never_prints_control_characters_from_a_file(tmp_path):
     import contextlib
     import re

@@ -22,15 +22,18 @@
 from __future__ import annotations
 
 import datetime as _dt
+import errno
 import os
 from copy import copy
 import zipfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
+from lxml import etree
 from openpyxl import Workbook, load_workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ERROR_CODES
@@ -42,7 +45,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.worksheet import Worksheet
 
-from .atomic import ExportError, atomic_write
+from .atomic import ExportError, ExportWriteError, atomic_write, describe_os_error
 from .textsafe import clean_text, display_width
 
 __all__ = [
@@ -339,16 +342,60 @@ def write_workbook(path: str | os.PathLike[str], sheets: Sequence[SheetSpec]) ->
     """
     if not sheets:
         raise ValueError("write_workbook needs at least one sheet")
-    wb = Workbook(write_only=True)
-    used: list[str] = []
-    for spec in sheets:
-        title = sanitize_sheet_title(spec.title, used)
-        used.append(title)
-        _write_sheet(wb, spec, title)
     target = Path(path)
-    with atomic_write(target, "wb") as fh:
+    wb = Workbook(write_only=True)
+    # atomic_write checks the folder first, so no row is streamed to a temp file for a folder
+    # that cannot take the result
+    with _spool_guard(target, wb), atomic_write(target, "wb") as fh:
+        used: list[str] = []
+        for spec in sheets:
+            title = sanitize_sheet_title(spec.title, used)
+            used.append(title)
+            _write_sheet(wb, spec, title)
         wb.save(fh)
     return target
+
+
+def save_workbook(wb: Workbook, path: str | os.PathLike[str]) -> Path:
+    """Save a normal (not write-only) workbook atomically, with the same error handling."""
+    target = Path(path)
+    with _spool_guard(target, wb), atomic_write(target, "wb") as fh:
+        wb.save(fh)
+    return target
+
+
+@contextmanager
+def _spool_guard(target: Path, wb: Workbook) -> Iterator[None]:
+    """openpyxl streams every sheet through a file in the system temp folder. Turn a failure
+    there (a full temp disk: OSError, or lxml's SerialisationError IO_ENOSPC) into
+    ExportWriteError, and never leave those files behind (openpyxl removes them only at exit)."""
+    from openpyxl.worksheet import _writer
+
+    before = set(_writer.ALL_TEMP_FILES)
+    try:
+        yield
+    except ExportError:
+        raise
+    except OSError as exc:
+        raise ExportWriteError.for_file(target, describe_os_error(exc), exc.errno) from exc
+    except etree.SerialisationError as exc:
+        full = "ENOSPC" in str(exc)
+        raise ExportWriteError.for_file(target, "磁盘空间不足" if full else f"写入失败：{exc}",
+                                        errno.ENOSPC if full else None) from exc
+    finally:
+        for ws in wb.worksheets:  # write-only sheets keep their stream open (Windows can't delete it)
+            writer = getattr(ws, "_writer", None)
+            if writer is not None and isinstance(getattr(writer, "out", None), str):
+                try:
+                    writer.close()
+                except Exception:  # a half-written stream after a failure: the file goes all the same
+                    pass
+        for spool in [f for f in _writer.ALL_TEMP_FILES if f not in before]:
+            try:
+                os.remove(spool)
+            except OSError:
+                pass
+            _writer.ALL_TEMP_FILES.remove(spool)
 
 
 # --------------------------------------------------------------------------

@@ -112,6 +112,8 @@ def parse_decimal(raw: Any, spec: Spec) -> Decimal | None:
         d = d.quantize(places, rounding=ROUND_HALF_UP)
     except InvalidOperation as e:  # pragma: no cover - guarded by the range check
         raise ValueProblem("数字超出可填写的范围") from e
+    if abs(d) >= Decimal("1e15"):  # 999999999999999.999 rounds up past the limit
+        raise ValueProblem("数字超出可填写的范围")
     if d == 0:
         d = abs(d)  # no negative zero
     if spec.min is not None and d < spec.min:

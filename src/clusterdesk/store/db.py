@@ -1267,6 +1267,9 @@ def _hash_file(src: Path, cap: int) -> tuple[str, int]:
     try:
         if src.is_dir():
             raise EvidenceError(f"“{name}”是文件夹，不能作为证明材料，请选择文件")
+        if src.exists() and not stat.S_ISREG(src.stat().st_mode):
+            # a pipe or device would block open() or never end: refuse before opening
+            raise EvidenceError(f"“{name}”不是普通文件，不能作为证明材料")
         with open(src, "rb") as fh:
             before = os.fstat(fh.fileno())
             if not stat.S_ISREG(before.st_mode):
