@@ -22,6 +22,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
+from clusterdesk.fsutil import fsync_dir as _fsync_dir
 
 __all__ = ["ExportError", "ExportWriteError", "atomic_write", "describe_os_error"]
 
@@ -111,19 +112,6 @@ def _replace_with_retry(src: str, dst: Path) -> None:
             time.sleep(0.1 * (i + 1))
 
 
-def _fsync_dir(folder: Path) -> None:
-    if sys.platform == "win32":
-        return
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 @contextlib.contextmanager

@@ -47,6 +47,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Engine, create_engine
 from sqlalchemy.pool import StaticPool
 from sqlmodel import Session, select
+from clusterdesk.fsutil import fsync_dir as _fsync_dir
 
 from . import migrations
 from .models import AnswerRow, BlobRow, DraftRow, EvidenceRow, MetaRow, StoreStateRow
@@ -240,20 +241,6 @@ def _fsync_path(path: Path) -> None:
         os.close(fd)
 
 
-def _fsync_dir(path: Path) -> None:
-    """Make a rename/creation in ``path`` durable (POSIX only; not possible on Windows)."""
-    if not _POSIX:
-        return
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def _make_private_dir(path: Path) -> None:
