@@ -7,6 +7,7 @@ checks walk the form definition, so they hold for every form, not only for the d
 from __future__ import annotations
 
 import json
+import shutil
 import os
 import re
 import subprocess
@@ -50,11 +51,11 @@ def import_demo(store, name: str = "cq-2024-application", changes: dict | None =
                 data["answers"].pop(k, None)
             else:
                 data["answers"][k] = v
-        # evidence paths are relative to the demo folder: make them absolute
-        for key, by_opt in (data.get("evidence") or {}).items():
-            for opt, files in by_opt.items():
-                by_opt[opt] = [str(DEMO / f) for f in files]
-        path = (tmp or Path.cwd()) / f"{name}-changed.json"
+        # evidence paths are relative to the template and must stay in its folder: copy the files along
+        folder = tmp or Path.cwd()
+        if (DEMO / "evidence").is_dir() and not (folder / "evidence").exists():
+            shutil.copytree(DEMO / "evidence", folder / "evidence")
+        path = folder / f"{name}-changed.json"
         path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
     return import_file(store, path)
 
