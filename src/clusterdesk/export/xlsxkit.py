@@ -254,12 +254,18 @@ def _write_sheet(wb: Workbook, spec: SheetSpec, title: str) -> None:
             formats.extend(["general"] * (len(row) - len(formats)))
         out: list[tuple[str, Any]] = []
         for c_idx, value in enumerate(row):
-            where = f"工作表“{title}”第{excel_row}行第{c_idx + 1}列"
-            kind, v = _normalise(value, formats[c_idx], where)
+            try:
+                kind, v = _normalise(value, formats[c_idx], "")
+            except XlsxExportError:  # again, to name the cell (built only when needed: 10,000-row lists)
+                _normalise(value, formats[c_idx], f"工作表“{title}”第{excel_row}行第{c_idx + 1}列")
+                raise
             out.append((kind, v))
-            w = _display_len(kind, v, formats[c_idx])
-            if w > widths[c_idx]:
-                widths[c_idx] = w
+            cur = widths[c_idx]
+            # a text's display width is at most twice its length: skip what cannot widen the column
+            if cur <= MAX_COLUMN_WIDTH and (kind != "text" or 2 * len(v) > cur):
+                w = _display_len(kind, v, formats[c_idx])
+                if w > cur:
+                    widths[c_idx] = w
         data.append(out)
     ncols = len(widths)
 
