@@ -204,3 +204,37 @@ def test_same_target_written_differently_is_not_marked_changed(store, report_id)
 def test_progress_leaves_out_qualitative_rows(store, report_id):
     keys = {x.key for x in progress(store, report_id)}
     assert "patents" in keys and "opening" not in keys and "governance" not in keys
+
+
+def test_targets_at_a_glance_in_the_export(store, report_id, tmp_path):
+    """目标完成情况 is exported too: an appendix in the Word file and a sheet in the lists."""
+    import docx
+    from openpyxl import load_workbook
+
+    from clusterdesk.export.api import export_draft
+
+    s = DraftSession(store, report_id)
+    s.set("innovation.patents.2023", 520)
+    s.set("digital.iiot_rate.2023", "30.5")
+    result = export_draft(store, report_id, tmp_path, pdf=False, draft_copy=True)
+    word = next(p for p in result.files if p.suffix == ".docx" and "可编辑版" not in p.name)
+    text = "\n".join(c.text for t in docx.Document(str(word)).tables for row in t.rows for c in row.cells)
+    assert "附：目标完成情况" in "\n".join(p.text for p in docx.Document(str(word)).paragraphs)
+    assert "520.00（计算）" in text and "未达成" in text and "■" in text
+    book = next(p for p in result.files if p.suffix == ".xlsx")
+    ws = load_workbook(book, read_only=True)["目标完成情况"]
+    rows = {r[1]: r for r in ws.iter_rows(values_only=True) if r and len(r) > 1 and r[1]}
+    assert rows["有效发明专利数量"][2:6] == ("486件", "520.00", "计算：三、创新能力情况 · 集群内中小企业有效发明专利拥有量 2023年", "达成")
+    assert rows["工业互联网普及率"][5] == "未达成"
+
+
+def test_a_target_stated_as_a_fall_counts_upwards(store, report_id):
+    s = DraftSession(store, report_id)
+    rows = [dict(r) for r in s.value("work.targets")]
+    for r in rows:
+        if r["key"] == "energy":
+            r["indicator"], r["target"], r["actual"] = "单位工业产值能耗", "较2022年下降3%", "较2022年下降3.40%"
+    s.set("work.targets", rows)
+    form, ans = load_answers(store, report_id)
+    energy = {a.key: a for a in achievement(form, ans)}["energy"]
+    assert energy.status == "达成" and not energy.lower_is_better  # 3.40 % fall ≥ 3 % planned

@@ -12,7 +12,7 @@ from typing import Any
 
 from clusterdesk.model import expr as E
 from clusterdesk.model.form import Catalog, FormDef, default_catalog
-from clusterdesk.model.rules import Answers
+from clusterdesk.model.rules import Achieved, Answers, achievement  # noqa: F401  (re-exported)
 from clusterdesk.model.schema import Prefill
 from clusterdesk.model.values import format_number, number_in_text, same_value
 from clusterdesk.service import InputError, load_answers, parse_cell
@@ -134,64 +134,6 @@ def carried(store: Any, draft_id: int, values: dict[str, Any] | None = None) -> 
             current = values.get(key)
         out[key] = Carried(key, f"{label} · {src.get('from', '')}", src.get("value"), current,
                            not same_value(current, src.get("value")))
-    return out
-
-
-# -- 目标完成情况 ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Achieved:
-    key: str
-    direction: str
-    indicator: str
-    target: str | None
-    actual: str | None
-    computed: bool  # the 完成值 comes from the report's own numbers
-    formula: str | None
-    status: str  # 达成 / 未达成 / 待填写 / 定性
-
-    def __str__(self) -> str:
-        src = f"（按 {self.formula} 计算）" if self.computed and self.formula else ""
-        return f"{self.direction} · {self.indicator}：目标值 {self.target or '—'}，完成值 {self.actual or '—'}{src}，{self.status}"
-
-
-def achievement(form: FormDef, ans: Answers) -> list[Achieved]:
-    """Each indicator's 目标值 and 完成值, with 达成 or 未达成."""
-    a = form.form.achievement
-    if not a:
-        return []
-    _, table = form.field(a.table)
-    fixed = {r["key"]: r for r in table.fixed_rows}
-    out = []
-    for row in ans.typed(a.table) or []:
-        if not isinstance(row, dict):
-            continue
-        key = row.get("key", "")
-        f = fixed.get(key, {})
-        direction = row.get("direction") or f.get("direction", "")
-        indicator = row.get("indicator") or f.get("indicator", "")
-        if not indicator or indicator == "......":
-            continue
-        target = row.get(a.target_column)
-        actual = row.get(a.actual_column)
-        computed = False
-        if key in a.actuals:
-            v = E.evaluate(a.actuals[key], ans.value)
-            if v is not None:
-                unit = "%" if isinstance(target, str) and target.strip().endswith("%") else ""
-                actual = f"{format_number(v, 2)}{unit}" if isinstance(v, Decimal) else str(v)
-                computed = True
-        t, x = number_in_text(target), number_in_text(actual)
-        if indicator == "定性描述":
-            status = "定性" if actual else "待填写"
-        elif t is None or x is None:
-            status = "待填写"
-        elif key in a.lower_is_better:
-            status = "达成" if x <= t else "未达成"
-        else:
-            status = "达成" if x >= t else "未达成"
-        out.append(Achieved(key, direction, indicator, target, actual, computed, a.formulas.get(key), status))
     return out
 
 

@@ -49,6 +49,7 @@ from clusterdesk.export import docxkit as dk
 from clusterdesk.export.textsafe import display_width
 from clusterdesk.model import expr as E
 from clusterdesk.model.form import FormDef
+from clusterdesk.model.rules import achievement, completion_bar
 from clusterdesk.model.rules import Answers
 from clusterdesk.model.schema import Column, Field, Group, Heading, Note, Section, Sign
 from clusterdesk.model.values import EMPTY_TEXT, Spec, format_value
@@ -57,6 +58,8 @@ __all__ = [
     "EvidenceFile", "FormPlan", "render_docx", "protect_read_only", "normalise_evidence", "evidence_entries",
     "printed_title", "table_rows", "column_text", "field_text", "is_relevant", "LIST_REFERENCE",
 ]
+
+ACHIEVEMENT_TITLE = "目标完成情况"
 
 #: What a count cell says when its list is printed in the appendix.
 LIST_REFERENCE = "（见附件清单，共{n}项）"
@@ -564,6 +567,7 @@ class DocxRenderer:
                 continue
             self._section(s)
         self._appendix()
+        self._achievement()
         self._evidence_index()
         if self.draft:
             dk.add_watermark(doc, "草稿")
@@ -1284,6 +1288,30 @@ class DocxRenderer:
             widths = _fit_widths(needs, self.text_width)
             header: list[Any] = [dk.Cell(h) for h in header_texts]
             dk.add_table(self.doc, widths, [header] + body, header_rows=1, size=size, cell_margin_mm=1.0)
+
+    def _achievement(self) -> None:
+        """附：目标完成情况 — each indicator's 目标值 and 完成值 with 达成/未达成 and a printed bar."""
+        a = self.f.achievement
+        rows = achievement(self.form, self.answers) if a else []
+        if not rows:
+            return
+        dk.add_title(self.doc, f"附：{ACHIEVEMENT_TITLE}", page_break_before=True, size=18, space_after=4)
+        reached = sum(r.status == "达成" for r in rows)
+        missed = sum(r.status == "未达成" for r in rows)
+        dk.add_paragraph(self.doc, f"达成 {reached} 项，未达成 {missed} 项（按申报材料中所定目标）",
+                         size=TABLE_SIZE, align="center", space_after=8, keep_with_next=True)
+        widths = dk.scale_widths([16, 30, 28, 30, 14, 42], self.text_width)
+        table: list[list[Any]] = [[dk.Cell(h) for h in ("方向", "指标", "目标值", "完成值", "完成情况", "完成程度")]]
+        for r in rows:
+            actual = f"{r.actual}（计算）" if r.computed and r.actual else (r.actual or "")
+            bar = completion_bar(r.target, r.actual, r.lower_is_better) if r.status != "定性" else ""
+            table.append([dk.Cell(r.direction), dk.Cell(r.indicator), dk.Cell(r.target or ""), dk.Cell(actual),
+                          dk.Cell(r.status, align="center"), dk.Cell(bar)])
+        dk.add_table(self.doc, widths, table, header_rows=1, size=10.5, cell_margin_mm=CELL_MARGIN_MM)
+        notes = [f"{r.indicator}：{r.formula}" for r in rows if r.computed and r.formula]
+        if notes:
+            dk.add_paragraph(self.doc, "注：标“计算”的完成值取自本报告所填数据——" + "；".join(notes) + "。",
+                             size=SMALL_SIZE, space_before=6)
 
     def _evidence_index(self) -> None:
         if not self.plan.evidence_fields:

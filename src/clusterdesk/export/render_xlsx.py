@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from clusterdesk.export import xlsxkit as xk
-from clusterdesk.export.render_docx import column_text, field_text, is_relevant, repeat_rows, table_rows
+from clusterdesk.export.render_docx import ACHIEVEMENT_TITLE, column_text, field_text, is_relevant, repeat_rows, table_rows
 from clusterdesk.model.form import FormDef
-from clusterdesk.model.rules import Answers
+from clusterdesk.model.rules import Answers, achievement, completion_bar
 from clusterdesk.model.schema import Column, Field, Group, Section
 
 __all__ = ["render_xlsx", "workbook_sheets", "SECTION_HEADER"]
@@ -123,6 +123,16 @@ def workbook_sheets(form: FormDef, answers: Answers, *, draft: bool = False) -> 
                 lists.append((s, f, title))
     list_titles = {f"{s.id}.{f.id}": t for s, f, t in lists}
     sheets = [_list_sheet(form, s, f, t, answers, suffix) for s, f, t in lists]
+    goals = achievement(form, answers)
+    if goals:
+        a = form.form.achievement
+        title = xk.sanitize_sheet_title(ACHIEVEMENT_TITLE, used)
+        used.append(title)
+        sheets.append(xk.SheetSpec(
+            title=title, header=["方向", "指标", "目标值", "完成值", "完成值来源", "完成情况", "完成程度"],
+            rows=[[g.direction, g.indicator, g.target, g.actual, (f"计算：{g.formula}" if g.computed else "填写"),
+                   g.status, completion_bar(g.target, g.actual, g.lower_is_better)] for g in goals],
+            title_rows=[f"{form.title} · {ACHIEVEMENT_TITLE}{suffix}"], formats=["text"] * 7))
     for s in form.sections:
         title = xk.sanitize_sheet_title(s.title, used)
         used.append(title)

@@ -446,5 +446,80 @@ def cross_form_problems(form: FormDef, ans: Answers) -> list[tuple[str, str, str
 
 
 
+# -- 目标完成情况 ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Achieved:
+    key: str
+    direction: str
+    indicator: str
+    target: str | None
+    actual: str | None
+    computed: bool  # the 完成值 comes from the report's own numbers
+    formula: str | None
+    status: str  # 达成 / 未达成 / 待填写 / 定性
+    lower_is_better: bool = False  # an amount that should fall (e.g. 二氧化碳排放量 per output)
+
+    def __str__(self) -> str:
+        src = f"（按 {self.formula} 计算）" if self.computed and self.formula else ""
+        return f"{self.direction} · {self.indicator}：目标值 {self.target or '—'}，完成值 {self.actual or '—'}{src}，{self.status}"
+
+
+_FALL_WORDS = ("下降", "降低", "减少")
+
+
+def achievement(form: FormDef, ans: Answers) -> list[Achieved]:
+    """Each indicator's 目标值 and 完成值, with 达成 or 未达成."""
+    a = form.form.achievement
+    if not a:
+        return []
+    _, table = form.field(a.table)
+    fixed = {r["key"]: r for r in table.fixed_rows}
+    out = []
+    for row in ans.typed(a.table) or []:
+        if not isinstance(row, dict):
+            continue
+        key = row.get("key", "")
+        f = fixed.get(key, {})
+        direction = row.get("direction") or f.get("direction", "")
+        indicator = row.get("indicator") or f.get("indicator", "")
+        if not indicator or indicator == "......":
+            continue
+        target = row.get(a.target_column)
+        actual = row.get(a.actual_column)
+        computed = False
+        if key in a.actuals:
+            v = E.evaluate(a.actuals[key], ans.value)
+            if v is not None:
+                unit = "%" if isinstance(target, str) and target.strip().endswith("%") else ""
+                actual = f"{format_number(v, 2)}{unit}" if isinstance(v, Decimal) else str(v)
+                computed = True
+        t, x = number_in_text(target), number_in_text(actual)
+        # "较2022年下降3%" states the fall itself: a bigger number is then the better one
+        lower = key in a.lower_is_better and not any(w in str(target or "") for w in _FALL_WORDS)
+        if indicator == "定性描述":
+            status = "定性" if actual else "待填写"
+        elif t is None or x is None:
+            status = "待填写"
+        elif lower:
+            status = "达成" if x <= t else "未达成"
+        else:
+            status = "达成" if x >= t else "未达成"
+        out.append(Achieved(key, direction, indicator, target, actual, computed, a.formulas.get(key), status, lower))
+    return out
+
+
+
+def completion_bar(target: Any, actual: Any, lower_is_better: bool = False, width: int = 10) -> str:
+    """A printable bar of how far an actual value reached its target (■ per tenth, up to 120%)."""
+    t, x = number_in_text(target), number_in_text(actual)
+    if t is None or x is None or t == 0 or (lower_is_better and x == 0):
+        return ""
+    ratio = (t / x) if lower_is_better else (x / t)
+    filled = max(0, min(width, int((ratio * width).to_integral_value())))  # past 100% the figure says it
+    return "■" * filled + "□" * max(0, width - filled) + f" {format_number(ratio * 100, 0)}%"
+
+
 def has_errors(problems: Iterable[Problem]) -> bool:
     return any(p.level == "error" for p in problems)

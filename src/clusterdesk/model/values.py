@@ -246,7 +246,9 @@ def number_in_text(value: Any) -> Decimal | None:
     d = to_decimal(value)
     if d is not None:
         return d
-    m = re.search(r"[+-]?\d+(?:\.\d+)?", unicodedata.normalize("NFKC", str(value)).replace(",", ""))
+    text = unicodedata.normalize("NFKC", str(value)).replace(",", "")
+    # a year ("较2022年下降3%") is a date, not the figure
+    m = re.search(r"[+-]?\d+(?:\.\d+)?(?!\d|\.\d|\s*年)", text)
     return Decimal(m.group(0)) if m else None
 
 
