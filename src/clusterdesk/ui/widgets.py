@@ -308,6 +308,15 @@ class FieldEditor(QFrame):
         return err is None
 
     # -- layout helper --
+    def _body(self, field: Field | None = None) -> QVBoxLayout:
+        """The editor's vertical layout, with the field's label, notes and help when given."""
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 4, 0, 4)
+        lay.setSpacing(3)
+        if field is not None:
+            self._header(lay, field)
+        return lay
+
     def _header(self, layout: QVBoxLayout, field: Field, show_label: bool = True) -> None:
         if show_label:
             lab = style.label(field.label, "label")
@@ -354,10 +363,7 @@ class LineFieldEditor(FieldEditor):
         self.field = field
         self.cells = self.form.cells_of(f"{section.id}.{field.id}")
         self.key = self.cells[0].key
-        lay = QVBoxLayout(self)
-        lay.setContentsMargins(0, 4, 0, 4)
-        lay.setSpacing(3)
-        self._header(lay, field)
+        lay = self._body(field)
         self.lines: dict[str, _CellLine] = {}
         for cell in self.cells:
             self.lines[cell.key] = self._make_line(lay, cell.key, f"{cell.column}：" if cell.column else "")
@@ -537,10 +543,7 @@ class NarrativeEditor(FieldEditor):
         self.field = field
         self.key = f"{section.id}.{field.id}"
         self.limit = field.max_chars or 0
-        lay = QVBoxLayout(self)
-        lay.setContentsMargins(0, 4, 0, 4)
-        lay.setSpacing(3)
-        self._header(lay, field)
+        lay = self._body(field)
         self.edit = CommitPlainTextEdit()
         self.edit.setAccessibleName(field.label)
         self.edit.setTabChangesFocus(True)
@@ -627,10 +630,7 @@ class ChoiceEditor(FieldEditor):
         super().__init__(ctl, section, [field])
         self.field = field
         self.key = f"{section.id}.{field.id}"
-        lay = QVBoxLayout(self)
-        lay.setContentsMargins(0, 4, 0, 4)
-        lay.setSpacing(3)
-        self._header(lay, field)
+        lay = self._body(field)
         self.group = QButtonGroup(self)
         self.group.setExclusive(True)
         self.buttons: list[QRadioButton] = []
@@ -786,10 +786,7 @@ class BoxesEditor(FieldEditor):
         super().__init__(ctl, section, [field])
         self.field = field
         self.key = f"{section.id}.{field.id}"
-        lay = QVBoxLayout(self)
-        lay.setContentsMargins(0, 4, 0, 4)
-        lay.setSpacing(3)
-        self._header(lay, field)
+        lay = self._body(field)
         self.boxes: dict[str, QCheckBox] = {}
         self.panels: dict[str, EvidencePanel] = {}
         for opt in field.options:
@@ -852,9 +849,7 @@ class GridEditor(FieldEditor):
         super().__init__(ctl, section, fields)
         self.edits: dict[str, NumberEdit] = {}
         self.row_label: dict[str, str] = {}
-        lay = QVBoxLayout(self)
-        lay.setContentsMargins(0, 4, 0, 4)
-        lay.setSpacing(3)
+        lay = self._body()
         self.grid_frame = QFrame()
         self.grid_frame.setObjectName("grid")
         self.grid_frame.setStyleSheet(
@@ -1061,10 +1056,7 @@ class RepeatEditor(FieldEditor):
         self.fixed = {r["key"]: r for r in field.fixed_rows}
         self.row_keys: list[str | None] = []
         self._loading = False
-        lay = QVBoxLayout(self)
-        lay.setContentsMargins(0, 4, 0, 4)
-        lay.setSpacing(3)
-        self._header(lay, field)
+        lay = self._body(field)
         cols = field.columns
         self.table = PasteTable(0, len(cols))
         self.table.pasted.connect(self.paste_text)
