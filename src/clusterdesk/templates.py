@@ -227,7 +227,6 @@ def _read_xlsx(path: Path, catalog: Catalog) -> dict[str, Any]:
     if main is None or not meta.get("form"):
         raise TemplateError([f"{path.name}：不是本程序的填报模板（缺少“{XLSX_MAIN_SHEET}”或“说明”工作表）"])
     answers: dict[str, Any] = {}
-    problems: list[str] = []
     header = [str(h) if h is not None else "" for h in main[0]] if main else []
     try:
         id_col, val_col, col_col = header.index("id"), header.index("填写值"), header.index("列")
@@ -236,7 +235,7 @@ def _read_xlsx(path: Path, catalog: Catalog) -> dict[str, Any]:
     form_id = str(meta["form"])
     boxes: dict[str, list[str]] = {}
     form = catalog.get(form_id) if form_id in catalog else None
-    for i, row in enumerate(main[1:], start=2):
+    for row in main[1:]:
         row = list(row) + [None] * (len(header) - len(row))
         key = row[id_col]
         if key is None:
@@ -252,10 +251,12 @@ def _read_xlsx(path: Path, catalog: Catalog) -> dict[str, Any]:
             continue
         if val is not None and val != "":
             answers[key] = val
-    answers.update({k: v for k, v in boxes.items()})
+    answers.update(boxes)
     try:
         repeat_sheets = json.loads(meta.get("repeat_sheets") or "{}")
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, TypeError):
+        repeat_sheets = {}
+    if not isinstance(repeat_sheets, dict):
         repeat_sheets = {}
     for key, name in repeat_sheets.items():
         rows = sheets.get(name)
@@ -267,12 +268,10 @@ def _read_xlsx(path: Path, catalog: Catalog) -> dict[str, Any]:
             obj = {ids[j]: v for j, v in enumerate(r) if j < len(ids) and v not in (None, "") and ids[j]}
             if j_key := obj.pop("(列 id)", None):
                 obj["key"] = j_key
-            if set(obj) - {"key"} or "key" in obj:
+            if obj:
                 out_rows.append(obj)
         if out_rows:
             answers[key] = out_rows
-    if problems:
-        raise TemplateError(problems)
     return {"form": form_id, "version": meta.get("version"), "answers": answers}
 
 
