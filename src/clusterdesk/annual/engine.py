@@ -14,7 +14,7 @@ from clusterdesk.model import expr as E
 from clusterdesk.model.form import Catalog, FormDef, default_catalog
 from clusterdesk.model.rules import Achieved, Answers, achievement  # noqa: F401  (re-exported)
 from clusterdesk.model.schema import Prefill
-from clusterdesk.model.values import format_number, number_in_text, same_value
+from clusterdesk.model.values import number_in_text, same_value
 from clusterdesk.service import InputError, load_answers, parse_cell
 
 

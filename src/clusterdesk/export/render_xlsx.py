@@ -125,7 +125,6 @@ def workbook_sheets(form: FormDef, answers: Answers, *, draft: bool = False) -> 
     sheets = [_list_sheet(form, s, f, t, answers, suffix) for s, f, t in lists]
     goals = achievement(form, answers)
     if goals:
-        a = form.form.achievement
         title = xk.sanitize_sheet_title(ACHIEVEMENT_TITLE, used)
         used.append(title)
         sheets.append(xk.SheetSpec(

@@ -18,7 +18,7 @@ import yaml
 from pydantic import ValidationError
 
 from . import expr as E
-from .schema import Field, Form, Group, MatrixAxis, Section
+from .schema import Field, Form, MatrixAxis, Section
 from .values import Spec
 
 

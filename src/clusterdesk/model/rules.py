@@ -8,7 +8,8 @@ a typed value that differs from its computed value) do not.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field as dc_field
+import re
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Iterable, Literal
 
@@ -133,8 +134,6 @@ def check_cell(form: FormDef, cell: Cell, ans: Answers) -> list[Problem]:
                            f"超过{f.max_chars}字限制（现 {char_count(value)} 字，需删减 {char_count(value) - f.max_chars} 字）",
                            "limit"))
     if f.pattern and isinstance(value, str) and value != EMPTY_TEXT:
-        import re
-
         if not re.fullmatch(f.pattern, value):
             out.append(Problem("warning", cell.key, where, f.pattern_message or "格式与官方要求不符", "input"))
     # evidence

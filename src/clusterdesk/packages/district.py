@@ -656,7 +656,6 @@ def compile_district(store: Any, district: int | District, sources: Sequence[Any
     refused packages, the notice's cap (ClusterCapExceeded) and a folder that is not ours leave
     the store and the disk unchanged. The folder is built beside ``out_dir`` and renamed into place.
     """
-    from clusterdesk.model.rules import has_errors
     from clusterdesk.service import load_answers
 
     from .checklist import build_checklist, write_checklist_docx

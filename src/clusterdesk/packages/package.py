@@ -35,7 +35,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Callable, Iterable, Literal
 
 from clusterdesk.model.form import Catalog, FormDef, default_catalog
-from clusterdesk.service import InputError, evidence_option, parse_answers, parse_cell
+from clusterdesk.service import InputError, evidence_option, parse_answers
 
 FORMAT = "clusterdesk-package"
 FORMAT_VERSION = 1

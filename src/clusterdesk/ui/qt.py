@@ -6,7 +6,6 @@ imports this module, so it stays usable without PySide6.
 
 from __future__ import annotations
 
-import sys
 
 from PySide6.QtCore import (  # noqa: F401
     QCoreApplication,
