@@ -159,12 +159,12 @@ def test_list_must_match_count(cq_form, demo_cq):
 
 TARGET_CASES = [
     ("output_growth", "target", "6.00%", "5.99%", "output_growth_target"),
-    ("quality_smes", "target", "154家", "153家", "quality_smes_target"),
-    ("rd_spending", "target", "15.01亿元", "15.00亿元", "rd_spending_target"),  # 12.60 × 1.06³ = 15.007
+    ("quality_smes", "target", "93家", "92家", "quality_smes_target"),
+    ("rd_spending", "target", "2.12亿元", "2.11亿元", "rd_spending_target"),  # 1.78 × 1.06³ = 2.120
     ("patents", "target", "647件", "646件", "patents_target"),  # 486 × 1.1³ = 646.87
     ("industrial_internet", "target", "27%", "26.9%", "iiot_target"),
     ("co2", "target", "0.3276", "0.33", "co2_target"),  # ≥ 9 % below 0.36
-    ("energy", "target", "0.2576", "0.26", "energy_target"),  # ≥ 7.2 % below 0.28
+    ("energy", "target", "120.64千克标准煤/万元", "120.65千克标准煤/万元", "energy_target"),  # ≥ 7.2 % below 130
 ]
 
 
