@@ -86,7 +86,7 @@ def test_computed_actual_and_achieved_state(store, report_id):
     rows = [dict(r) for r in s.value("work.targets")]
     for r in rows:
         if r["key"] == "rd_spending":
-            r["actual"] = "13.10亿元"
+            r["actual"] = "1.85亿元"
     s.set("work.targets", rows)
     form, ans = load_answers(store, report_id)
     assert {a.key: a for a in achievement(form, ans)}["rd_spending"].status == "达成"

@@ -261,6 +261,18 @@ BROKEN = [
      ["basic.share.calculation", "${basic.nope}"]),
     ("choice_without_options", BASE + "      - {id: kind, type: choice, label: 产业类型}\n",
      ["sections[0](basic).items[2](kind)", "options"]),
+    ("data_as_of_names_a_missing_column",
+     BASE + "data_as_of: {date: 2023-12-31, basis: 截止到2023年底, columns: [basic.status.granted]}\n",
+     ["data_as_of.columns", "basic.status.granted", "不是清单（repeat）中的列"]),
+    ("data_as_of_on_a_number_column",
+     BASE.replace("      - {id: status,", "      - {id: list, type: repeat, label: 清单, columns: [{id: amount, label: 金额, "
+                  "type: number}]}\n      - {id: status,")
+     + "data_as_of: {date: 2023-12-31, basis: 截止到2023年底, columns: [basic.list.amount]}\n",
+     ["basic.list.amount", "应为填写日期的文字列或填写年份的整数列"]),
+    ("data_as_of_not_a_date", BASE + "data_as_of: {date: 2023年底, basis: 截止到2023年底, columns: []}\n",
+     ["data_as_of.date", "应为日期，例如 2023-12-31"]),
+    ("yaml_impossible_date", BASE + "data_as_of: {date: 2023-13-31, basis: 截止到2023年底, columns: []}\n",
+     ["YAML 中的日期无效", "2023-12-31"]),
     ("yaml_syntax", BASE + "      - id: broken\n        label: 名称: 错误\n",
      ["YAML", f"第 {BASE.count(chr(10)) + 2} 行"]),
 ]

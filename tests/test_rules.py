@@ -159,12 +159,12 @@ def test_list_must_match_count(cq_form, demo_cq):
 
 TARGET_CASES = [
     ("output_growth", "target", "6.00%", "5.99%", "output_growth_target"),
-    ("quality_smes", "target", "154家", "153家", "quality_smes_target"),
-    ("rd_spending", "target", "15.01亿元", "15.00亿元", "rd_spending_target"),  # 12.60 × 1.06³ = 15.007
+    ("quality_smes", "target", "93家", "92家", "quality_smes_target"),
+    ("rd_spending", "target", "2.12亿元", "2.11亿元", "rd_spending_target"),  # 1.78 × 1.06³ = 2.120
     ("patents", "target", "647件", "646件", "patents_target"),  # 486 × 1.1³ = 646.87
     ("industrial_internet", "target", "27%", "26.9%", "iiot_target"),
     ("co2", "target", "0.3276", "0.33", "co2_target"),  # ≥ 9 % below 0.36
-    ("energy", "target", "0.2576", "0.26", "energy_target"),  # ≥ 7.2 % below 0.28
+    ("energy", "target", "120.64千克标准煤/万元", "120.65千克标准煤/万元", "energy_target"),  # ≥ 7.2 % below 130
 ]
 
 
@@ -195,3 +195,85 @@ def test_section_state_counts_cross_field_errors(store, demo_cq):
     assert s.section_state("basic") == "complete"
     s.undo()
     assert s.section_state("industry") == "complete"
+
+
+# -- dates in lists against the data's cut-off (data_as_of) ------------------------------------------
+
+CQ_CUT = "晚于数据截止日期 2023年12月31日（填报说明 6.未注明填报年度的，请填写截止到2023年底的数据。）"
+
+
+def test_list_date_after_the_cut_off_is_a_warning_naming_list_row_and_value(cq_form, demo_cq):
+    demo = copy.deepcopy(demo_cq)
+    patents = demo["answers"]["innovation.patent_list"]
+    patents[11]["granted"] = "2024-01-05"
+    patents[12]["granted"] = "2023-12-31"  # the last day of the data still counts
+    patents[13]["granted"] = "2024年2月"  # a month after the cut-off, however written
+    patents[14]["granted"] = "2023年12月"
+    demo["answers"]["opening.overseas_list"][0]["year"] = 2024
+    ans = answers_of(cq_form, demo)
+    dates = [p for p in validate(cq_form, ans) if p.kind == "date"]
+    assert [str(p) for p in dates] == [
+        f"三、创新能力情况 · 有效发明专利清单：第12行“授权日期”为 2024-01-05，{CQ_CUT}",
+        f"三、创新能力情况 · 有效发明专利清单：第14行“授权日期”为 2024年2月，{CQ_CUT}",
+        f"六、开放合作情况 · 境外分支机构名单：第1行“设立年份”为 2024，{CQ_CUT}",
+    ]
+    assert all(p.level == "warning" and p.key in ("innovation.patent_list", "opening.overseas_list") for p in dates)
+    assert not has_errors(validate(cq_form, ans))  # a warning: the user decides
+
+
+@pytest.mark.parametrize("written", ["去年三月", "2023-02-30", "2023/13/01", "见附件"])
+def test_list_date_that_is_not_a_date_is_named(cq_form, demo_cq, written):
+    demo = copy.deepcopy(demo_cq)
+    demo["answers"]["innovation.patent_list"][0]["granted"] = written
+    dates = [str(p) for p in validate(cq_form, answers_of(cq_form, demo)) if p.kind == "date"]
+    assert dates == [f"三、创新能力情况 · 有效发明专利清单：第1行“授权日期”“{written}”不是可识别的日期，"
+                     "请按“2023-04-18”或“2023年4月18日”填写"]
+
+
+@pytest.mark.parametrize("written", ["2023-12-31", "2023/4/18", "2023.04.18", "20230418", "２０２３年４月１８日", "2023年",
+                                     "2023"])
+def test_list_dates_written_the_usual_ways_are_read(cq_form, demo_cq, written):
+    demo = copy.deepcopy(demo_cq)
+    demo["answers"]["innovation.patent_list"][0]["granted"] = written
+    assert not [p for p in validate(cq_form, answers_of(cq_form, demo)) if p.kind == "date"]
+
+
+def test_the_cut_off_comes_from_the_definition(tmp_path, demo_cq):
+    """An earlier data_as_of in a copy of the definition: every 2023 grant and 2023 branch is flagged."""
+    from clusterdesk.model.form import Catalog
+    from cd_support import ROOT
+
+    forms = tmp_path / "forms"
+    forms.mkdir()
+    for p in (ROOT / "forms").glob("*.yaml"):
+        text = p.read_text(encoding="utf-8")
+        if p.stem == "cq-2024-application":
+            assert "  date: 2023-12-31\n" in text
+            text = text.replace("  date: 2023-12-31\n", "  date: 2022-12-31\n")
+        (forms / p.name).write_text(text, encoding="utf-8")
+    form = Catalog.load(forms).get("cq-2024-application")
+    dates = [p for p in validate(form, answers_of(form, demo_cq)) if p.kind == "date"]
+    granted_2023 = [r for r in demo_cq["answers"]["innovation.patent_list"] if r["granted"].startswith("2023")]
+    branches_2023 = [r for r in demo_cq["answers"]["opening.overseas_list"] if r["year"] == 2023]
+    assert granted_2023 and branches_2023
+    assert len(dates) == len(granted_2023) + len(branches_2023)
+    assert all("晚于数据截止日期 2022年12月31日" in p.message for p in dates)
+
+
+def test_shanghai_lists_are_checked_against_counts_and_the_cut_off(catalog):
+    import json
+
+    from cd_support import DEMO
+
+    form = catalog.get("sh-2023-annual-report")
+    demo = json.loads((DEMO / "sh-2023-annual-report.json").read_text(encoding="utf-8"))
+    assert not validate(form, answers_of(form, demo))
+    demo["answers"]["industry.srdi_list"] = demo["answers"]["industry.srdi_list"][:6]  # 需附名单: 46 counted
+    demo["answers"]["opening.overseas_list"][0]["year"] = 2024
+    problems = validate(form, answers_of(form, demo))
+    assert [(p.level, p.kind, str(p)) for p in problems] == [
+        ("warning", "list", "二、主导产业情况 · 市级专精特新中小企业名单：清单共 6 行，"
+                            "与“主导产业相关的市级专精特新中小企业数量”填写的 46 不一致"),
+        ("warning", "date", "六、开放合作情况 · 境外分支机构名单：第1行“设立年份”为 2024，晚于数据截止日期 2023年12月31日"
+                            "（通知：请市级中小企业特色产业集群（以下简称集群）填报2023年度发展情况）"),
+    ]

@@ -229,6 +229,9 @@ _ZH = {
     "dict_type": "应为映射（键: 值）",
     "model_type": "应为映射（键: 值）",
     "union_tag_invalid": "kind 应为 field、heading、note、sign 或 group",
+    "date_from_datetime_parsing": "应为日期，例如 2023-12-31",
+    "date_parsing": "应为日期，例如 2023-12-31",
+    "date_type": "应为日期，例如 2023-12-31",
 }
 
 
@@ -392,6 +395,8 @@ def load_form(path: Path | str) -> FormDef:
         mark = getattr(e, "problem_mark", None)
         where = f"第 {mark.line + 1} 行" if mark else ""
         raise FormDefinitionError([f"{name}: YAML 格式错误 {where}：{getattr(e, 'problem', e)}"]) from None
+    except ValueError as e:  # a scalar YAML reads as a date but is none, e.g. 2023-13-31
+        raise FormDefinitionError([f"{name}: YAML 中的日期无效：{e}（日期请写作 2023-12-31）"]) from None
     if not isinstance(data, dict):
         raise FormDefinitionError([f"{name}: 顶层必须是一个映射（键: 值）"])
     try:

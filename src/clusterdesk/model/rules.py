@@ -8,7 +8,9 @@ a typed value that differs from its computed value) do not.
 
 from __future__ import annotations
 
+import datetime
 import re
+import unicodedata
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Iterable, Literal
@@ -27,7 +29,7 @@ class Problem:
     key: str  # cell key (or field key) the problem belongs to; the UI jumps there
     where: str  # 二、主导产业情况 · 集群总产值（亿元） 2021年
     message: str
-    kind: str = "input"  # input / required / limit / evidence / check / computed / list / eligibility / target
+    kind: str = "input"  # input / required / limit / evidence / check / computed / list / date / eligibility / target
 
     def __str__(self) -> str:
         return f"{self.where}：{self.message}"
@@ -186,6 +188,61 @@ def _list_problems(form: FormDef, ans: Answers) -> list[Problem]:
             elif rows and len(rows) != total:
                 out.append(Problem("warning", key, where,
                                    f"清单共 {len(rows)} 行，与“{target.label[:30]}”填写的 {total} 不一致", "list"))
+    return out
+
+
+_DATE_FORMS = (  # what people write in a date column; the first groups are year, month, day
+    re.compile(r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})"),
+    re.compile(r"(\d{4})年(\d{1,2})月(\d{1,2})日"),
+    re.compile(r"(\d{4})(\d{2})(\d{2})"),
+    re.compile(r"(\d{4})[-/.](\d{1,2})"),
+    re.compile(r"(\d{4})年(\d{1,2})月"),
+    re.compile(r"(\d{4})年?"),
+)
+
+
+def _earliest_date(text: str) -> datetime.date | None:
+    """The first day a written date can mean (2023年5月 → 2023-05-01), or None if it is not a date."""
+    s = unicodedata.normalize("NFKC", text).replace(" ", "")
+    for pattern in _DATE_FORMS:
+        m = pattern.fullmatch(s)
+        if m:
+            y, mo, d = (int(g) for g in m.groups() + ("1",) * (3 - len(m.groups())))
+            try:
+                return datetime.date(y, mo, d)
+            except ValueError:
+                return None
+    return None
+
+
+def _date_problems(form: FormDef, ans: Answers) -> list[Problem]:
+    """Dates and years in lists later than the date the form's figures stand at (``data_as_of``)."""
+    as_of = form.form.data_as_of
+    if as_of is None:
+        return []
+    cut = as_of.date
+    shown_cut = f"{cut.year}年{cut.month}月{cut.day}日"
+    out: list[Problem] = []
+    for ref in as_of.columns:
+        key, _, col_id = ref.rpartition(".")
+        col = next(c for c in form.field(key)[1].columns if c.id == col_id)
+        where = form.cell(key).where
+        for i, row in enumerate(ans.typed(key) or [], start=1):
+            v = row.get(col_id) if isinstance(row, dict) else None
+            if v is None or v == EMPTY_TEXT:
+                continue
+            if isinstance(v, int):
+                late = v > cut.year
+            else:
+                first = _earliest_date(str(v))
+                if first is None:
+                    out.append(Problem("warning", key, where, f"第{i}行“{col.label}”“{str(v)[:20]}”不是可识别的日期，"
+                                                              "请按“2023-04-18”或“2023年4月18日”填写", "date"))
+                    continue
+                late = first > cut
+            if late:
+                out.append(Problem("warning", key, where,
+                                   f"第{i}行“{col.label}”为 {v}，晚于数据截止日期 {shown_cut}（{as_of.basis}）", "date"))
     return out
 
 
@@ -378,6 +435,7 @@ def validate(form: FormDef, ans: Answers, *, include_eligibility: bool = True) -
                 msg = o.text + (f"（{ch.message}）" if ch.message else "")
                 out.append(Problem(ch.level, o.key, o.where, msg, "check"))
     out.extend(_list_problems(form, ans))
+    out.extend(_date_problems(form, ans))
     if include_eligibility:
         for r in eligibility(form, ans):
             if r.status == "不符合":

@@ -10,6 +10,7 @@ The vocabulary follows XLSForm where it fits: ``type``, ``label``, ``hint``,
 
 from __future__ import annotations
 
+import datetime
 import re
 from decimal import Decimal
 from typing import Annotated, Literal, Union
@@ -295,6 +296,17 @@ class TargetRules(Frozen):
     rules: tuple[TargetRule, ...]
 
 
+class DataAsOf(Frozen):
+    """The date the form's figures stand at, and the list columns whose dates may not be later.
+
+    From the form's own rule, e.g. 填报说明 6 "未注明填报年度的，请填写截止到2023年底的数据": a patent
+    granted in 2024 is not one of the 有效发明专利 counted at the end of 2023."""
+
+    date: datetime.date
+    basis: str  # the official wording the date comes from, quoted in messages
+    columns: tuple[str, ...]  # section.field.column of list columns holding a date (text) or a year (integer)
+
+
 class Notice(Frozen):
     """The submission facts of the notice: data, so next year's notice is a new file."""
 
@@ -393,6 +405,7 @@ class Form(Frozen):
     change_checks: tuple[ChangeCheck, ...] = ()
     achievement: Achievement | None = None
     carry_over: tuple[str, ...] = ()  # field keys copied into next year's report (复制为下一年度)
+    data_as_of: DataAsOf | None = None
 
     @field_validator("schema_version")
     @classmethod
@@ -400,3 +413,17 @@ class Form(Frozen):
         if v > SCHEMA_VERSION:
             raise ValueError(f"定义文件的 schema_version {v} 高于本程序支持的 {SCHEMA_VERSION}")
         return v
+
+    @model_validator(mode="after")
+    def _dated_columns_exist(self) -> "Form":
+        if self.data_as_of is None:
+            return self
+        repeats = {f"{s.id}.{f.id}": f for s in self.sections for f in s.fields() if f.type == "repeat"}
+        for ref in self.data_as_of.columns:
+            key, _, col_id = ref.rpartition(".")
+            col = next((c for c in repeats[key].columns if c.id == col_id), None) if key in repeats else None
+            if col is None:
+                raise ValueError(f"data_as_of.columns: “{ref}”不是清单（repeat）中的列")
+            if col.type not in ("text", "value", "integer"):
+                raise ValueError(f"data_as_of.columns: “{ref}”应为填写日期的文字列或填写年份的整数列")
+        return self
