@@ -584,7 +584,10 @@ def test_export_starts_in_documents_and_remembers_the_last_folder(draft_window, 
     out.mkdir()
     dlg.folder.setText(str(out))
     dlg.pdf.setChecked(False)
-    qtbot.mouseClick(dlg.export_button, Qt.MouseButton.LeftButton)
+    dlg.activateWindow()
+    dlg.folder.setFocus()
+    qtbot.waitUntil(dlg.folder.hasFocus)
+    qtbot.keyClick(dlg.folder, Qt.Key.Key_Return)  # Enter in the folder field starts the export
     assert dlg.running() and dlg.progress.isVisible() and dlg.cancel_button.text() == "取消导出"
     _wait_export(qtbot, dlg)
     assert "已导出" in dlg.message.text(), dlg.message.text()
@@ -629,3 +632,25 @@ def test_cancelling_the_export_mid_pdf_stops_libreoffice_and_leaves_no_file(draf
     assert not dlg.open_folder_button.isVisible() and dlg.export_button.isEnabled()
     dlg.close()
     assert not dlg.isVisible()
+
+
+def test_the_guide_opens_again_after_the_window_it_came_from_is_gone(app, qtbot):
+    from clusterdesk.ui.help import show_user_guide
+    from clusterdesk.ui.qt import QMainWindow
+
+    owner = QMainWindow()
+    owner.show()
+    first = show_user_guide(owner)
+    owner.deleteLater()  # a draft window closes (deleted on close) with its guide
+    qtbot.waitUntil(lambda: not _exists(first))
+    second = show_user_guide(None)
+    qtbot.addWidget(second)
+    assert second.isVisible()
+
+
+def _exists(w) -> bool:
+    try:
+        w.isVisible()
+    except RuntimeError:
+        return False
+    return True

@@ -61,7 +61,7 @@ class AboutDialog(QDialog):
         self.settings_file = settings_path_for(self.db_path) if store_path is not None else None
         self.setWindowTitle(f"关于{APP_NAME}")
         self.setWindowIcon(style.app_icon())
-        winstate.place(self, "about", QSize(860, 520), center=parent is None)
+        winstate.place(self, "about", QSize(860, 520))
 
         lay = QVBoxLayout(self)
         head = QHBoxLayout()

@@ -92,7 +92,7 @@ class AnnualChoiceDialog(QDialog):
         lay.addWidget(bb)
         self.form_combo.currentIndexChanged.connect(self._on_form)
         self._on_form(0)
-        winstate.place(self, "annual-choice", self.sizeHint(), center=False)
+        winstate.place(self, "annual-choice", None)
 
     def _on_form(self, index: int) -> None:
         if 0 <= index < len(self.forms):

@@ -119,7 +119,7 @@ class LongTextDialog(QDialog):
             QShortcut(QKeySequence(keys), self).activated.connect(self.accept)
         self.edit.textChanged.connect(self._count)
         self._count()
-        winstate.place(self, "long-text", QSize(640, 360), center=False)
+        winstate.place(self, "long-text", QSize(640, 360))
         self.edit.setFocus()
         self.edit.moveCursor(self.edit.textCursor().MoveOperation.End)
 
@@ -170,7 +170,8 @@ class NewDistrictDialog(QDialog):
         self.error = style.label("", "problem-error")
         lay.addWidget(self.error)
         lay.addWidget(bb)
-        winstate.place(self, "new-district", self.sizeHint().expandedTo(QSize(560, 0)), center=False)
+        self.setMinimumWidth(min(560, winstate.fitted_size(self, QSize(560, 0)).width()))
+        winstate.place(self, "new-district", None)
 
     def district(self) -> District:
         return District(self.name.text().strip(), str(self.notice_box.currentData()), self.authority.text().strip(),

@@ -132,7 +132,7 @@ class FirstRunDialog(QDialog):
         buttons.addWidget(self.later_button)
         lay.addStretch(1)
         lay.addLayout(buttons)
-        place(self, "first-run", self.sizeHint().expandedTo(QSize(620, 0)), center=parent is None)
+        place(self, "first-run", None)
         if not demo_file().exists():
             self.demo_button.setEnabled(False)
             self.demo_button.setToolTip(f"程序文件夹中缺少示例文件：{demo_file()}")

@@ -63,7 +63,7 @@ class UserGuideDialog(QDialog):
         self.setWindowTitle(TITLE)
         self.setWindowIcon(style.app_icon())
         self.setWindowFlag(Qt.WindowType.WindowMaximizeButtonHint, True)
-        winstate.place(self, "guide", QSize(1100, 760), center=parent is None)
+        winstate.place(self, "guide", QSize(1100, 760))
         self._images: dict[str, tuple[int, int]] = {}  # image name → natural size
         self._fitted_to = -1  # the text width the images were last scaled to
         self._base_html = ""
@@ -227,8 +227,13 @@ _open: list[UserGuideDialog] = []
 
 def show_user_guide(parent: QWidget | None = None) -> UserGuideDialog:
     """Open (or bring to the front) the user guide window; returns it."""
-    for dlg in _open:
-        if dlg.isVisible():
+    for dlg in list(_open):
+        try:
+            visible = dlg.isVisible()
+        except RuntimeError:  # deleted with the window it was opened from
+            _open.remove(dlg)
+            continue
+        if visible:
             dlg.raise_()
             dlg.activateWindow()
             return dlg

@@ -114,7 +114,7 @@ class OpenFailedDialog(QDialog):
         lay.addWidget(bb)
         from .winstate import place
 
-        place(self, "open-failed", self.sizeHint(), center=False)
+        place(self, "open-failed", None)
 
     def open_folder(self) -> bool:
         if _current_opener()(self.folder):
@@ -154,9 +154,11 @@ def open_or_explain(parent: QWidget | None, path: Path | str, *, title: str = "�
     finally:
         QGuiApplication.restoreOverrideCursor()
     if not ok:
-        folder = path if path.is_dir() else path.parent
-        what = "文件夹" if path.is_dir() else f"“{path.name}”"
-        show_open_failed(parent, title, [f"本机没有程序打开{what}。"], folder)
+        if path.is_dir():
+            show_open_failed(parent, title, ["无法自动打开这个文件夹（本机没有可用的文件管理器）。"], path,
+                             note="请复制路径，在文件管理器的地址栏中粘贴打开。")
+        else:
+            show_open_failed(parent, title, [f"本机没有程序能打开“{path.name}”。"], path.parent)
     return ok
 
 

@@ -309,6 +309,7 @@ class ExportDialog(QDialog):
         self.folder.setAccessibleName("保存位置")
         self.browse_button = QPushButton("浏览…")
         self.browse_button.setToolTip("选择保存导出文件的文件夹")
+        self.browse_button.setAutoDefault(False)  # Enter in the folder field exports, it does not browse
         self.browse_button.clicked.connect(self._browse)
         row.addWidget(self.folder, 1)
         row.addWidget(self.browse_button)
@@ -347,7 +348,7 @@ class ExportDialog(QDialog):
         self._tick = QTimer(self)
         self._tick.setInterval(1000)
         self._tick.timeout.connect(self._show_elapsed)
-        winstate.place(self, "export", QSize(600, 260), center=False)
+        winstate.place(self, "export", QSize(600, 260))
 
     # -- choosing -------------------------------------------------------------------------
     def _browse(self) -> None:
@@ -439,6 +440,8 @@ class ExportDialog(QDialog):
     def _stopped(self) -> None:
         self._tick.stop()
         self._set_running(False)
+        if self.open_folder_button.isHidden():
+            self.export_button.setFocus()  # cancelled or failed: Enter tries again
 
     def _done(self, result) -> None:
         from pathlib import Path

@@ -53,7 +53,7 @@ class ProblemListDialog(QDialog):
     def __init__(self, title: str, intro: str, lines: list[str], parent: QWidget | None = None):
         super().__init__(parent)
         self.setWindowTitle(title)
-        winstate.place(self, "problem-list", QSize(720, 420), center=False)
+        winstate.place(self, "problem-list", QSize(720, 420))
         lay = QVBoxLayout(self)
         lay.addWidget(style.label(intro))
         self.list = QListWidget()
@@ -457,6 +457,7 @@ class StartWindow(QMainWindow):
     def _on_closed(self, draft_id: int) -> None:
         self.windows.pop(draft_id, None)
         self.refresh(draft_id)
+        self.table.setFocus()  # back in the list when this window is active again: Enter reopens
 
     def copy_selected(self) -> int | None:
         did = self.selected_id()

@@ -25,7 +25,8 @@ FOCUS_BG = "#e8f0fa"
 
 # Keyboard focus is visible on every control: a 2px accent border (buttons, fields, lists,
 # tables) or a tinted box (check boxes, radio buttons). Normal states keep the same outer size
-# (1px border + 1px more padding), so nothing moves when focus arrives.
+# (1px border + 1px more padding), so nothing moves when focus arrives; lists and tables keep a
+# 2px border that turns blue (Qt does not re-measure a scroll area's frame on focus).
 FOCUS_STYLES = f"""
 QPushButton {{ border: 1px solid #9aa4af; border-radius: 4px; padding: 4px 12px; background: #f7f8fa;
                min-height: 18px; }}
@@ -39,8 +40,8 @@ QLineEdit, QPlainTextEdit, QTextEdit {{ border: 1px solid #9aa4af; border-radius
                                        background: white; }}
 QLineEdit:focus, QPlainTextEdit:focus, QTextEdit:focus {{ border: 2px solid {FOCUS}; padding: 2px; }}
 QLineEdit:disabled {{ background: #f1f2f4; color: #777; }}
-QTableView, QListView, QTreeView {{ border: 1px solid #c4ccd6; }}
-QTableView:focus, QListView:focus, QTreeView:focus {{ border: 2px solid {FOCUS}; }}
+QTableView, QListView, QTreeView {{ border: 2px solid #d3d9e1; }}
+QTableView:focus, QListView:focus, QTreeView:focus {{ border-color: {FOCUS}; }}
 QCheckBox, QRadioButton {{ border: 1px solid transparent; border-radius: 3px; padding: 1px 3px; }}
 QCheckBox:focus, QRadioButton:focus {{ border: 1px solid {FOCUS}; background: {FOCUS_BG}; }}
 """

@@ -153,16 +153,20 @@ def fitted_size(w: QWidget, default: QSize) -> QSize:
     return default.boundedTo(QSize(avail.width() - m.left() - m.right(), avail.height() - m.top() - m.bottom()))
 
 
-def place(w: QWidget, name: str, default: QSize, *, center: bool = True,
+def place(w: QWidget, name: str, default: QSize | None, *, center: bool = True,
           maximize_below: int | None = None) -> bool:
     """Size and place a window before it is shown; keep what the user does with it.
 
     The remembered geometry is used if it still fits a screen; else ``default`` shrunk to the
-    available area, centred on the screen (``center``; dialogs are centred on their parent by Qt).
+    available area and (``center``) centred over the parent window, or the screen, with room
+    for a title bar (Qt's own centring of dialogs may push the title bar off the screen).
+    ``default`` None: Qt's own size for the contents and its own place (small dialogs with
+    wrapping text, centred on their parent); nothing is remembered, the frame is only kept
+    inside the screen when shown.
     ``maximize_below``: without a remembered size, open maximized on a screen narrower than this.
     Whether to open maximized is kept for :func:`show_window`. Returns True if a remembered
     geometry was used."""
-    path = settings_file_of(w)
+    path = settings_file_of(w) if default is not None else None
     entry = _load(path).get(WINDOWS_KEY, {})
     entry = entry.get(name) if isinstance(entry, dict) else None
     saved = _saved_rect(entry)
@@ -170,20 +174,16 @@ def place(w: QWidget, name: str, default: QSize, *, center: bool = True,
     if restored:
         assert saved is not None
         w.setGeometry(saved[0])
-    else:
+    elif default is not None:
         size = fitted_size(w, default)
         w.resize(size)
         if center:
-            avail = available_area(w)
-            m = FRAME_GUESS
-            outer = QSize(size.width() + m.left() + m.right(), size.height() + m.top() + m.bottom())
-            w.move(avail.x() + max(0, (avail.width() - outer.width()) // 2),
-                   avail.y() + max(0, (avail.height() - outer.height()) // 2))
+            _center(w, size)
     maximized = bool(entry.get("maximized")) if isinstance(entry, dict) else False
     if not isinstance(entry, dict) and maximize_below is not None and available_area(w).width() < maximize_below:
         maximized = True
     w.setProperty(MAXIMIZED_PROPERTY, maximized)  # show_window() honours it
-    keeper = _Keeper(w, name)
+    keeper = _Keeper(w, name if default is not None else None)
     w.setProperty("cdWindowName", name)
     w._cd_keeper = keeper  # type: ignore[attr-defined]  # lives as long as the window
     return restored
@@ -195,6 +195,19 @@ def show_window(w: QWidget) -> None:
         w.showMaximized()
     else:
         w.show()
+
+
+def _center(w: QWidget, size: QSize) -> None:
+    """Move the frame (estimated) to the middle of the parent window or the screen, inside it."""
+    avail = available_area(w)
+    m = FRAME_GUESS
+    outer = QRect(0, 0, size.width() + m.left() + m.right(), size.height() + m.top() + m.bottom())
+    parent = w.parentWidget().window() if w.parentWidget() is not None else None
+    over = parent.frameGeometry() if parent is not None and parent.isVisible() else avail
+    outer.moveCenter(over.center())
+    x = min(max(outer.x(), avail.left()), avail.left() + avail.width() - outer.width())
+    y = min(max(outer.y(), avail.top()), avail.top() + avail.height() - outer.height())
+    w.move(max(x, avail.left()), max(y, avail.top()))
 
 
 def keep_inside(w: QWidget) -> None:
@@ -234,7 +247,7 @@ def save_geometry(w: QWidget, name: str) -> bool:
 class _Keeper(QObject):
     """Checks the frame against the screen once shown; saves the geometry when hidden."""
 
-    def __init__(self, w: QWidget, name: str):
+    def __init__(self, w: QWidget, name: str | None):
         super().__init__(w)
         self.w, self.name = w, name
         w.installEventFilter(self)
@@ -244,8 +257,9 @@ class _Keeper(QObject):
             t = event.type()
             if t == QEvent.Type.Show:
                 keep_inside(self.w)
-                QTimer.singleShot(0, self._check)  # the frame's size may arrive after mapping
-            elif t == QEvent.Type.Hide:
+                for ms in (0, 300):  # the window manager may say how big the frame is only after mapping
+                    QTimer.singleShot(ms, self._check)
+            elif t == QEvent.Type.Hide and self.name is not None:
                 save_geometry(self.w, self.name)
         return False
 
