@@ -287,6 +287,7 @@ class ExportDialog(QDialog):
         self.folder_path = None
         self._cancel = threading.Event()
         self._started = 0.0
+        self._busy = False
         self._pdf_available = True
         lay = QVBoxLayout(self)
         self.message = style.label("")
@@ -357,7 +358,8 @@ class ExportDialog(QDialog):
             self.folder.setText(d)
 
     def running(self) -> bool:
-        return self.worker is not None and self.worker.isRunning()
+        """From 导出 until the dialog has shown the outcome (the worker may have ended a moment before)."""
+        return self._busy
 
     # -- exporting ------------------------------------------------------------------------
     def _export(self) -> bool:
@@ -389,6 +391,7 @@ class ExportDialog(QDialog):
         self.worker.done.connect(self._done)
         self.worker.failed.connect(self._failed)
         self.worker.finished.connect(self._stopped)
+        self._busy = True
         self._set_running(True)
         self.message.setText("正在导出 Word 打印版、可编辑版和 Excel 清单" + ("，并用 LibreOffice 生成 PDF" if pdf else "")
                              + "……")
@@ -432,12 +435,12 @@ class ExportDialog(QDialog):
 
     def stop(self, wait_ms: int = 30000) -> None:
         """Cancel and wait for the worker (the window is closing)."""
-        if self.running():
+        if self.worker is not None and self.worker.isRunning():
             self._cancel.set()
-            assert self.worker is not None
             self.worker.wait(wait_ms)
 
     def _stopped(self) -> None:
+        self._busy = False
         self._tick.stop()
         self._set_running(False)
         if self.open_folder_button.isHidden():
