@@ -413,8 +413,18 @@ def test_run_print_job_runs_lp(monkeypatch, tmp_path):
     assert calls == [["lp", "-n", "2", "-t", "a", str(tmp_path / "a.pdf")]]
     opened = []
     note = checklist.run_print_job(checklist.PrintJob(tmp_path / "a.docx", "open", 2), work_dir=tmp_path,
-                                   open_file=opened.append)
+                                   open_file=lambda p: opened.append(p) or True)
     assert opened == [tmp_path / "a.docx"] and "打印2份" in note
+
+
+def test_an_open_job_that_opened_nothing_says_so_instead_of_asking_to_print(tmp_path):
+    from clusterdesk.packages import checklist
+
+    job = checklist.PrintJob(tmp_path / "a.docx", "open", 2)
+    with pytest.raises(checklist.OpenFailed, match="本机没有程序能打开“a.docx”，未能打印"):
+        checklist.run_print_job(job, work_dir=tmp_path, open_file=lambda p: False)
+    with pytest.raises(checklist.OpenFailed):
+        checklist.run_print_job(job, work_dir=tmp_path)  # no way to open at all
 
 
 # -- the command line -------------------------------------------------------------------------------------------

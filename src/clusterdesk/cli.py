@@ -118,7 +118,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 def cmd_drafts(args: argparse.Namespace) -> int:
     from clusterdesk.model.form import default_catalog
-    from clusterdesk.service import completion
+    from clusterdesk.service import completion, display_name
 
     catalog = default_catalog()
     with _store(args) as store:
@@ -126,7 +126,7 @@ def cmd_drafts(args: argparse.Namespace) -> int:
             pct = ""
             if d.form_id in catalog:
                 pct = f"{completion(catalog.get(d.form_id), store.get_answers(d.id)) * 100:.0f}%"
-            _out(f"{d.id}\t{d.form_id}\t{d.title}\t{d.updated_at:%Y-%m-%d %H:%M}\t{pct}")
+            _out(f"{d.id}\t{d.form_id}\t{display_name(store, d, catalog)}\t{d.updated_at:%Y-%m-%d %H:%M}\t{pct}")
     return EXIT_OK
 
 

@@ -262,6 +262,29 @@ def completion(form: FormDef, values: dict[str, Any]) -> float:
     return done / len(cells)
 
 
+# The draft meta key under which a district workspace keeps its district (packages.district.META_DISTRICT).
+DISTRICT_META_KEY = "district"
+
+
+def display_name(store: Store, info: DraftInfo, catalog: Catalog | None = None) -> str:
+    """How the draft list (GUI and ``clusterdesk drafts``) names a draft, without internal ids.
+
+    A district workspace: ``<区县> · <notice title>``; a form with ``list_name`` (annual reports):
+    that pattern, e.g. ``年度报告 2023 · <集群名称>``; otherwise the draft's title."""
+    catalog = catalog or default_catalog()
+    if info.form_id not in catalog:
+        return info.title
+    form = catalog.get(info.form_id).form
+    if form.role == "district":
+        district = store.get_meta(info.id).get(DISTRICT_META_KEY)
+        name = district.get("name") if isinstance(district, dict) else None
+        if isinstance(name, str) and name.strip():
+            return f"{name.strip()} · {form.notice.title}"
+    if form.list_name:
+        return form.list_name.format(year=form.year, title=info.title)
+    return info.title
+
+
 def create_draft(store: Store, form: FormDef, title: str | None = None) -> DraftInfo:
     return store.create_draft(form.id, form.version, title or f"未命名{form.form.short_title}")
 

@@ -6,7 +6,11 @@ import json
 import os
 from pathlib import Path
 
-os.environ["QT_QPA_PLATFORM"] = "offscreen"  # before anything loads Qt
+# Before anything loads Qt: offscreen, on the screen of an office laptop. Qt's offscreen screens
+# have no taskbar (available area = whole screen), so the screen is the 1366×728 a 1366×768
+# display leaves beside a 40-pixel taskbar; window frames get the offscreen plugin's margins.
+SCREEN_CONFIG = Path(__file__).resolve().with_name("offscreen-1366x768.json")
+os.environ["QT_QPA_PLATFORM"] = f"offscreen:configfile={SCREEN_CONFIG}"
 
 import pytest  # noqa: E402
 
@@ -21,6 +25,29 @@ def store(tmp_path):
     s = Store.open(tmp_path / "t.sqlite3")
     yield s
     s.close()
+
+
+class _Opener:
+    """Stands in for the system's file opener: records the paths, answers ``result``."""
+
+    def __init__(self, real):
+        self.real = real  # the real opener, for the tests of the opener itself
+        self.calls: list[Path] = []
+        self.result = True
+
+    def __call__(self, path) -> bool:
+        self.calls.append(Path(path))
+        return self.result
+
+
+@pytest.fixture(autouse=True)
+def system_opener(monkeypatch):
+    """No GUI test starts a PDF viewer, Word or a file manager: opener.open_with_system records."""
+    from clusterdesk.ui import opener
+
+    fake = _Opener(opener.open_with_system)
+    monkeypatch.setattr(opener, "open_with_system", fake)
+    return fake
 
 
 @pytest.fixture()
@@ -83,3 +110,26 @@ def demo_draft(store):
     from clusterdesk.templates import import_file
 
     return import_file(store, DEMO / "cq-2024-application.json")
+
+
+@pytest.fixture()
+def show_window(app, qtbot, store):
+    """show_window(w) → ``w`` shown, exposed and active; closed and deleted after the test
+    (before the test's store is closed)."""
+    from clusterdesk.ui.qt import QApplication
+
+    made = []
+
+    def _show(w):
+        made.append(w)
+        w.show()
+        qtbot.waitExposed(w)
+        w.activateWindow()
+        qtbot.waitUntil(w.isActiveWindow)
+        return w
+
+    yield _show
+    for w in made:
+        w.close()
+        w.deleteLater()
+    QApplication.processEvents()

@@ -15,17 +15,18 @@ FORM_IDS = ["cq-2024-application", "cq-2024-summary", "sh-2023-annual-report", "
 
 
 @pytest.fixture(autouse=True)
-def opened_urls(monkeypatch) -> list[QUrl]:
+def opened_urls(monkeypatch, system_opener) -> list[QUrl]:
     """No file manager or browser is ever started by these tests; the URLs are recorded."""
     urls: list[QUrl] = []
     monkeypatch.setattr(QDesktopServices, "openUrl", staticmethod(lambda url: urls.append(url) or True))
+    system_opener.result = True
     return urls
 
 
 # --------------------------------------------------------------------------- 关于
 
 
-def test_about_lists_the_shipped_forms_and_the_data_folder(app, qtbot, store, opened_urls):
+def test_about_lists_the_shipped_forms_and_the_data_folder(app, qtbot, store, system_opener):
     from clusterdesk import __version__
     from clusterdesk.ui.about import AboutDialog
 
@@ -49,19 +50,33 @@ def test_about_lists_the_shipped_forms_and_the_data_folder(app, qtbot, store, op
     assert dlg.folder_label.text() == str(folder)
     assert dlg.db_label.text() == str(store.path)
     qtbot.mouseClick(dlg.open_folder_button, Qt.MouseButton.LeftButton)
-    assert opened_urls == [QUrl.fromLocalFile(str(folder))]
+    assert system_opener.calls == [folder]
 
 
-def test_about_explains_when_the_folder_cannot_be_opened(app, qtbot, tmp_path, monkeypatch):
+def test_about_explains_when_the_folder_cannot_be_opened(app, qtbot, tmp_path, system_opener):
     from clusterdesk.ui import about
 
-    monkeypatch.setattr(QDesktopServices, "openUrl", staticmethod(lambda url: False))
-    shown = []
-    monkeypatch.setattr(about.QMessageBox, "information", staticmethod(lambda *a: shown.append(a[2])))
+    system_opener.result = False  # no file manager on this computer
     dlg = about.AboutDialog(tmp_path / "d.sqlite3")
     qtbot.addWidget(dlg)
-    assert dlg.open_data_folder() is False
-    assert shown and str(tmp_path) in shown[0]
+    dlg.show()
+    qtbot.mouseClick(dlg.open_folder_button, Qt.MouseButton.LeftButton)
+    failed = dlg.open_failed_dialog
+    assert failed.isVisible() and failed.folder_label.text() == str(tmp_path)
+    assert "无法自动打开数据文件夹" in failed.message.text()
+    qtbot.mouseClick(failed.copy_button, Qt.MouseButton.LeftButton)
+    assert QApplication.clipboard().text() == str(tmp_path)
+
+
+def test_about_sends_backups_to_the_file_menu_not_the_command_line(app, qtbot, store):
+    from clusterdesk.ui.about import AboutDialog
+    from clusterdesk.ui.qt import QLabel
+
+    dlg = AboutDialog(store.path)
+    qtbot.addWidget(dlg)
+    texts = " ".join(label.text() for label in dlg.findChildren(QLabel))
+    assert "文件 → 备份数据库…" in texts and "文件 → 从备份恢复…" in texts
+    assert "命令行" not in texts and "clusterdesk backup" not in texts
 
 
 def test_show_about_opens_without_blocking(app, qtbot, store):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from gui_helpers import edit_cell, fill_line
+from gui_helpers import edit_cell, fill_line, type_text
 
 from clusterdesk.ui.qt import QApplication, QLabel, Qt
 
@@ -45,7 +45,8 @@ def window(app, qtbot, store):
     did = create_district(store, District("永川区", "cq-2024", "重庆市永川区经济和信息化委员会", "张华", "13983012468"))
     launched = []
     opened = []
-    w = DistrictWindow(store, did, launcher=lambda job, work: launched.append(job), opener=opened.append)
+    w = DistrictWindow(store, did, launcher=lambda job, work: launched.append(job),
+                       opener=lambda path: opened.append(path) or True)
     w.launched, w.opened = launched, opened
     w.confirm = lambda title, text: True
     w.resize(1280, 800)
@@ -120,22 +121,40 @@ def test_hostile_package_is_refused_with_its_message(window, tmp_path, store):
     assert [d.id for d in store.list_drafts()] == before
 
 
+def edit_long_cell(qtbot, window, row: int, col: int, text: str):
+    """Select a long summary cell, press Enter: the multi-line editor opens; type, click 确定."""
+    t = window.summary_table
+    t.setFocus()
+    t.setCurrentCell(row, col)
+    qtbot.keyClick(t, Qt.Key.Key_Return)
+    dlg = window.long_text_dialog
+    assert dlg is not None and dlg.isVisible()
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is dlg.edit)  # the cursor is in the editor
+    dlg.edit.selectAll()
+    type_text(qtbot, dlg.edit, text)
+    counter = dlg.counter.text()
+    qtbot.mouseClick(dlg.ok_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not dlg.isVisible())
+    window.activateWindow()  # what the window manager does when the dialog closes
+    qtbot.waitUntil(window.isActiveWindow)
+    return counter
+
+
 def test_editing_the_intro_past_150_characters_shows_an_error(window, packages, qtbot, store):
     window.import_packages([packages[0]])
     s = window.summary_table
     edit_cell(qtbot, s, 0, 5, "2016年5月")
     assert store.get_answers(window.ws.draft_id)["summary.clusters"][0]["founded"] == "2016年5月"
-    edit_cell(qtbot, s, 0, 6, "集" * 151)
-    QApplication.processEvents()
+    counter = edit_long_cell(qtbot, window, 0, 6, "集" * 151)
+    assert counter == "已输入 151 字，超出 1 字（150字以内）"
     rows = store.get_answers(window.ws.draft_id)["summary.clusters"]
     assert rows[0]["intro"] == "集" * 151
     text = window.summary_problems.text()
     assert "集群简介（150字以内）" in text and "超过150字" in text and "151" in text
-    assert s.item(0, 6).toolTip() == "超过150字（现 151 字）"
-    edit_cell(qtbot, s, 0, 6, "集" * 150)
-    QApplication.processEvents()
+    assert s.item(0, 6).toolTip() == "超过150字（现 151 字）　按 Enter 或双击，在多行编辑框中填写"
+    assert edit_long_cell(qtbot, window, 0, 6, "集" * 150) == "已输入 150 字，还可输入 0 字（150字以内）"
     assert window.summary_problems.text() == ""
-    assert s.item(0, 6).toolTip() == "150/150 字"
+    assert s.item(0, 6).toolTip().startswith("150/150 字")
 
 
 def test_district_fields_update_the_summary_header(window, qtbot, store):
@@ -173,7 +192,7 @@ def test_compile_then_print_and_preview(window, packages, qtbot, tmp_path):
     window.import_packages(packages[:3])
     for r in range(3):
         edit_cell(qtbot, window.summary_table, r, 5, "2016年5月")
-        edit_cell(qtbot, window.summary_table, r, 6, "集群位于永川高新区。")
+        edit_long_cell(qtbot, window, r, 6, "集群位于永川高新区。")
     out = tmp_path / "永川区报送材料"
     window.choose_output_folder = lambda: out
     qtbot.mouseClick(window.compile_button, Qt.MouseButton.LeftButton)

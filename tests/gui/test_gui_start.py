@@ -177,7 +177,10 @@ print(json.dumps(out))
 
 
 def test_layout_holds_at_150_percent_scaling_on_1366x768(tmp_path):
-    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", QT_SCALE_FACTOR="1.5")
+    screen = tmp_path / "screen.json"  # the whole 1366×768 screen, frameless: 911×512 logical pixels
+    screen.write_text(json.dumps({"screens": [{"name": "s", "x": 0, "y": 0, "width": 1366, "height": 768,
+                                               "logicalDpi": 96, "logicalBaseDpi": 96, "dpr": 1}]}))
+    env = dict(os.environ, QT_QPA_PLATFORM=f"offscreen:configfile={screen}", QT_SCALE_FACTOR="1.5")
     r = subprocess.run([sys.executable, "-c", SCALING_PROBE, str(tmp_path / "s.sqlite3")],
                        env=env, capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr

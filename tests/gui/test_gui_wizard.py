@@ -428,6 +428,7 @@ def test_export_writes_word_files_or_explains_errors(qtbot, open_window, demo_dr
     dlg.pdf.setChecked(False)
     ok = next(b for b in dlg.findChildren(QPushButton) if b.text() == "导出")
     qtbot.mouseClick(ok, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not dlg.running(), timeout=60_000)  # the export runs in a worker thread
     assert "已导出" in dlg.message.text()
     assert any(p.suffix == ".docx" for p in out.iterdir())
     dlg.close()
@@ -439,6 +440,7 @@ def test_export_writes_word_files_or_explains_errors(qtbot, open_window, demo_dr
     dlg2.pdf.setChecked(False)
     ok2 = next(b for b in dlg2.findChildren(QPushButton) if b.text() == "导出")
     qtbot.mouseClick(ok2, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not dlg2.running(), timeout=60_000)
     assert "不能导出正式材料" in dlg2.message.text()
     dlg2.close()
 

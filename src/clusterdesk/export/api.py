@@ -30,18 +30,18 @@ import io
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 from clusterdesk.export import docxkit as dk
 from clusterdesk.export.atomic import ExportWriteError, atomic_write
-from clusterdesk.export.pdf import PdfConversionError, PdfUnavailable, docx_to_pdf, find_soffice
+from clusterdesk.export.pdf import ExportCancelled, PdfConversionError, PdfUnavailable, docx_to_pdf, find_soffice
 from clusterdesk.export.render_docx import normalise_evidence, protect_read_only, render_docx
 from clusterdesk.export.render_xlsx import render_xlsx
 from clusterdesk.export.textsafe import clean_text
 from clusterdesk.model.form import Catalog, FormDef
 from clusterdesk.model.rules import Answers, Problem, validate
 
-__all__ = ["ExportResult", "ExportRefused", "export_draft", "export_answers", "export_names", "safe_filename",
+__all__ = ["ExportCancelled", "ExportResult", "ExportRefused", "export_draft", "export_answers", "export_names", "safe_filename",
            "DRAFT_SUFFIX"]
 
 DRAFT_SUFFIX = "（草稿）"
@@ -153,14 +153,20 @@ def _docx_bytes(doc: Any) -> bytes:
 
 def export_answers(form: FormDef, answers: Answers, evidence: Iterable[Any] | None, title: str,
                    out_dir: str | Path, *, pdf: bool = True, draft_copy: bool = False,
-                   fonts: dk.DocFonts | None = None) -> ExportResult:
+                   fonts: dk.DocFonts | None = None, cancel: Callable[[], bool] | None = None) -> ExportResult:
     """Export answers that need not be in a store (a filled template, for instance).
 
     ``evidence``: the store's ``EvidenceInfo`` list or ``(key, option, path)`` tuples. ``title`` names
     the files when the form's title field is empty. Raises ExportRefused (errors, not draft_copy),
     ExportWriteError (folder missing / not writable / disk full), XlsxExportError (text Excel cannot
-    hold)."""
+    hold). ``cancel``: asked between the files and while LibreOffice runs; when it returns True the
+    files this export wrote are removed and ExportCancelled is raised."""
     out = Path(out_dir)
+
+    def check_cancel() -> None:
+        if cancel is not None and cancel():
+            raise ExportCancelled()
+
     problems = validate(form, answers)
     errors = [p for p in problems if p.level == "error"]
     if errors and not draft_copy:
@@ -186,15 +192,19 @@ def export_answers(form: FormDef, answers: Answers, evidence: Iterable[Any] | No
     w = _Writer(out)
     pdf_path: Path | None = None
     try:
+        check_cancel()
         w.write_bytes(names.print_docx, printed)
         w.write_bytes(names.editable_docx, editable)
+        check_cancel()
         w.write_with(names.xlsx, lambda dst: render_xlsx(form, answers, dst, draft=draft_copy))
+        check_cancel()
         if pdf:
             if find_soffice() is None:
                 messages.append(NO_PDF_MESSAGE)
             else:
                 try:
-                    made = w.write_with(names.pdf, lambda dst: docx_to_pdf(out / names.print_docx, out))
+                    made = w.write_with(names.pdf, lambda dst: docx_to_pdf(out / names.print_docx, out,
+                                                                          cancel=cancel))
                     pdf_path = made
                 except PdfUnavailable:
                     messages.append(NO_PDF_MESSAGE)
@@ -208,11 +218,12 @@ def export_answers(form: FormDef, answers: Answers, evidence: Iterable[Any] | No
 
 
 def export_draft(store: Any, draft_id: int, out_dir: str | Path, *, pdf: bool = True, draft_copy: bool = False,
-                 catalog: Catalog | None = None) -> ExportResult:
+                 catalog: Catalog | None = None, cancel: Callable[[], bool] | None = None) -> ExportResult:
     """Export a stored draft into ``out_dir`` (an existing folder). See the module docstring."""
     from clusterdesk.service import load_answers
 
     info = store.get_draft(draft_id)
     form, answers = load_answers(store, draft_id, catalog)
     evidence = store.list_evidence(draft_id)
-    return export_answers(form, answers, evidence, info.title, out_dir, pdf=pdf, draft_copy=draft_copy)
+    return export_answers(form, answers, evidence, info.title, out_dir, pdf=pdf, draft_copy=draft_copy,
+                          cancel=cancel)

@@ -17,11 +17,13 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
+from typing import Callable
 
 from .atomic import ExportError, atomic_write
 
-__all__ = ["PdfUnavailable", "PdfConversionError", "PdfToolMissing", "find_soffice", "docx_to_pdf",
+__all__ = ["PdfUnavailable", "PdfConversionError", "PdfToolMissing", "ExportCancelled", "find_soffice", "docx_to_pdf",
            "pdf_page_texts", "pdf_to_pngs"]
 
 #: Environment variable that may point at the soffice executable.
@@ -44,6 +46,29 @@ class PdfToolMissing(PdfUnavailable):
 
 class PdfConversionError(ExportError):
     """LibreOffice ran but produced no usable PDF."""
+
+
+class ExportCancelled(ExportError):
+    """The user cancelled the export: LibreOffice was stopped and nothing of this export is kept."""
+
+    def __init__(self, message: str = "已取消导出，没有留下任何文件。"):
+        super().__init__(message)
+
+
+def _communicate(proc: subprocess.Popen, timeout: float, cancel: Callable[[], bool] | None):
+    """``proc.communicate(timeout)``, asking ``cancel()`` every 0.2 s (ExportCancelled if it says so)."""
+    if cancel is None:
+        return proc.communicate(timeout=timeout)
+    deadline = time.monotonic() + timeout
+    while True:
+        if cancel():
+            raise ExportCancelled()
+        left = deadline - time.monotonic()
+        try:
+            return proc.communicate(timeout=max(0.01, min(0.2, left)))
+        except subprocess.TimeoutExpired:
+            if left <= 0.2:
+                raise
 
 
 def find_soffice() -> str | None:
@@ -91,7 +116,7 @@ def _kill_tree(proc: subprocess.Popen) -> None:
 
 
 def docx_to_pdf(docx: str | os.PathLike[str], out_dir: str | os.PathLike[str], timeout: float = 180,
-                *, soffice: str | None = None) -> Path:
+                *, soffice: str | None = None, cancel: Callable[[], bool] | None = None) -> Path:
     """Convert *docx* to ``out_dir/<stem>.pdf`` with LibreOffice and return
     the PDF path.
 
@@ -101,6 +126,8 @@ def docx_to_pdf(docx: str | os.PathLike[str], out_dir: str | os.PathLike[str], t
     installed, :class:`PdfConversionError` when conversion fails or exceeds
     *timeout* seconds, and :class:`~clusterdesk.export.atomic.ExportWriteError`
     when *out_dir* is missing or not writable.  Messages are in Chinese.
+    ``cancel``: asked while LibreOffice runs; when it returns True, LibreOffice is killed and
+    :class:`ExportCancelled` is raised.
     """
     src = Path(docx).resolve()
     dest_dir = Path(out_dir)
@@ -137,7 +164,7 @@ def docx_to_pdf(docx: str | os.PathLike[str], out_dir: str | os.PathLike[str], t
         except OSError as exc:
             raise PdfUnavailable(f"无法启动 LibreOffice：{exe}（{exc.strerror or exc}）") from exc
         try:
-            _out, err = proc.communicate(timeout=timeout)
+            _out, err = _communicate(proc, timeout, cancel)
         except subprocess.TimeoutExpired:
             _kill_tree(proc)
             raise PdfConversionError(f"生成 PDF 超时（超过 {int(timeout)} 秒），LibreOffice 已被终止。") from None

@@ -391,6 +391,7 @@ class Form(Frozen):
     role: Literal["cluster", "district"]
     notice: Notice
     title_field: str | None = None  # the field whose value names a draft (集群名称)
+    list_name: str | None = None  # how lists name a draft of this form: {year}, {title}, e.g. 年度报告 {year} · {title}
     cover_title: str | None = None  # printed title of the cover page
     maker_line: str | None = None  # 重庆市经济和信息化委员会 制
     instructions_title: str = "填报说明"
@@ -406,6 +407,22 @@ class Form(Frozen):
     achievement: Achievement | None = None
     carry_over: tuple[str, ...] = ()  # field keys copied into next year's report (复制为下一年度)
     data_as_of: DataAsOf | None = None
+
+    @field_validator("list_name")
+    @classmethod
+    def _list_name_fields(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        import string
+
+        try:
+            names = {f for _, f, _, _ in string.Formatter().parse(v) if f is not None}
+        except ValueError as e:
+            raise ValueError(f"list_name 的格式有误：{e}") from None
+        unknown = names - {"year", "title"}
+        if unknown or "title" not in names:
+            raise ValueError("list_name 只能使用 {year} 和 {title}，并且必须含有 {title}")
+        return v
 
     @field_validator("schema_version")
     @classmethod

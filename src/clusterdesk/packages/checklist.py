@@ -225,9 +225,20 @@ def office_to_pdf(path: Path, out_dir: Path) -> Path:
     return pdf
 
 
+class OpenFailed(Exception):
+    """An ``open`` job found no program to open its file: nothing was printed."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        super().__init__(f"本机没有程序能打开“{path.name}”，未能打印。")
+
+
 def run_print_job(job: PrintJob, *, work_dir: Path,
                   open_file: Callable[[Path], Any] | None = None) -> str | None:
-    """Carry out one job. Returns a Chinese note for the user (e.g. print by hand), or None."""
+    """Carry out one job. Returns a Chinese note for the user (e.g. print by hand), or None.
+
+    ``open_file(path)`` must return whether a program opened the file; when none did (or there
+    is no ``open_file``), :class:`OpenFailed` is raised instead of asking the user to print."""
     if job.kind == "startfile":
         for _ in range(job.repeat):
             os.startfile(str(job.path), "print")  # type: ignore[attr-defined]  # Windows only
@@ -240,10 +251,10 @@ def run_print_job(job: PrintJob, *, work_dir: Path,
         subprocess.run([str(pdf) if a == "{pdf}" else a for a in job.argv], check=True,
                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         return None
-    if open_file is not None:
-        open_file(job.path)
+    if open_file is None or not open_file(job.path):
+        raise OpenFailed(job.path)
     return f"“{job.path.name}”已打开，请在打开的程序中打印{job.copies}份。"
 
 
-__all__ = ["Checklist", "ClusterLine", "PrintItem", "PrintJob", "build_checklist", "office_to_pdf",
+__all__ = ["Checklist", "ClusterLine", "OpenFailed", "PrintItem", "PrintJob", "build_checklist", "office_to_pdf",
            "print_jobs", "run_print_job", "write_checklist_docx"]

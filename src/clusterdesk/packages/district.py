@@ -257,6 +257,27 @@ def cluster_status(store: Any, draft_id: int, catalog: Catalog | None = None) ->
                          tuple(problems))
 
 
+def cluster_district(store: Any, draft_id: int, catalog: Catalog | None = None) -> str | None:
+    """The 所属区县 a cluster's own form states, or None if it states none."""
+    from clusterdesk.service import load_answers
+
+    form, ans = load_answers(store, draft_id, catalog)
+    for key in PREFILL_SOURCES["district"]:
+        v = ans.value(key) if form.has_cell(key) else None
+        if isinstance(v, str) and v.strip():
+            return v.strip()
+    return None
+
+
+def same_district(a: str, b: str) -> bool:
+    """永川区 / 重庆市永川区 / 永川 name the same district; 璧山区 and 永川区 do not."""
+    a, b = a.strip(), b.strip()
+    if not a or not b:
+        return True  # nothing to compare
+    short = [x[:-1] if len(x) > 2 and x[-1] in "区县市" else x for x in (a, b)]
+    return short[0] in b or short[1] in a
+
+
 def _cluster_values(store: Any, draft_id: int, district: District, catalog: Catalog) -> dict[str, str]:
     """The summary columns a cluster's own answers give."""
     from clusterdesk.service import load_answers
@@ -343,6 +364,16 @@ class DistrictWorkspace:
 
     def clusters(self) -> list[ClusterStatus]:
         return [cluster_status(self.store, i, self.catalog) for i in self.cluster_ids()]
+
+    def other_districts(self) -> dict[int, str]:
+        """Member clusters whose own 所属区县 is not this district: {draft id: their district}."""
+        here = self.district.name
+        out = {}
+        for cid in self.cluster_ids():
+            theirs = cluster_district(self.store, cid, self.catalog)
+            if theirs and here and not same_district(theirs, here):
+                out[cid] = theirs
+        return out
 
     # -- membership ----------------------------------------------------------------------
     def check_can_add(self, new: int = 1, current: int | None = None) -> None:

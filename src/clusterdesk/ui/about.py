@@ -1,6 +1,6 @@
 """The 关于 dialog: program name and version, the forms this copy of the program ships (with their
 definition version, issuer and year), and where the data lives, with a button that opens that
-folder in the file manager.
+folder in the file manager (or says where it is when nothing can open it).
 
 Entry point for the menus: :func:`show_about`.
 """
@@ -14,21 +14,20 @@ from clusterdesk import APP_NAME, __version__
 from clusterdesk.model.form import Catalog, default_catalog
 from clusterdesk.paths import app_root
 
-from . import style
+from . import opener, style, winstate
+from .firstrun import settings_path_for
 from .qt import (
     QAbstractItemView,
-    QDesktopServices,
     QDialog,
     QDialogButtonBox,
     QGridLayout,
     QHBoxLayout,
     QHeaderView,
     QLabel,
-    QMessageBox,
     QPushButton,
+    QSize,
     QTableWidget,
     QTableWidgetItem,
-    QUrl,
     QVBoxLayout,
     QWidget,
     Qt,
@@ -58,9 +57,11 @@ class AboutDialog(QDialog):
         super().__init__(parent)
         self.db_path = _db_path(store_path)
         self.catalog = catalog if catalog is not None else default_catalog()
+        # remember its size beside the database it shows (not in a folder the caller did not name)
+        self.settings_file = settings_path_for(self.db_path) if store_path is not None else None
         self.setWindowTitle(f"关于{APP_NAME}")
         self.setWindowIcon(style.app_icon())
-        self.resize(860, 520)
+        winstate.place(self, "about", QSize(860, 520))
 
         lay = QVBoxLayout(self)
         head = QHBoxLayout()
@@ -108,7 +109,7 @@ class AboutDialog(QDialog):
         self.db_label = style.label(str(self.db_path))
         self.program_label = style.label(str(program_folder()))
         self.open_folder_button = QPushButton("打开文件夹")
-        self.open_folder_button.setToolTip("在文件管理器中打开数据所在的文件夹（备份时复制其中的数据库文件）")
+        self.open_folder_button.setToolTip("在文件管理器中打开数据所在的文件夹")
         self.open_folder_button.clicked.connect(self.open_data_folder)
         for row, (name, value) in enumerate((("数据文件夹：", self.folder_label),
                                              ("数据库文件：", self.db_label),
@@ -118,8 +119,8 @@ class AboutDialog(QDialog):
         grid.addWidget(self.open_folder_button, 0, 2)
         lay.addLayout(grid)
         lay.addWidget(style.label(
-            "备份：退出程序后复制上面的数据库文件，或在命令行运行 clusterdesk backup 备份文件名。"
-            "程序每次恢复备份前会自动把当前数据保存到数据文件夹的 snapshots 子文件夹。", "help"))
+            "备份：在主窗口点“文件 → 备份数据库…”，把全部草稿和佐证材料存为一个文件；"
+            "恢复用“文件 → 从备份恢复…”。恢复前程序会自动把当前数据保存到数据文件夹的 snapshots 子文件夹。", "help"))
 
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.button(QDialogButtonBox.StandardButton.Close).setText("关闭")
@@ -134,11 +135,12 @@ class AboutDialog(QDialog):
                 for r in range(self.forms_table.rowCount())]
 
     def open_data_folder(self) -> bool:
+        """Open the data folder; if nothing can, a dialog shows its path (with 复制路径)."""
         folder = self.data_folder()
-        if folder.is_dir() and QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder))):
+        if folder.is_dir() and opener.open_with_system(folder):
             return True
-        QMessageBox.information(self, "打开文件夹",
-                                f"无法自动打开文件夹，请在文件管理器中手动打开：\n{folder}")
+        opener.show_open_failed(self, "打开文件夹", ["无法自动打开数据文件夹。"], folder,
+                                note="请在文件管理器中手动打开上面的文件夹。")
         return False
 
 

@@ -67,6 +67,8 @@ class AnnualChoiceDialog(QDialog):
         self.forms = forms
         self.setWindowTitle("新建年度报告")
         self.setMinimumWidth(520)
+        from . import winstate
+
         lay = QVBoxLayout(self)
         lay.addWidget(style.label(f"以申报材料“{application_title}”为基础新建年度报告。集群名称、运营管理机构、"
                                   "所定目标等将从申报材料中预填，并注明来源。"))
@@ -90,6 +92,7 @@ class AnnualChoiceDialog(QDialog):
         lay.addWidget(bb)
         self.form_combo.currentIndexChanged.connect(self._on_form)
         self._on_form(0)
+        winstate.place(self, "annual-choice", None)
 
     def _on_form(self, index: int) -> None:
         if 0 <= index < len(self.forms):

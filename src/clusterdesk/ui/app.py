@@ -20,17 +20,42 @@ def ensure_app(argv: list[str] | None = None) -> QApplication:
         app.setApplicationName("ClusterDesk")
         app.setApplicationDisplayName(APP_NAME)
         app.setOrganizationName("ClusterDesk")
-        _install_chinese_qt_texts(app)
+    install_chinese_qt_texts(app)  # type: ignore[arg-type]
     style.apply_app_style(app)  # type: ignore[arg-type]
     return app  # type: ignore[return-value]
 
 
-def _install_chinese_qt_texts(app: QApplication) -> None:
-    """Qt's own buttons and dialogs (Yes/No, file dialogs) in Chinese, when Qt ships the file."""
+class _MissingQtTexts(QTranslator):
+    """The few texts of Qt's own dialogs that qtbase_zh_CN.qm (PySide6 6.11) leaves in English:
+    the file dialog's 查找范围 and 文件类型 labels. Asked only after Qt's own Chinese file."""
+
+    TEXTS = {
+        ("QFileDialog", "&Look in:"): "查找范围(&L)：",
+        ("QFileDialog", "Files of &type:"): "文件类型(&T)：",
+    }
+
+    def translate(self, context, source_text, disambiguation=None, n=-1):  # noqa: D102 - Qt API
+        return self.TEXTS.get((context, source_text))  # None: not here, Qt keeps looking
+
+    def isEmpty(self) -> bool:  # noqa: N802 - Qt API
+        return False
+
+
+def install_chinese_qt_texts(app: QApplication) -> bool:
+    """Qt's own buttons and dialogs (Yes/No, file dialogs, text menus) in Chinese: Qt's
+    qtbase_zh_CN.qm (shipped in PySide6's translations folder and in the desktop build), and the
+    texts it lacks. Once per application; True if Qt's file was found."""
+    if app.property("clusterdesk-zh"):
+        return bool(app.property("clusterdesk-zh-qm"))
+    app.setProperty("clusterdesk-zh", True)
+    app.installTranslator(_MissingQtTexts(app))  # asked last: translators installed later go first
     translator = QTranslator(app)
     folder = QLibraryInfo.path(QLibraryInfo.LibraryPath.TranslationsPath)
-    if translator.load(QLocale(QLocale.Language.Chinese, QLocale.Country.China), "qtbase", "_", folder):
+    found = translator.load(QLocale(QLocale.Language.Chinese, QLocale.Country.China), "qtbase", "_", folder)
+    if found:
         app.installTranslator(translator)
+    app.setProperty("clusterdesk-zh-qm", found)
+    return found
 
 
 def latest_snapshot(db_path: Path) -> Path | None:
@@ -86,7 +111,9 @@ def run(db_path: str | None = None) -> int:
     from .start import StartWindow
 
     win = StartWindow(store)
-    win.show()
+    from .winstate import show_window
+
+    show_window(win)
     from .firstrun import maybe_show_first_run
 
     maybe_show_first_run(win, store, on_demo=lambda i: (win.refresh(i), win.open_draft(i)), on_new=win.new_draft)

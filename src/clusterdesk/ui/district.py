@@ -3,11 +3,17 @@ cap, the summary table, compiling the submission folder, printing and PDF previe
 
 A thin view over ``clusterdesk.packages.district``: every change goes through the core and the
 window redraws from it. Dialogs that would block (file choosers, questions) are methods a test
-can replace; printing goes through ``self.launcher`` (``checklist.run_print_job`` by default).
+can replace; printing goes through ``self.launcher`` (``checklist.run_print_job`` by default) and
+files reach the system through ``self.opener`` (``opener.open_with_system``: True if a program
+opened the file). When nothing opened, a dialog names the folder and offers 打开文件夹.
+
+At 1366×768 everything is reachable: the district, clusters and summary scroll, while the
+编制报送材料…/打印/PDF 预览/打开文件夹 bar stays at the bottom (and in the 文件 menu, with shortcuts).
 """
 
 from __future__ import annotations
 
+import subprocess
 import tempfile
 from pathlib import Path
 from typing import Any, Callable
@@ -15,7 +21,7 @@ from typing import Any, Callable
 from clusterdesk.model.form import Catalog, default_catalog
 from clusterdesk.model.values import char_count
 from clusterdesk.packages import DuplicatePackage, PackageError
-from clusterdesk.packages.checklist import PrintJob, print_jobs, run_print_job
+from clusterdesk.packages.checklist import OpenFailed, PrintJob, print_jobs, run_print_job
 from clusterdesk.packages.district import (
     SUMMARY_TABLE,
     ClusterCapExceeded,
@@ -29,20 +35,24 @@ from clusterdesk.packages.district import (
     find_districts,
     notices,
 )
+from clusterdesk.service import display_name
 from clusterdesk.store import Store, StoreError
 
-from . import style
+from . import opener as system_opener
+from . import style, winstate
+from .firstrun import settings_path_for
 from .qt import (
     QAbstractItemView,
     QBrush,
     QCheckBox,
     QColor,
     QComboBox,
-    QDesktopServices,
     QDialog,
     QDialogButtonBox,
     QFileDialog,
+    QEvent,
     QFormLayout,
+    QFrame,
     QGuiApplication,
     QHBoxLayout,
     QHeaderView,
@@ -51,24 +61,82 @@ from .qt import (
     QLineEdit,
     QMainWindow,
     QMessageBox,
+    QPlainTextEdit,
     QPushButton,
+    QScrollArea,
     QSignalBlocker,
+    QSize,
     QTableWidget,
     QTableWidgetItem,
-    QUrl,
     QVBoxLayout,
     QWidget,
     Qt,
     Signal,
 )
 
-CLUSTER_COLUMNS = ("序号", "集群名称", "检查结果", "申报条件")
+CLUSTER_COLUMNS = ("序号", "集群名称", "检查结果", "申报条件", "所属区县")
 ERROR_BG = QColor(style.OVERFLOW_BG)
 MISSING_BG = QColor("#fff3d6")
+OTHER_DISTRICT_BG = QColor("#fff3d6")
 
 
-def _open_with_system(path: Path) -> None:
-    QDesktopServices.openUrl(QUrl.fromLocalFile(str(path)))
+def _open_with_system(path: Path) -> bool:
+    return system_opener.open_with_system(path)  # looked up at call time: tests replace it
+
+
+def _is_long_text(col: Any) -> bool:
+    """A summary column edited in the multi-line editor (集群简介（150字以内）)."""
+    return getattr(col, "type", "") == "narrative" or bool(getattr(col, "max_chars", None))
+
+
+class LongTextDialog(QDialog):
+    """A multi-line editor for one long summary cell, with a live 字 counter against its limit."""
+
+    def __init__(self, title: str, text: str, max_chars: int | None, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.max_chars = max_chars
+        self.setWindowTitle(title)
+        lay = QVBoxLayout(self)
+        lay.addWidget(style.label(title, "label"))
+        self.edit = QPlainTextEdit(text)
+        self.edit.setAccessibleName(title)
+        self.edit.setTabChangesFocus(True)
+        lay.addWidget(self.edit, 1)
+        self.counter = style.label("", "counter")
+        self.counter.setObjectName("longTextCounter")
+        lay.addWidget(self.counter)
+        bb = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        self.ok_button = bb.button(QDialogButtonBox.StandardButton.Ok)
+        self.ok_button.setText("确定")
+        self.ok_button.setToolTip(style.with_keys("保存这一格", "Ctrl+Return"))
+        bb.button(QDialogButtonBox.StandardButton.Cancel).setText("取消")
+        bb.accepted.connect(self.accept)
+        bb.rejected.connect(self.reject)
+        lay.addWidget(bb)
+        from .qt import QKeySequence, QShortcut
+
+        for keys in ("Ctrl+Return", "Ctrl+Enter"):
+            QShortcut(QKeySequence(keys), self).activated.connect(self.accept)
+        self.edit.textChanged.connect(self._count)
+        self._count()
+        winstate.place(self, "long-text", QSize(640, 360))
+        self.edit.setFocus()
+        self.edit.moveCursor(self.edit.textCursor().MoveOperation.End)
+
+    def text(self) -> str:
+        return self.edit.toPlainText()
+
+    def _count(self) -> None:
+        n = char_count(self.text())
+        if self.max_chars is None:
+            self.counter.setText(f"已输入 {n} 字")
+            return
+        if n > self.max_chars:
+            self.counter.setText(f"已输入 {n} 字，超出 {n - self.max_chars} 字（{self.max_chars}字以内）")
+            style.set_role(self.counter, "counter-over")
+        else:
+            self.counter.setText(f"已输入 {n} 字，还可输入 {self.max_chars - n} 字（{self.max_chars}字以内）")
+            style.set_role(self.counter, "counter")
 
 
 class NewDistrictDialog(QDialog):
@@ -102,6 +170,8 @@ class NewDistrictDialog(QDialog):
         self.error = style.label("", "problem-error")
         lay.addWidget(self.error)
         lay.addWidget(bb)
+        self.setMinimumWidth(min(560, winstate.fitted_size(self, QSize(560, 0)).width()))
+        winstate.place(self, "new-district", None)
 
     def district(self) -> District:
         return District(self.name.text().strip(), str(self.notice_box.currentData()), self.authority.text().strip(),
@@ -127,17 +197,30 @@ class DistrictWindow(QMainWindow):
         self.catalog = catalog or default_catalog()
         self.ws = DistrictWorkspace(store, draft_id, self.catalog)
         self.notice = self.ws.notice
+        self.settings_file = settings_path_for(store.path)
         self.opener = opener or _open_with_system
         self.launcher = launcher or (lambda job, work_dir: run_print_job(job, work_dir=work_dir,
                                                                           open_file=self.opener))
         self.last_result: CompileResult | None = None
         self.summary_window: Any = None
+        self.long_text_dialog: LongTextDialog | None = None
+        self.open_failed_dialog: Any = None
+        self._other: dict[int, str] = {}
         self._work_dir = tempfile.TemporaryDirectory(prefix="clusterdesk-print-", ignore_cleanup_errors=True)
         self.setWindowIcon(style.app_icon())
-        self.resize(1200, 800)
+        winstate.place(self, "district", QSize(1200, 800))
 
+        # everything above the action bar scrolls when the screen is short (1366×768 with a taskbar)
         central = QWidget()
-        lay = QVBoxLayout(central)
+        outer = QVBoxLayout(central)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.setSpacing(0)
+        self.scroll = QScrollArea()
+        self.scroll.setObjectName("districtScroll")
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
+        body = QWidget()
+        lay = QVBoxLayout(body)
         title = style.label(f"{self.ws.summary_form.title}", "section-title")
         lay.addWidget(title)
         lay.addWidget(style.label(self._notice_text(), "note"))
@@ -187,11 +270,14 @@ class DistrictWindow(QMainWindow):
         self.cluster_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.cluster_table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.cluster_table.verticalHeader().setVisible(False)
+        self.cluster_table.setTabKeyNavigation(False)  # Tab leaves the list; arrows move in it
+        self.cluster_table.setAccessibleName("集群名单")
         hh = self.cluster_table.horizontalHeader()
         hh.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
-        for c, width in ((0, 48), (2, 150), (3, 340)):
+        for c, width in ((0, 48), (2, 150), (3, 340), (4, 120)):
             self.cluster_table.setColumnWidth(c, width)
-        self.cluster_table.doubleClicked.connect(lambda _i: self.open_selected())
+        self.cluster_table.activated.connect(lambda _i: self.open_selected())  # Enter or double click
+        self.cluster_table.setMinimumHeight(110)
         self.cluster_table.setMaximumHeight(170)
         lay.addWidget(self.cluster_table)
 
@@ -204,6 +290,9 @@ class DistrictWindow(QMainWindow):
         self.summary_columns = []
         self.summary_table = QTableWidget(0, 0)
         self.summary_table.setObjectName("summaryTable")
+        self.summary_table.setAccessibleName(self.ws.summary_form.form.short_title)
+        self.summary_table.setTabKeyNavigation(False)
+        self.summary_table.setWordWrap(True)
         if self.ws.has_summary_table:
             field = self.ws.summary_form.cell(SUMMARY_TABLE).field
             self.summary_columns = [c for c in field.columns if getattr(c, "printed", True)]
@@ -215,6 +304,9 @@ class DistrictWindow(QMainWindow):
             for c, col in enumerate(self.summary_columns[:-1]):
                 self.summary_table.setColumnWidth(c, int((col.width_mm or 25) * 5.5))
             self.summary_table.itemChanged.connect(self._summary_item_changed)
+            self.summary_table.cellActivated.connect(self._summary_cell_activated)  # Enter / double click
+            self.summary_table.installEventFilter(self)  # F2 on a long cell opens its editor too
+            self.summary_table.setMinimumHeight(160)
             lay.addWidget(self.summary_table, 1)
         else:
             self.summary_table.hide()
@@ -222,11 +314,18 @@ class DistrictWindow(QMainWindow):
         self.summary_problems = style.label("", "problem-error")
         self.summary_problems.setObjectName("summaryProblems")
         lay.addWidget(self.summary_problems)
+        self.scroll.setWidget(body)
+        outer.addWidget(self.scroll, 1)
 
         # -- compile, print, preview -------------------------------------------------------------------
         from clusterdesk.export.pdf import find_soffice
 
         self.soffice = find_soffice()
+        actions = QFrame()
+        actions.setObjectName("districtActions")
+        actions.setFrameShape(QFrame.Shape.StyledPanel)
+        alay = QVBoxLayout(actions)
+        alay.setContentsMargins(9, 6, 9, 6)
         abar = QHBoxLayout()
         self.pdf_check = QCheckBox("同时生成 PDF")
         self.pdf_check.setObjectName("pdfCheck")
@@ -244,14 +343,53 @@ class DistrictWindow(QMainWindow):
         abar.addStretch(1)
         for b in (self.compile_button, self.print_button, self.preview_button, self.folder_button):
             abar.addWidget(b)
-        lay.addLayout(abar)
+        alay.addLayout(abar)
         self.result_label = style.label("", "note")
         self.result_label.setObjectName("resultLabel")
-        lay.addWidget(self.result_label)
+        alay.addWidget(self.result_label)
+        outer.addWidget(actions)
 
         self.setCentralWidget(central)
+        self._build_menu()
         self.cluster_table.itemSelectionChanged.connect(self._update_buttons)
         self.refresh()
+
+    def _build_menu(self) -> None:
+        """文件 holds every button's action with its shortcut; the buttons' tooltips name it too."""
+        menu = self.menuBar().addMenu("文件(&F)")
+        self.menu_actions: dict[str, Any] = {}
+        self._action_buttons: list[tuple[Any, QPushButton]] = []
+        entries = (("导入数据包…", self.import_button, "Ctrl+I"), ("添加本机草稿…", self.add_draft_button, None),
+                   ("打开所选集群", self.open_button, "Ctrl+O"), None,
+                   ("编制报送材料…", self.compile_button, "Ctrl+E"), ("打印…", self.print_button, "Ctrl+P"),
+                   ("PDF 预览", self.preview_button, "Ctrl+Shift+P"), ("打开文件夹", self.folder_button, None),
+                   None, ("关闭", None, "Ctrl+W"))
+        for entry in entries:
+            if entry is None:
+                menu.addSeparator()
+                continue
+            text, button, keys = entry
+            a = menu.addAction(text)
+            if keys:
+                a.setShortcut(keys)
+            if button is None:
+                a.triggered.connect(lambda _c=False: self.close())
+            else:
+                a.triggered.connect(lambda _c=False, b=button: b.click() if b.isEnabled() else None)
+                if keys:
+                    b_tip = button.toolTip() or text.rstrip("…")
+                    button.setToolTip(style.with_keys(b_tip, keys))
+                self._action_buttons.append((a, button))
+            self.menu_actions[text] = a
+        help_menu = self.menuBar().addMenu("帮助(&H)")
+        guide = help_menu.addAction("用户指南")
+        guide.setShortcut("F1")
+        guide.triggered.connect(self._show_guide)
+
+    def _show_guide(self) -> None:
+        from .help import show_user_guide
+
+        show_user_guide(self)
 
     # -- small builders ---------------------------------------------------------------------
     def _line(self, name: str, text: str) -> QLineEdit:
@@ -280,13 +418,23 @@ class DistrictWindow(QMainWindow):
         self.setWindowTitle(f"{d.name or '区县'} · {self.ws.summary_form.form.short_title} — 集群申报助手")
         statuses = self.ws.clusters()
         self._ids = [s.draft_id for s in statuses]
+        self._other = self.ws.other_districts()
+        from clusterdesk.packages.district import cluster_district
+
         t = self.cluster_table
         t.setRowCount(len(statuses))
         for r, st in enumerate(statuses):
-            cells = [str(r + 1), st.title, st.check_text, st.eligibility_text]
+            theirs = cluster_district(self.store, st.draft_id, self.catalog) or ""
+            other = st.draft_id in self._other
+            cells = [str(r + 1), st.title, st.check_text, st.eligibility_text, f"⚠ {theirs}" if other else theirs]
             for c, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 item.setData(Qt.ItemDataRole.UserRole, st.draft_id)
+                if c in (1, 4) and other:
+                    item.setForeground(QBrush(QColor(style.WARNING)))
+                    item.setBackground(QBrush(OTHER_DISTRICT_BG))
+                    item.setToolTip(f"这个集群的所属区县是“{theirs}”，不是本区县（{d.name}）。"
+                                    "请核对：各区县只报送本区县的集群。")
                 if c == 2 and st.errors:
                     item.setForeground(QBrush(QColor(style.ERROR)))
                 if c == 3 and st.eligibility == "不符合":
@@ -308,10 +456,11 @@ class DistrictWindow(QMainWindow):
                     for c, col in enumerate(self.summary_columns):
                         v = row.get(col.id)
                         item = QTableWidgetItem("" if v is None else str(v))
-                        if col.auto:
+                        if col.auto or _is_long_text(col):  # long texts open the multi-line editor
                             item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEditable)
                         self._mark(item, col, v)
                         t.setItem(r, c, item)
+            t.resizeRowsToContents()
         errors = [p for p in self.ws.summary_problems() if p.level == "error"]
         self.summary_problems.setText("\n".join(f"错误：{p.message}" for p in errors[:8]))
 
@@ -327,6 +476,8 @@ class DistrictWindow(QMainWindow):
         if col.required and col.auto is None and value in (None, ""):
             bg = MISSING_BG
             tip = "必填"
+        if _is_long_text(col):
+            tip = "　".join(x for x in (tip, "按 Enter 或双击，在多行编辑框中填写") if x)
         item.setToolTip(tip)
         item.setBackground(QBrush(bg) if bg is not None else QBrush())
 
@@ -340,6 +491,8 @@ class DistrictWindow(QMainWindow):
         self.preview_button.setEnabled(self.soffice is not None and (done or has))
         if self.soffice is None:
             self.preview_button.setToolTip("未找到 LibreOffice，无法预览 PDF")
+        for action, button in getattr(self, "_action_buttons", ()):
+            action.setEnabled(button.isEnabled())
 
     def show_message(self, text: str, role: str = "problem-error") -> None:
         style.set_role(self.message, role)
@@ -367,7 +520,10 @@ class DistrictWindow(QMainWindow):
         return self._ids[r] if 0 <= r < len(self._ids) else None
 
     def choose_packages(self) -> list[Path]:
-        files, _ = QFileDialog.getOpenFileNames(self, "导入数据包", "", "集群数据包 (*.cdpkg);;所有文件 (*)")
+        files, _ = QFileDialog.getOpenFileNames(self, "导入数据包", str(winstate.last_folder(self, "packages")),
+                                                "集群数据包 (*.cdpkg);;所有文件 (*)")
+        if files:
+            winstate.remember_folder(self, "packages", Path(files[0]).parent)
         return [Path(f) for f in files]
 
     def ask_duplicate(self, e: DuplicatePackage) -> str | None:
@@ -404,12 +560,21 @@ class DistrictWindow(QMainWindow):
             except _Cancelled:
                 continue
         self.refresh()
+        others = [self._other_district_line(i) for i in added if i in self._other]
         if messages:
-            self.show_message("\n".join(messages))
+            self.show_message("\n".join(messages + others))
+        elif others:
+            self.show_message("\n".join([f"已导入 {len(added)} 个数据包。"] + others), "problem-warning")
         elif added:
             self.show_message(f"已导入 {len(added)} 个数据包。", "note")
         self.changed.emit()
         return added
+
+    def _other_district_line(self, draft_id: int) -> str:
+        title = next((display_name(self.store, d, self.catalog) for d in self.store.list_drafts()
+                      if d.id == draft_id), "")
+        return (f"注意：“{title}”的所属区县是“{self._other[draft_id]}”，不是本区县（{self.ws.district.name}），"
+                "请核对。")
 
     def _import_one(self, path: Path, snapshot: Any = True) -> int:
         from clusterdesk.packages import read_package
@@ -440,7 +605,8 @@ class DistrictWindow(QMainWindow):
         if not drafts:
             self.show_message("本机没有可以加入的集群草稿。", "note")
             return None
-        labels = [f"{d.title}（草稿 {d.id}）" for d in drafts]
+        labels = _unique_labels([f"{display_name(self.store, d, self.catalog)}（最后修改 {d.updated_at:%Y-%m-%d %H:%M}）"
+                                 for d in drafts])
         text, ok = QInputDialog.getItem(self, "添加本机草稿", "选择集群草稿：", labels, 0, False)
         if not ok:
             return None
@@ -456,8 +622,11 @@ class DistrictWindow(QMainWindow):
         except (DistrictError, StoreError) as e:
             self.show_message(str(e))
             return False
-        self.show_message("")
         self.refresh()
+        if draft_id in self._other:
+            self.show_message(self._other_district_line(draft_id), "problem-warning")
+        else:
+            self.show_message("")
         self.changed.emit()
         return True
 
@@ -488,7 +657,7 @@ class DistrictWindow(QMainWindow):
 
         w = DraftWindow(self.store, draft_id, self.catalog)
         w.closed.connect(lambda _id: self.refresh())
-        w.show()
+        winstate.show_window(w)
         if draft_id == self.ws.draft_id:
             self.summary_window = w
         else:
@@ -506,11 +675,47 @@ class DistrictWindow(QMainWindow):
             self.show_message(error)
         self.refresh_summary()
 
+    def _summary_cell_activated(self, row: int, column: int) -> None:
+        if 0 <= column < len(self.summary_columns) and _is_long_text(self.summary_columns[column]):
+            self.edit_long_text(row, column)
+
+    def eventFilter(self, obj, event) -> bool:  # noqa: N802 - Qt API
+        if obj is self.summary_table and event.type() == QEvent.Type.KeyPress and event.key() == Qt.Key.Key_F2:
+            idx = self.summary_table.currentIndex()
+            if idx.isValid() and _is_long_text(self.summary_columns[idx.column()]):
+                self.edit_long_text(idx.row(), idx.column())
+                return True
+        return super().eventFilter(obj, event)
+
+    def edit_long_text(self, row: int, column: int) -> LongTextDialog:
+        """Open the multi-line editor for a long summary cell; OK stores it through the core."""
+        col = self.summary_columns[column]
+        item = self.summary_table.item(row, column)
+        name_col = next((c for c, sc in enumerate(self.summary_columns) if not sc.auto), None)
+        owner = self.summary_table.item(row, name_col).text() if name_col is not None else ""
+        title = f"{col.label} — {owner}" if owner else col.label
+        dlg = LongTextDialog(title, item.text() if item is not None else "", col.max_chars, self)
+        dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
+
+        def store_text() -> None:
+            error = self.ws.set_summary_cell(row, col.id, dlg.text())
+            if error:
+                self.show_message(error)
+            self.refresh_summary()
+            self.summary_table.setCurrentCell(row, column)
+
+        dlg.accepted.connect(store_text)
+        self.long_text_dialog = dlg
+        dlg.open()
+        return dlg
+
     # -- compile, print, preview ----------------------------------------------------------------
     def choose_output_folder(self) -> Path | None:
-        parent = QFileDialog.getExistingDirectory(self, "选择保存报送材料的位置")
+        parent = QFileDialog.getExistingDirectory(self, "选择保存报送材料的位置",
+                                                  str(winstate.last_folder(self, "district")))
         if not parent:
             return None
+        winstate.remember_folder(self, "district", parent)
         name = self.ws.district.name or "区县"
         return Path(parent) / f"{name}-{self.ws.summary_form.form.year}年度报送材料"
 
@@ -573,24 +778,33 @@ class DistrictWindow(QMainWindow):
         jobs = print_jobs(files, copies, soffice=self.soffice)
         notes: list[str] = []
         failed: list[str] = []
+        sent = 0
         QGuiApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
         try:
             for job in jobs:
                 try:
                     note = self.launcher(job, Path(self._work_dir.name))
                 except Exception as e:  # a printer or converter failing must not close the window
-                    failed.append(f"“{job.path.name}”未能打印：{e}")
+                    failed.append(_print_failure(job, e))
                     continue
                 if note:
-                    notes.append(note)
+                    notes.append(note)  # opened for the user to print: not sent
+                else:
+                    sent += 1
         finally:
             QGuiApplication.restoreOverrideCursor()
+        lines = []
+        if sent:
+            lines.append(f"已发送 {sent} 个文件到打印机，每个{copies}份。")
+        lines += notes
         if failed:
-            self.show_message("\n".join(failed))
+            self.show_message("\n".join(failed + lines))
+            folder = self.last_result.folder if self.last_result is not None else Path(files[0]).parent
+            head = f"{len(failed)} 个文件未能打印：" if len(failed) < len(jobs) else "没有文件被打印："
+            system_opener.show_open_failed(self, "未能打印", [head, *failed, *lines], folder,
+                                           note=f"可以打开文件夹，用 Word、WPS 或 PDF 阅读器打开文件后各打印{copies}份。")
         else:
-            sent = len(jobs) - len(notes)
-            self.show_message(f"已发送 {sent} 个文件到打印机，每个{copies}份。" + ("\n" + "\n".join(notes) if notes else ""),
-                              "note")
+            self.show_message("\n".join(lines), "note")
         return jobs
 
     def preview_target(self) -> Path | None:
@@ -623,12 +837,19 @@ class DistrictWindow(QMainWindow):
             return None
         finally:
             QGuiApplication.restoreOverrideCursor()
-        self.opener(pdf)
+        if not self.opener(pdf):
+            where = f"报送材料在：{self.last_result.folder}" if self.last_result is not None else ""
+            system_opener.show_open_failed(
+                self, "无法预览 PDF", [f"本机没有程序能打开 PDF 文件“{pdf.name}”（可能没有安装 PDF 阅读器）。"],
+                pdf.parent, note="这是临时生成的预览文件，关闭区县汇总窗口后自动删除。" + where)
+            self.show_message(f"未能打开 PDF 预览“{pdf.name}”：本机没有能打开 PDF 的程序。")
         return pdf
 
-    def open_folder(self) -> None:
-        if self.last_result is not None:
-            self.opener(self.last_result.folder)
+    def open_folder(self) -> bool:
+        if self.last_result is None:
+            return False
+        return system_opener.open_or_explain(self, self.last_result.folder, title="无法打开文件夹",
+                                             opener=self.opener)
 
     def closeEvent(self, e) -> None:  # noqa: N802 - Qt API
         for w in (self.summary_window, getattr(self, "_cluster_window", None)):
@@ -642,13 +863,42 @@ class _Cancelled(Exception):
     pass
 
 
+def _print_failure(job: PrintJob, e: Exception) -> str:
+    """One Chinese line for a file that did not print."""
+    name = f"“{job.path.name}”"
+    if isinstance(e, OpenFailed):
+        return str(e)
+    if isinstance(e, subprocess.CalledProcessError):
+        detail = (e.stderr or b"").decode("utf-8", "replace").strip().splitlines() if isinstance(
+            e.stderr, bytes) else []
+        tail = f"：{detail[-1][:160]}" if detail else ""
+        return f"{name}未能打印：打印命令出错（退出码 {e.returncode}）{tail}"
+    if isinstance(e, OSError):
+        return f"{name}未能打印：{e.strerror or e}"
+    return f"{name}未能打印：{e}"
+
+
+def _unique_labels(labels: list[str]) -> list[str]:
+    """Make equal labels distinguishable with （2）, （3）… (never an internal id)."""
+    out: list[str] = []
+    for text in labels:
+        n, label = 1, text
+        while label in out:
+            n += 1
+            label = f"{text}（{n}）"
+        out.append(label)
+    return out
+
+
 def choose_district(store: Store, parent: QWidget | None = None, catalog: Catalog | None = None) -> int | None:
     """Pick an existing district workspace or create one; returns its draft id."""
     catalog = catalog or default_catalog()
     existing = find_districts(store, catalog=catalog)
     new_label = "新建区县汇总…"
     if existing:
-        labels = [f"{d.name}（{d.notice_id}，草稿 {did}）" for did, d in existing] + [new_label]
+        infos = {i.id: i for i in store.list_drafts()}
+        labels = _unique_labels([display_name(store, infos[did], catalog) if did in infos else d.name
+                                 for did, d in existing]) + [new_label]
         text, ok = QInputDialog.getItem(parent, "区县汇总", "选择区县：", labels, 0, False)
         if not ok:
             return None
@@ -666,7 +916,7 @@ def open_district(store: Store, parent: QWidget | None = None) -> DistrictWindow
     if did is None:
         return None
     w = DistrictWindow(store, did)
-    w.show()
+    winstate.show_window(w)
     return w
 
 

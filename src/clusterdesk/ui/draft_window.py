@@ -8,9 +8,10 @@ from clusterdesk.model.form import Catalog
 from clusterdesk.service import DraftSession
 from clusterdesk.store import Store
 
-from . import style
+from . import style, winstate
 from .annual import AchievementPanel
 from .controller import DraftController
+from .firstrun import settings_path_for
 from .pages import SectionPage
 from .panels import EligibilityPanel, ExportDialog, FindDialog, ProblemsDialog
 from .qt import (
@@ -51,12 +52,9 @@ class DraftWindow(QMainWindow):
         self.ctl = DraftController(self.session, self)
         self.form = self.session.form
         self.setWindowIcon(style.app_icon())
-        screen = QApplication.primaryScreen()
-        avail = screen.availableGeometry() if screen is not None else None
-        if avail is not None and avail.width() > 0:
-            self.resize(min(1280, avail.width()), min(800, avail.height()))
-        else:
-            self.resize(1280, 720)
+        self.settings_file = settings_path_for(store.path)
+        # remembered size and place, else 1280×800 within the screen (maximized below 1400 wide)
+        winstate.place(self, "draft", QSize(1280, 800), maximize_below=1400)
         self.pages: list[SectionPage | None] = [None] * len(self.form.sections)
         self.problems_dialog: ProblemsDialog | None = None
         self.find_dialog: FindDialog | None = None
@@ -376,6 +374,8 @@ class DraftWindow(QMainWindow):
             self.resizeDocks([d], [want], Qt.Orientation.Horizontal)
 
     def closeEvent(self, e: QCloseEvent) -> None:  # noqa: N802 - Qt API
+        if self.export_dialog is not None:
+            self.export_dialog.stop()  # a running export is cancelled: no thread outlives the window
         self.flush()
         app = QApplication.instance()
         if app is not None:

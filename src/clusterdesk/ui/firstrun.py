@@ -30,10 +30,12 @@ from .qt import (
     QHBoxLayout,
     QMessageBox,
     QPushButton,
+    QSize,
     QVBoxLayout,
     QWidget,
     Qt,
 )
+from .winstate import fitted_size, place
 
 DEMO_FORM_ID = "cq-2024-application"
 SHOWN_KEY = "first_run_shown"
@@ -94,11 +96,12 @@ class FirstRunDialog(QDialog):
     def __init__(self, store: Store, parent: QWidget | None = None):
         super().__init__(parent)
         self.store = store
+        self.settings_file = settings_path_for(store.path)
         self.choice: str | None = None
         self.draft_id: int | None = None
         self.setWindowTitle(f"欢迎使用{APP_NAME}")
         self.setWindowIcon(style.app_icon())
-        self.setMinimumWidth(620)
+        self.setMinimumWidth(min(620, fitted_size(self, QSize(620, 400)).width()))
 
         lay = QVBoxLayout(self)
         lay.setContentsMargins(28, 24, 28, 20)
@@ -129,6 +132,7 @@ class FirstRunDialog(QDialog):
         buttons.addWidget(self.later_button)
         lay.addStretch(1)
         lay.addLayout(buttons)
+        place(self, "first-run", None)
         if not demo_file().exists():
             self.demo_button.setEnabled(False)
             self.demo_button.setToolTip(f"程序文件夹中缺少示例文件：{demo_file()}")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from clusterdesk.paths import app_root
 
-from . import qt, style
+from . import qt, style, winstate
 from .qt import (
     QDialog,
     QDialogButtonBox,
@@ -20,6 +20,7 @@ from .qt import (
     QListWidget,
     QListWidgetItem,
     QPixmap,
+    QSize,
     QSplitter,
     QTextCursor,
     QTextEdit,
@@ -62,7 +63,7 @@ class UserGuideDialog(QDialog):
         self.setWindowTitle(TITLE)
         self.setWindowIcon(style.app_icon())
         self.setWindowFlag(Qt.WindowType.WindowMaximizeButtonHint, True)
-        self.resize(1100, 760)
+        winstate.place(self, "guide", QSize(1100, 760))
         self._images: dict[str, tuple[int, int]] = {}  # image name → natural size
         self._fitted_to = -1  # the text width the images were last scaled to
         self._base_html = ""
@@ -226,8 +227,13 @@ _open: list[UserGuideDialog] = []
 
 def show_user_guide(parent: QWidget | None = None) -> UserGuideDialog:
     """Open (or bring to the front) the user guide window; returns it."""
-    for dlg in _open:
-        if dlg.isVisible():
+    for dlg in list(_open):
+        try:
+            visible = dlg.isVisible()
+        except RuntimeError:  # deleted with the window it was opened from
+            _open.remove(dlg)
+            continue
+        if visible:
             dlg.raise_()
             dlg.activateWindow()
             return dlg
@@ -235,5 +241,5 @@ def show_user_guide(parent: QWidget | None = None) -> UserGuideDialog:
     dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
     _open.append(dlg)
     dlg.finished.connect(lambda _r: _open.remove(dlg) if dlg in _open else None)
-    dlg.show()
+    winstate.show_window(dlg)
     return dlg

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import threading
+
 from clusterdesk.model.form import FormDef
 from clusterdesk.model.rules import ConditionResult, Problem
 
 from . import style
 from .controller import DraftController
 from .qt import (
-    QApplication,
     QCheckBox,
     QDialog,
     QDialogButtonBox,
@@ -22,7 +23,11 @@ from .qt import (
     QListWidget,
     QListWidgetItem,
     QPushButton,
+    QProgressBar,
     QScrollArea,
+    QSize,
+    QThread,
+    QTimer,
     QVBoxLayout,
     QWidget,
     Qt,
@@ -235,27 +240,59 @@ class FindDialog(QDialog):
 
 
 def load_exporter():
-    """The export function, if that part of the program is installed yet."""
+    """The export function (``export_answers``), if that part of the program is installed."""
     try:
-        from clusterdesk.export.api import export_draft  # type: ignore[import-not-found]
+        from clusterdesk.export.api import export_answers  # type: ignore[import-not-found]
     except ImportError:
         return None
-    return export_draft
+    return export_answers
+
+
+class _ExportWorker(QThread):
+    """Runs one export off the GUI thread; reports the result or the exception."""
+
+    done = Signal(object)
+    failed = Signal(object)
+
+    def __init__(self, job, parent=None):
+        super().__init__(parent)
+        self.job = job
+
+    def run(self) -> None:  # noqa: D102 - Qt API
+        try:
+            result = self.job()
+        except BaseException as e:  # noqa: BLE001 - every failure is reported to the dialog
+            self.failed.emit(e)
+            return
+        self.done.emit(result)
 
 
 class ExportDialog(QDialog):
-    """导出: choose a folder and what to write; a placeholder until export is available."""
+    """导出: the folder (the last one used; the user's Documents at first), what to write, a
+    progress bar with 取消 while the files and the PDF are made (LibreOffice runs in a worker
+    thread; 取消 stops it and the export leaves no file behind), and 打开文件夹 when done."""
+
+    FOLDER_KIND = "export"
 
     def __init__(self, ctl: DraftController, parent: QWidget | None = None):
         super().__init__(parent)
+        from . import winstate
+
         self.ctl = ctl
         self.setWindowTitle("导出申报材料")
-        self.resize(560, 240)
         self.exporter = load_exporter()
+        self.worker: _ExportWorker | None = None
+        self.result = None
+        self.result_paths: list = []
+        self.folder_path = None
+        self._cancel = threading.Event()
+        self._started = 0.0
+        self._busy = False
+        self._pdf_available = True
         lay = QVBoxLayout(self)
         self.message = style.label("")
+        self.message.setObjectName("exportMessage")
         lay.addWidget(self.message)
-        self.result_paths: list = []
         bb = QDialogButtonBox()
         if self.exporter is None:
             self.message.setText("导出功能（Word 可编辑版、盖章用 PDF）正在开发中，即将在新版本中提供。\n"
@@ -264,56 +301,188 @@ class ExportDialog(QDialog):
             close.clicked.connect(self.reject)
             lay.addWidget(bb)
             return
-        self.message.setText("将申报表导出为 Word 可编辑版（及 PDF），保存到所选文件夹。")
+        from clusterdesk.export.pdf import find_soffice
+
+        self.message.setText("将申报表导出为 Word 打印版、可编辑版和 Excel 清单（及 PDF），保存到所选文件夹。")
         row = QHBoxLayout()
-        self.folder = QLineEdit()
-        self.folder.setPlaceholderText("选择保存位置")
-        browse = QPushButton("浏览…")
-        browse.clicked.connect(self._browse)
+        row.addWidget(style.label("保存位置：", "label", wrap=False))
+        self.folder = QLineEdit(str(winstate.last_folder(self, self.FOLDER_KIND)))
+        self.folder.setAccessibleName("保存位置")
+        self.browse_button = QPushButton("浏览…")
+        self.browse_button.setToolTip("选择保存导出文件的文件夹")
+        self.browse_button.setAutoDefault(False)  # Enter in the folder field exports, it does not browse
+        self.browse_button.clicked.connect(self._browse)
         row.addWidget(self.folder, 1)
-        row.addWidget(browse)
+        row.addWidget(self.browse_button)
         lay.addLayout(row)
         self.pdf = QCheckBox("同时生成 PDF（用于打印、盖章）")
         self.pdf.setChecked(True)
+        if find_soffice() is None:
+            self._pdf_available = False
+            self.pdf.setChecked(False)
+            self.pdf.setEnabled(False)
+            self.pdf.setToolTip("未找到 LibreOffice，无法生成 PDF；可用 Word 或 WPS 打开打印版另存为 PDF")
         self.draft_copy = QCheckBox("草稿（带“草稿”字样，存在错误时也可导出）")
         lay.addWidget(self.pdf)
         lay.addWidget(self.draft_copy)
-        ok = bb.addButton("导出", QDialogButtonBox.ButtonRole.AcceptRole)
-        cancel = bb.addButton("取消", QDialogButtonBox.ButtonRole.RejectRole)
-        ok.clicked.connect(self._export)
-        cancel.clicked.connect(self.reject)
+        self.progress = QProgressBar()
+        self.progress.setObjectName("exportProgress")
+        self.progress.setRange(0, 0)  # LibreOffice does not say how far it is: a busy bar
+        self.progress.setTextVisible(False)
+        self.progress.hide()
+        lay.addWidget(self.progress)
+        self.status = style.label("", "help")
+        self.status.setObjectName("exportStatus")
+        lay.addWidget(self.status)
+        self.export_button = bb.addButton("导出", QDialogButtonBox.ButtonRole.ActionRole)
+        self.export_button.setDefault(True)
+        self.export_button.setToolTip(style.with_keys("开始导出", "Enter"))
+        self.open_folder_button = bb.addButton("打开文件夹", QDialogButtonBox.ButtonRole.ActionRole)
+        self.open_folder_button.setToolTip("在文件管理器中打开导出的文件所在的文件夹")
+        self.open_folder_button.hide()
+        self.cancel_button = bb.addButton("取消", QDialogButtonBox.ButtonRole.RejectRole)
+        self.cancel_button.setToolTip(style.with_keys("关闭；导出进行中时停止导出，不留下任何文件", "Esc"))
+        self.export_button.clicked.connect(self._export)
+        self.open_folder_button.clicked.connect(self.open_folder)
+        self.cancel_button.clicked.connect(self.reject)
         lay.addWidget(bb)
+        self._tick = QTimer(self)
+        self._tick.setInterval(1000)
+        self._tick.timeout.connect(self._show_elapsed)
+        winstate.place(self, "export", QSize(600, 260))
 
+    # -- choosing -------------------------------------------------------------------------
     def _browse(self) -> None:
-        d = QFileDialog.getExistingDirectory(self, "选择保存位置")
+        d = QFileDialog.getExistingDirectory(self, "选择保存位置", self.folder.text().strip())
         if d:
             self.folder.setText(d)
 
-    def _export(self) -> None:
+    def running(self) -> bool:
+        """From 导出 until the dialog has shown the outcome (the worker may have ended a moment before)."""
+        return self._busy
+
+    # -- exporting ------------------------------------------------------------------------
+    def _export(self) -> bool:
+        """Start the export in the worker thread; False if it could not start."""
+        import time
         from pathlib import Path
 
+        from clusterdesk.service import load_answers
+
+        if self.running():
+            return False
         folder = self.folder.text().strip()
         if not folder or not Path(folder).is_dir():
             self.message.setText("请先选择一个已存在的保存位置。")
-            return
+            return False
         s = self.ctl.session
-        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
-        try:
-            result = self.exporter(s.store, s.draft_id, Path(folder), pdf=self.pdf.isChecked(),
-                                   draft_copy=self.draft_copy.isChecked())
-        except Exception as e:  # noqa: BLE001 - the exporter's messages are Chinese, shown as they are
-            problems = getattr(e, "problems", None)
-            if problems is not None:
-                self.message.setText(f"存在 {len(problems)} 个错误，不能导出正式材料。请点“检查全部”逐项修改，"
-                                     "或勾选“草稿”先导出草稿。")
-            else:
-                self.message.setText(f"导出失败：{e}")
-            return
-        finally:
-            QApplication.restoreOverrideCursor()
+        form, answers = load_answers(s.store, s.draft_id, s.catalog)  # read here: the worker never touches the store
+        evidence, title = s.evidence(), s.info.title
+        pdf, draft_copy = self.pdf.isChecked(), self.draft_copy.isChecked()
+        self._cancel.clear()
+        self.folder_path = Path(folder)
+        exporter, cancel = self.exporter, self._cancel.is_set
+
+        def job():
+            return exporter(form, answers, evidence, title, Path(folder), pdf=pdf, draft_copy=draft_copy,
+                            cancel=cancel)
+
+        self.worker = _ExportWorker(job, self)
+        self.worker.done.connect(self._done)
+        self.worker.failed.connect(self._failed)
+        self.worker.finished.connect(self._stopped)
+        self._busy = True
+        self._set_running(True)
+        self.message.setText("正在导出 Word 打印版、可编辑版和 Excel 清单" + ("，并用 LibreOffice 生成 PDF" if pdf else "")
+                             + "……")
+        self._started = time.monotonic()
+        self._show_elapsed()
+        self._tick.start()
+        self.worker.start()
+        return True
+
+    def _set_running(self, on: bool) -> None:
+        self.progress.setVisible(on)
+        for w in (self.export_button, self.browse_button, self.folder, self.pdf, self.draft_copy):
+            w.setEnabled(not on and (w is not self.pdf or self._pdf_available))
+        self.cancel_button.setEnabled(True)
+        self.cancel_button.setText("取消导出" if on else "关闭")
+        if on:
+            self.open_folder_button.hide()
+            self.cancel_button.setFocus()
+
+    def _show_elapsed(self) -> None:
+        import time
+
+        secs = int(time.monotonic() - self._started)
+        hint = "（生成 PDF 通常需要 10 到 30 秒）" if self.pdf.isChecked() else ""
+        self.status.setText(f"已用 {secs} 秒{hint}。点“取消导出”可随时停止，不会留下文件。")
+
+    def cancel_export(self) -> bool:
+        """Ask the running export to stop (LibreOffice is killed, written files removed)."""
+        if not self.running():
+            return False
+        self._cancel.set()
+        self.cancel_button.setEnabled(False)
+        self.status.setText("正在取消……")
+        return True
+
+    def reject(self) -> None:  # noqa: D102 - Qt API: 取消 / Esc / the close button
+        if self.running():
+            self.cancel_export()
+            return  # the worker stops within a fraction of a second; the dialog stays to say so
+        super().reject()
+
+    def stop(self, wait_ms: int = 30000) -> None:
+        """Cancel and wait for the worker (the window is closing)."""
+        if self.worker is not None and self.worker.isRunning():
+            self._cancel.set()
+            self.worker.wait(wait_ms)
+
+    def _stopped(self) -> None:
+        self._busy = False
+        self._tick.stop()
+        self._set_running(False)
+        if self.open_folder_button.isHidden():
+            self.export_button.setFocus()  # cancelled or failed: Enter tries again
+
+    def _done(self, result) -> None:
+        from pathlib import Path
+
+        from . import winstate
+
+        self.result = result
         files = getattr(result, "files", result)
         self.result_paths = list(files) if isinstance(files, (list, tuple)) else [files]
         notes = list(getattr(result, "messages", []) or [])
         self.message.setText("已导出：\n" + "\n".join(Path(p).name for p in self.result_paths)
                              + ("\n" + "\n".join(notes) if notes else "")
-                             + f"\n保存位置：{folder}")
+                             + f"\n保存位置：{self.folder_path}")
+        self.status.setText("")
+        winstate.remember_folder(self, self.FOLDER_KIND, self.folder_path)
+        self.open_folder_button.show()
+        self.open_folder_button.setDefault(True)
+        self.open_folder_button.setFocus()
+
+    def _failed(self, e: BaseException) -> None:
+        from clusterdesk.export.pdf import ExportCancelled
+
+        self.status.setText("")
+        if isinstance(e, ExportCancelled):
+            self.message.setText(str(e))
+            return
+        problems = getattr(e, "problems", None)
+        if problems is not None:
+            self.message.setText(f"存在 {len(problems)} 个错误，不能导出正式材料。请点“检查全部”逐项修改，"
+                                 "或勾选“草稿”先导出草稿。")
+        elif isinstance(e, Exception):
+            self.message.setText(f"导出失败：{e}")
+        else:
+            raise e
+
+    def open_folder(self) -> bool:
+        from .opener import open_or_explain
+
+        if self.folder_path is None:
+            return False
+        return open_or_explain(self, self.folder_path, title="无法打开文件夹")

@@ -6,11 +6,12 @@ from pathlib import Path
 
 from clusterdesk.model.form import Catalog, default_catalog
 from clusterdesk.paths import demo_dir
-from clusterdesk.service import completion, create_draft
+from clusterdesk.service import completion, create_draft, display_name
 from clusterdesk.store import DraftInfo, Store, StoreError
 
-from . import annual, style
+from . import annual, style, winstate
 from .draft_window import DraftWindow
+from .firstrun import settings_path_for
 from .qt import (
     QAbstractItemView,
     QDialog,
@@ -23,6 +24,7 @@ from .qt import (
     QMainWindow,
     QMessageBox,
     QPushButton,
+    QSize,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -31,6 +33,18 @@ from .qt import (
 )
 
 COLUMNS = ["集群/草稿名称", "表单", "最后修改", "完成度"]
+SORT_KEY = "start_list_sort"  # settings: {"column": n, "order": 0|1}, or absent for creation order
+SORT_ROLE = Qt.ItemDataRole.UserRole + 1
+
+
+class _Item(QTableWidgetItem):
+    """A cell that sorts by its SORT_ROLE value (numbers as numbers), else by its text."""
+
+    def __lt__(self, other) -> bool:  # noqa: D105
+        a, b = self.data(SORT_ROLE), other.data(SORT_ROLE)
+        if a is not None and b is not None:
+            return a < b
+        return self.text() < other.text()  # (QTableWidgetItem's own < would call back here)
 
 
 class ProblemListDialog(QDialog):
@@ -39,7 +53,7 @@ class ProblemListDialog(QDialog):
     def __init__(self, title: str, intro: str, lines: list[str], parent: QWidget | None = None):
         super().__init__(parent)
         self.setWindowTitle(title)
-        self.resize(720, 420)
+        winstate.place(self, "problem-list", QSize(720, 420))
         lay = QVBoxLayout(self)
         lay.addWidget(style.label(intro))
         self.list = QListWidget()
@@ -52,6 +66,13 @@ class ProblemListDialog(QDialog):
         lay.addWidget(bb)
 
 
+def _to_front(w: QWidget) -> QWidget:
+    w.show()
+    w.raise_()
+    w.activateWindow()
+    return w
+
+
 class StartWindow(QMainWindow):
     def __init__(self, store: Store, catalog: Catalog | None = None):
         super().__init__()
@@ -60,9 +81,10 @@ class StartWindow(QMainWindow):
         self.windows: dict[int, DraftWindow] = {}
         self.drafts: list[DraftInfo] = []
         self.problem_dialog: ProblemListDialog | None = None
+        self.settings_file = settings_path_for(store.path)  # window sizes, folders, the list's order
         self.setWindowTitle("集群申报助手")
         self.setWindowIcon(style.app_icon())
-        self.resize(1100, 640)
+        winstate.place(self, "start", QSize(1100, 640))
 
         body = QWidget()
         lay = QVBoxLayout(body)
@@ -87,6 +109,11 @@ class StartWindow(QMainWindow):
         self.package_button.setToolTip("把所选草稿（填报内容、佐证材料和导出文件）存为一个 .cdpkg 文件，交给区县主管部门")
         self.district_button = QPushButton("区县汇总")
         self.district_button.setToolTip("区县中小企业主管部门：导入各集群的数据包，填写汇总表，生成报送材料")
+        self.new_button.setToolTip(style.with_keys("新建一份申报材料", "Ctrl+N"))
+        self.open_button.setToolTip(style.with_keys("打开所选草稿（也可双击）", "Enter", "Ctrl+O"))
+        self.rename_button.setToolTip(style.with_keys("重命名所选草稿", "F2"))
+        self.delete_button.setToolTip(style.with_keys("删除所选草稿", "Del"))
+        self.import_button.setToolTip(style.with_keys("导入填好的 .json 或 .xlsx 模板", "Ctrl+I"))
         for b, slot in ((self.new_button, self.new_draft), (self.open_button, self.open_selected),
                         (self.copy_button, self.copy_selected), (self.rename_button, self.rename_selected),
                         (self.delete_button, self.delete_selected), (self.annual_button, self.new_annual),
@@ -107,6 +134,7 @@ class StartWindow(QMainWindow):
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setTabKeyNavigation(False)  # Tab leaves the list; ↑↓ choose a draft
         self.table.verticalHeader().setVisible(False)
         self.table.setWordWrap(True)
         hh = self.table.horizontalHeader()
@@ -115,8 +143,19 @@ class StartWindow(QMainWindow):
         self.table.setColumnWidth(1, 300)
         hh.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
         hh.setSectionResizeMode(3, QHeaderView.ResizeMode.ResizeToContents)
-        self.table.doubleClicked.connect(lambda _i: self.open_selected())
+        # Enter on a row, or a double click (activation follows the system's click setting)
+        self.table.activated.connect(lambda _i: self.open_selected())
         self.table.itemSelectionChanged.connect(self._update_buttons)
+        # the list keeps creation order (newest first) unless the user sorts by a column
+        hh.setSortIndicatorClearable(True)
+        sort = winstate.remembered(self, SORT_KEY)
+        if isinstance(sort, dict) and isinstance(sort.get("column"), int) and 0 <= sort["column"] < len(COLUMNS):
+            order = Qt.SortOrder.DescendingOrder if sort.get("order") == 1 else Qt.SortOrder.AscendingOrder
+            hh.setSortIndicator(sort["column"], order)
+        else:
+            hh.setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
+        self.table.setSortingEnabled(True)
+        hh.sortIndicatorChanged.connect(self._sort_changed)
         lay.addWidget(self.table, 1)
         self.empty_label = style.label("还没有草稿。点“新建”开始填写，或点“打开示例集群”看看填好的样子。", "help")
         lay.addWidget(self.empty_label)
@@ -124,17 +163,27 @@ class StartWindow(QMainWindow):
         self._build_menus()
         self.district_windows: list[QWidget] = []
         self.refresh()
+        self.table.setFocus()
 
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("文件(&F)")
-        for text, slot in (("新建草稿…", self.new_draft), ("从填好的模板导入…", self.import_template),
-                           ("导出数据包…", self.export_package), ("区县汇总…", self.open_district), (None, None),
-                           ("备份数据库…", self.backup_database), ("从备份恢复…", self.restore_database),
-                           (None, None), ("退出", self.close)):
+        self.menu_actions = {}
+        for text, slot, keys in (("新建草稿…", self.new_draft, "Ctrl+N"), ("打开", self.open_selected, "Ctrl+O"),
+                                 ("重命名…", self.rename_selected, "F2"), ("删除…", self.delete_selected, "Del"),
+                                 (None, None, None),
+                                 ("从填好的模板导入…", self.import_template, "Ctrl+I"),
+                                 ("导出数据包…", self.export_package, None), ("区县汇总…", self.open_district, None),
+                                 (None, None, None),
+                                 ("备份数据库…", self.backup_database, None), ("从备份恢复…", self.restore_database, None),
+                                 (None, None, None), ("退出", self.close, "Ctrl+Q")):
             if text is None:
                 file_menu.addSeparator()
-            else:
-                file_menu.addAction(text).triggered.connect(lambda _c=False, f=slot: f())
+                continue
+            a = file_menu.addAction(text)
+            if keys:
+                a.setShortcut(keys)
+            a.triggered.connect(lambda _c=False, f=slot: f())
+            self.menu_actions[text] = a
         help_menu = self.menuBar().addMenu("帮助(&H)")
         guide = help_menu.addAction("用户指南")
         guide.setShortcut("F1")
@@ -160,11 +209,15 @@ class StartWindow(QMainWindow):
             return None
         if info.id in self.windows:
             self.windows[info.id].flush()  # what is being typed counts
+        if not self.confirm_package_with_errors(info):
+            return None
         name = "".join(ch for ch in info.title if ch not in '\\/:*?"<>|') or "草稿"
-        path, _ = QFileDialog.getSaveFileName(self, "导出数据包", str(Path.home() / f"{name}.cdpkg"),
+        folder = winstate.last_folder(self, "package")
+        path, _ = QFileDialog.getSaveFileName(self, "导出数据包", str(folder / f"{name}.cdpkg"),
                                               "集群申报数据包 (*.cdpkg)")
         if not path:
             return None
+        winstate.remember_folder(self, "package", Path(path).parent)
         from clusterdesk.packages.package import write_package
 
         try:
@@ -175,21 +228,82 @@ class StartWindow(QMainWindow):
         QMessageBox.information(self, "导出数据包", f"已导出：\n{out}\n\n请把这个文件交给区县中小企业主管部门。")
         return out
 
-    def open_district(self) -> QWidget | None:
-        from .district import open_district
+    def package_errors(self, draft_id: int) -> int:
+        """How many errors (not warnings) the draft has now."""
+        from clusterdesk.model.rules import validate
+        from clusterdesk.service import load_answers
 
-        w = open_district(self.store, self)
-        if w is not None:
-            self.district_windows.append(w)
+        form, answers = load_answers(self.store, draft_id, self.catalog)
+        return sum(1 for p in validate(form, answers) if p.level == "error")
+
+    def confirm_package_with_errors(self, info: DraftInfo) -> bool:
+        """A draft with errors is packaged only after a warning that offers 检查 (open and check)."""
+        if info.form_id not in self.catalog:
+            return True
+        n = self.package_errors(info.id)
+        if not n:
+            return True
+        box = QMessageBox(QMessageBox.Icon.Warning, "导出数据包",
+                          f"“{display_name(self.store, info, self.catalog)}”还有 {n} 个错误。", parent=self)
+        box.setInformativeText("区县主管部门收到后也会看到这些错误，正式材料在改正前不能导出。\n"
+                               "建议先点“检查”逐项改正；也可以仍然导出，稍后再发送改正后的数据包。")
+        check = box.addButton("检查", QMessageBox.ButtonRole.AcceptRole)
+        go_on = box.addButton("仍然导出", QMessageBox.ButtonRole.DestructiveRole)
+        box.addButton("取消", QMessageBox.ButtonRole.RejectRole)
+        box.setDefaultButton(check)
+        self.package_warning = box
+        box.exec()
+        clicked = box.clickedButton()
+        if clicked is check:
+            w = self.open_draft(info.id)
+            if isinstance(w, DraftWindow):
+                w.check_all()
+            return False
+        return clicked is go_on
+
+    def open_district(self) -> QWidget | None:
+        from .district import choose_district
+
+        did = choose_district(self.store, self, self.catalog)
+        if did is None:
+            return None
+        self.refresh(did)
+        return self.open_district_window(did)
+
+    def open_district_window(self, draft_id: int) -> QWidget | None:
+        from .district import DistrictWindow
+
+        for w in self.district_windows:
+            if getattr(w, "ws", None) is not None and w.ws.draft_id == draft_id and w.isVisible():
+                return _to_front(w)
+        w = self._new_window(DistrictWindow, draft_id, "无法打开区县汇总")
+        if w is None:
+            return None
+        w.changed.connect(lambda: self.refresh())  # imported packages appear in this list at once
+        self.district_windows = [d for d in self.district_windows if d.isVisible()] + [w]
+        winstate.show_window(w)
         return w
+
+    def is_district_workspace(self, draft_id: int) -> bool:
+        from clusterdesk.service import DISTRICT_META_KEY
+
+        try:
+            info = self.store.get_draft(draft_id)
+        except StoreError:
+            return False
+        if info.form_id not in self.catalog:
+            return False
+        return (self.catalog.get(info.form_id).form.role == "district"
+                and isinstance(self.store.get_meta(draft_id).get(DISTRICT_META_KEY), dict))
 
     def backup_database(self) -> Path | None:
         from datetime import datetime
 
-        default = Path.home() / f"集群申报助手备份-{datetime.now():%Y%m%d-%H%M}.sqlite3"
+        default = winstate.last_folder(self, "backup") / f"集群申报助手备份-{datetime.now():%Y%m%d-%H%M}.sqlite3"
         path, _ = QFileDialog.getSaveFileName(self, "备份数据库", str(default), "数据库备份 (*.sqlite3)")
         if not path:
             return None
+        winstate.remember_folder(self, "backup", Path(path).parent)
         try:
             out = self.store.backup(Path(path))
         except StoreError as e:
@@ -199,7 +313,8 @@ class StartWindow(QMainWindow):
         return out
 
     def restore_database(self) -> bool:
-        path, _ = QFileDialog.getOpenFileName(self, "从备份恢复", str(Path.home()), "数据库备份 (*.sqlite3)")
+        path, _ = QFileDialog.getOpenFileName(self, "从备份恢复", str(winstate.last_folder(self, "backup")),
+                                              "数据库备份 (*.sqlite3)")
         if not path:
             return False
         answer = QMessageBox.question(
@@ -220,30 +335,49 @@ class StartWindow(QMainWindow):
 
     # -- the list --
     def refresh(self, select_id: int | None = None) -> None:
+        """Redraw the list. Rows keep creation order (newest first) unless the user sorted by a
+        column: a change to a draft never moves it."""
         current = select_id if select_id is not None else self.selected_id()
-        self.drafts = self.store.list_drafts()
+        self.drafts = sorted(self.store.list_drafts(), key=lambda d: (d.created_at, d.id), reverse=True)
+        self.table.setSortingEnabled(False)
+        self.table.clearSelection()
         self.table.setRowCount(len(self.drafts))
         for i, d in enumerate(self.drafts):
             if d.form_id in self.catalog:
                 form = self.catalog.get(d.form_id)
                 form_title = form.title
-                pct = f"{completion(form, self.store.get_answers(d.id)) * 100:.0f}%"
+                share = completion(form, self.store.get_answers(d.id))
+                pct = f"{share * 100:.0f}%"
             else:
-                form_title = f"{d.form_id}（本程序版本中没有此表单）"
-                pct = "—"
-            cells = [d.title, form_title, f"{d.updated_at:%Y-%m-%d %H:%M}", pct]
+                form_title = "本程序版本中没有此表单，请安装新版本后打开"
+                share, pct = -1.0, "—"
+            cells = [display_name(self.store, d, self.catalog), form_title, f"{d.updated_at:%Y-%m-%d %H:%M}", pct]
             for j, text in enumerate(cells):
-                it = QTableWidgetItem(text)
+                it = _Item(text)
                 it.setData(Qt.ItemDataRole.UserRole, d.id)
+                if j == 0:
+                    it.setToolTip(text)
                 if j == 3:
+                    it.setData(SORT_ROLE, share)
                     it.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 self.table.setItem(i, j, it)
-            if d.id == current:
-                self.table.selectRow(i)
-        if self.drafts and self.selected_id() is None:
-            self.table.selectRow(0)
+        self.table.setSortingEnabled(True)
+        row = self.row_of(current) if current is not None else -1
+        if row < 0 and self.drafts:
+            row = 0
+        if row >= 0:
+            self.table.selectRow(row)
+            self.table.setCurrentCell(row, 0)
         self.empty_label.setVisible(not self.drafts)
         self._update_buttons()
+
+    def _sort_changed(self, column: int, order: Qt.SortOrder) -> None:
+        if column < 0:
+            winstate.remember(self, SORT_KEY, None)
+            self.refresh()  # back to creation order
+        else:
+            winstate.remember(self, SORT_KEY, {"column": column,
+                                               "order": 1 if order == Qt.SortOrder.DescendingOrder else 0})
 
     def selected_id(self) -> int | None:
         rows = self.table.selectionModel().selectedRows()
@@ -252,9 +386,11 @@ class StartWindow(QMainWindow):
         return self.table.item(rows[0].row(), 0).data(Qt.ItemDataRole.UserRole)
 
     def row_of(self, draft_id: int) -> int:
-        for i, d in enumerate(self.drafts):
-            if d.id == draft_id:
-                return i
+        """The table row showing ``draft_id`` (after any sorting), or -1."""
+        for r in range(self.table.rowCount()):
+            it = self.table.item(r, 0)
+            if it is not None and it.data(Qt.ItemDataRole.UserRole) == draft_id:
+                return r
         return -1
 
     def _update_buttons(self) -> None:
@@ -296,31 +432,32 @@ class StartWindow(QMainWindow):
         did = self.selected_id()
         return self.open_draft(did) if did is not None else None
 
-    def open_draft(self, draft_id: int) -> DraftWindow | None:
+    def open_draft(self, draft_id: int) -> QWidget | None:
+        if self.is_district_workspace(draft_id):
+            return self.open_district_window(draft_id)
         w = self.windows.get(draft_id)
         if w is not None:
-            w.show()
-            w.raise_()
-            w.activateWindow()
-            return w
-        try:
-            w = DraftWindow(self.store, draft_id, self.catalog)
-        except (StoreError, KeyError) as e:
-            QMessageBox.warning(self, "无法打开草稿", str(e).strip("'\""))
+            return _to_front(w)
+        w = self._new_window(DraftWindow, draft_id, "无法打开草稿")
+        if w is None:
             return None
         w.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
         w.closed.connect(self._on_closed)
         self.windows[draft_id] = w
-        screen = w.screen()
-        if screen is not None and screen.availableGeometry().width() < 1400:
-            w.showMaximized()  # an office laptop at 1366×768: use all of it
-        else:
-            w.show()
+        winstate.show_window(w)  # as it was left, or maximized on a screen narrower than 1400
         return w
+
+    def _new_window(self, cls, draft_id: int, failure: str):
+        try:
+            return cls(self.store, draft_id, self.catalog)
+        except (StoreError, KeyError) as e:
+            QMessageBox.warning(self, failure, str(e).strip("'\""))
+            return None
 
     def _on_closed(self, draft_id: int) -> None:
         self.windows.pop(draft_id, None)
         self.refresh(draft_id)
+        self.table.setFocus()  # back in the list when this window is active again: Enter reopens
 
     def copy_selected(self) -> int | None:
         did = self.selected_id()
@@ -389,10 +526,11 @@ class StartWindow(QMainWindow):
         return True
 
     def import_template(self) -> int | None:
-        path, _ = QFileDialog.getOpenFileName(self, "从填好的模板导入", "",
+        path, _ = QFileDialog.getOpenFileName(self, "从填好的模板导入", str(winstate.last_folder(self, "import")),
                                               "填好的模板 (*.json *.xlsx);;所有文件 (*)")
         if not path:
             return None
+        winstate.remember_folder(self, "import", Path(path).parent)
         return self.import_path(Path(path))
 
     def import_path(self, path: Path) -> int | None:
@@ -419,6 +557,6 @@ class StartWindow(QMainWindow):
         return self.import_path(demo_dir() / f"{form.id}.json")
 
     def closeEvent(self, e) -> None:  # noqa: N802 - Qt API
-        for w in list(self.windows.values()):
+        for w in list(self.windows.values()) + list(self.district_windows):
             w.close()
         super().closeEvent(e)

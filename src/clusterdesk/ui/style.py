@@ -20,9 +20,38 @@ OVERFLOW_BG = "#ffd9d6"
 STATE_TEXT = {"not_started": "未开始", "in_progress": "填写中", "complete": "已完成", "errors": "有错误"}
 STATE_COLOR = {"not_started": PENDING, "in_progress": ACCENT, "complete": OK, "errors": ERROR}
 
-STYLESHEET = f"""
+FOCUS = ACCENT
+FOCUS_BG = "#e8f0fa"
+
+# Keyboard focus is visible on every control: a 2px accent border (buttons, fields, lists,
+# tables) or a tinted box (check boxes, radio buttons). Normal states keep the same outer size
+# (1px border + 1px more padding), so nothing moves when focus arrives; lists and tables keep a
+# 2px border that turns blue (Qt does not re-measure a scroll area's frame on focus).
+FOCUS_STYLES = f"""
+QPushButton {{ border: 1px solid #9aa4af; border-radius: 4px; padding: 4px 12px; background: #f7f8fa;
+               min-height: 18px; }}
+QPushButton:hover {{ background: #eef3f9; border-color: #6f8fb3; }}
+QPushButton:pressed {{ background: #dfe8f3; }}
+QPushButton:default {{ border-color: {ACCENT}; }}
+QPushButton:disabled {{ color: #9a9a9a; background: #f1f2f4; border-color: #d0d5db; }}
+QPushButton:focus {{ border: 2px solid {FOCUS}; padding: 3px 11px; background: {FOCUS_BG}; }}
+QToolButton:focus {{ border: 2px solid {FOCUS}; border-radius: 3px; background: {FOCUS_BG}; }}
+QLineEdit, QPlainTextEdit, QTextEdit {{ border: 1px solid #9aa4af; border-radius: 3px; padding: 3px;
+                                       background: white; }}
+QLineEdit:focus, QPlainTextEdit:focus, QTextEdit:focus {{ border: 2px solid {FOCUS}; padding: 2px; }}
+QLineEdit:disabled {{ background: #f1f2f4; color: #777; }}
+QTableView, QListView, QTreeView {{ border: 2px solid #d3d9e1; }}
+QTableView:focus, QListView:focus, QTreeView:focus {{ border-color: {FOCUS}; }}
+QCheckBox, QRadioButton {{ border: 1px solid transparent; border-radius: 3px; padding: 1px 3px; }}
+QCheckBox:focus, QRadioButton:focus {{ border: 1px solid {FOCUS}; background: {FOCUS_BG}; }}
+"""
+
+STYLESHEET = FOCUS_STYLES + f"""
 QLineEdit, QPlainTextEdit {{ padding: 3px; }}
-QLineEdit[invalid="true"], QPlainTextEdit[invalid="true"] {{ border: 2px solid {ERROR}; background: #fff5f5; }}
+QLineEdit:focus, QPlainTextEdit:focus {{ padding: 2px; }}
+QLineEdit[invalid="true"], QPlainTextEdit[invalid="true"] {{ border: 2px solid {ERROR}; padding: 2px;
+                                                            background: #fff5f5; }}
+QLineEdit[invalid="true"]:focus, QPlainTextEdit[invalid="true"]:focus {{ border: 3px solid {ERROR}; padding: 1px; }}
 QLineEdit[computed="true"] {{ background: #f1f3f6; color: #333; }}
 QLabel[role="section-title"] {{ font-size: 15pt; font-weight: bold; color: #1f3b5a; }}
 QLabel[role="label"] {{ font-weight: bold; color: #222; }}
@@ -60,6 +89,14 @@ def apply_app_style(app: QApplication) -> None:
     app.setFont(app_font())
     app.setStyleSheet(STYLESHEET)
     app.setWindowIcon(app_icon())
+
+
+def with_keys(tip: str, *keys: str) -> str:
+    """A tooltip that names its shortcut(s): ``打开所选草稿（Enter, Ctrl+O）``."""
+    from .qt import QKeySequence
+
+    shown = ", ".join(QKeySequence(k).toString(QKeySequence.SequenceFormat.NativeText) or k for k in keys)
+    return f"{tip}（{shown}）" if shown else tip
 
 
 def set_role(w: QWidget, role: str) -> None:

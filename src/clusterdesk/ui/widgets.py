@@ -26,7 +26,6 @@ from .qt import (
     QCheckBox,
     QColor,
     QComboBox,
-    QDesktopServices,
     QFileDialog,
     QFocusEvent,
     QFrame,
@@ -50,7 +49,6 @@ from .qt import (
     QTextCharFormat,
     QTextCursor,
     QToolButton,
-    QUrl,
     QValidator,
     QVBoxLayout,
     QWidget,
@@ -768,7 +766,9 @@ class EvidencePanel(QWidget):
         except StoreError as e:
             QMessageBox.warning(self, "无法打开佐证材料", str(e))
             return
-        QDesktopServices.openUrl(QUrl.fromLocalFile(str(path)))
+        from .opener import open_or_explain
+
+        open_or_explain(self, path, title="无法打开佐证材料")
 
     def remove_file(self, evidence_id: int, name: str) -> None:
         answer = QMessageBox.question(self, "移除佐证材料", f"确定移除佐证材料“{name}”吗？")
