@@ -723,6 +723,9 @@ def _no_constant(name: str) -> Any:
     raise ValueError(name)  # NaN / Infinity: the store never writes them
 
 
+_JSON = json.JSONDecoder(parse_constant=_no_constant)
+
+
 def _text_problem(value: object, *, empty_ok: bool = True) -> str | None:
     if isinstance(value, _BadText):
         return "编码已损坏，不是有效的文字"
@@ -738,7 +741,7 @@ def _json_problem(value: object) -> str | None:
     if problem:
         return problem
     try:
-        json.loads(value, parse_constant=_no_constant)  # type: ignore[arg-type]
+        _JSON.decode(value)  # type: ignore[arg-type]
     except (ValueError, RecursionError):
         return "不是有效的数据（格式已损坏）"
     return None
@@ -749,7 +752,7 @@ def _load_json(value: object) -> Any:
     if _text_problem(value):
         raise ValueError("not text")
     try:
-        return json.loads(value, parse_constant=_no_constant)  # type: ignore[arg-type]
+        return _JSON.decode(value)  # type: ignore[arg-type]
     except RecursionError as exc:
         raise ValueError("too deep") from exc
 
@@ -759,7 +762,9 @@ def _time_problem(value: object) -> str | None:
     if problem:
         return problem
     try:
-        datetime.fromisoformat(value).astimezone()  # type: ignore[arg-type]
+        moment = datetime.fromisoformat(value)  # type: ignore[arg-type]
+        if not 1 < moment.year < 9999:
+            moment.astimezone()  # what _to_local does; only the extremes can overflow
     except (ValueError, OverflowError, OSError):
         return "不是有效的时间"
     return None
@@ -820,8 +825,15 @@ def _scan_values(raw: sqlite3.Connection, *, draft_ids: set[int] | None = None) 
             if problem:
                 add("draft", did, _DRAFT_COLUMNS[column], problem, values[column], rowid, column)
 
-    for rowid, did, key, value_json, note in raw.execute(
-            'SELECT rowid, draft_id, "key", value_json, note FROM draft_answer ORDER BY draft_id, "key"'):
+    # JSON is checked by SQLite's json_valid (C, strict RFC 8259) and parsed in Python only when it
+    # fails, for the reason; the text itself is decoded (UTF-8 checked) by the text factory.
+    for rowid, did, key, value_json, valid, note in raw.execute(
+            'SELECT rowid, draft_id, "key", value_json, value_json IS NULL OR (typeof(value_json) = \'text\' '
+            'AND json_valid(value_json)), note FROM draft_answer ORDER BY draft_id, "key"'):
+        if type(did) is int and type(key) is str and key and valid and type(value_json) in (str, type(None)) \
+                and type(note) in (str, type(None)):
+            if draft_ids is None or did in draft_ids:
+                continue
         if not wanted(did):
             continue
         name = _readable(key)
@@ -834,8 +846,11 @@ def _scan_values(raw: sqlite3.Connection, *, draft_ids: set[int] | None = None) 
         if note is not None and (problem := _text_problem(note)):
             add("note", did, name, problem, note, rowid, "note")
 
-    for rowid, did, key, value_json in raw.execute(
-            'SELECT rowid, draft_id, "key", value_json FROM draft_meta ORDER BY draft_id, "key"'):
+    for rowid, did, key, value_json, valid in raw.execute(
+            'SELECT rowid, draft_id, "key", value_json, typeof(value_json) = \'text\' AND json_valid(value_json) '
+            'FROM draft_meta ORDER BY draft_id, "key"'):
+        if type(did) is int and type(key) is str and key and valid and type(value_json) is str:
+            continue
         if not wanted(did):
             continue
         problem = _int_problem(did) or _text_problem(key, empty_ok=False) or _json_problem(value_json)
@@ -846,6 +861,10 @@ def _scan_values(raw: sqlite3.Connection, *, draft_ids: set[int] | None = None) 
             'SELECT rowid, id, draft_id, "key", option, filename, sha256, added_at, position FROM evidence '
             "ORDER BY id"):
         if not wanted(did):
+            continue
+        if (type(did) is int and type(key) is str and key and type(option) is str and type(filename) is str
+                and filename and type(sha) is str and _SHA_RE.fullmatch(sha) and type(position) is int
+                and not _time_problem(added)):
             continue
         shown = _readable(filename)
         checks = {"draft_id": _int_problem(did), "key": _text_problem(key, empty_ok=False),
@@ -1300,13 +1319,6 @@ class Store:
             found = _scan_values(self._raw_in(session))
         self._damage = []
         self._note_damage(found)
-
-    def _check_draft_values(self, session: Session, draft_id: int) -> None:
-        """Raise ValuesDamaged if anything stored for this draft does not read back."""
-        found = _scan_values(self._raw_in(session), draft_ids={draft_id})
-        if found:
-            self._note_damage(found)
-            raise ValuesDamaged(found, self._path)
 
     def _refuse_write(self) -> None:
         # Restored from elsewhere (another window, another process) since the damage was found?
@@ -2197,7 +2209,10 @@ def _form_value_problems(conn: sqlite3.Connection) -> list[str]:
         if form.version != version or not form.has_cell(key):
             continue
         cell = form.cell(key)
-        problem = stored_value_problem(_load_json(value_json), cell.field)
+        try:
+            problem = stored_value_problem(_load_json(value_json), cell.field)
+        except ValueError:
+            problem = "不是有效的数据（格式已损坏）"
         if problem:
             problems.append(f"备份文件中草稿“{title}”（编号 {did}）的“{cell.where}”与表单不符：{problem}")
     return problems
