@@ -227,7 +227,10 @@ class StartWindow(QMainWindow):
             if d.form_id in self.catalog:
                 form = self.catalog.get(d.form_id)
                 form_title = form.title
-                pct = f"{completion(form, self.store.get_answers(d.id)) * 100:.0f}%"
+                try:
+                    pct = f"{completion(form, self.store.get_answers(d.id)) * 100:.0f}%"
+                except StoreError:  # a damaged value: named when the store found it, writes stopped
+                    pct = "内容已损坏"
             else:
                 form_title = f"{d.form_id}（本程序版本中没有此表单）"
                 pct = "—"
