@@ -351,3 +351,40 @@ def test_gui_start_names_the_damage_and_lets_the_user_choose(tmp_path, qapp, cho
         store.close()
     bump("damaged_values", "gui_dialogs")
     record("damaged_values", flips=sorted(FLIPS))
+
+
+def test_wizard_shows_writes_stopped_at_the_field(tmp_path, qtbot):
+    """Damage found while a draft window is open (another program broke a value of another
+    draft): what the user types next is refused at the field with the Chinese reason, not lost
+    silently and not written."""
+    from clusterdesk.ui.app import ensure_app
+    from clusterdesk.ui.draft_window import DraftWindow
+    from clusterdesk.ui.qt import Qt
+
+    ensure_app()
+    db, did, other, _title = build(tmp_path)
+    store = Store.open(db)
+    win = DraftWindow(store, other)
+    try:
+        win.resize(1366, 768)
+        win.show()
+        qtbot.waitExposed(win)
+        conn = sqlite3.connect(db)
+        conn.execute("""UPDATE draft_answer SET value_json = '"强链' WHERE "key" = ?""", (ANSWER_KEY,))
+        conn.commit()
+        conn.close()
+        with pytest.raises(ValuesDamaged):
+            store.get_answers(did)  # e.g. the start window refreshing its list
+        digest, version = sha256_file(db), store.data_version()
+        win.jump_to("basic.area")
+        ed = win.current_page().editor_for_key("basic.area")
+        ed.edit.selectAll()
+        qtbot.keyClicks(ed.edit, "13")
+        qtbot.keyClick(ed.edit, Qt.Key.Key_Return)
+        assert ed.problem_label.isVisible() and "停止保存" in ed.problem_label.text()
+        assert ed.edit.text() == "13"  # the typed text stays on screen
+        assert store.get_answers(other)["basic.area"] == "12.50"
+        assert store.data_version() == version and sha256_file(db) == digest
+    finally:
+        win.close()
+        store.close()
