@@ -1335,8 +1335,8 @@ class Store:
         first = self._damage[0].message()
         more = f"（另有 {len(self._damage) - 1} 处）" if len(self._damage) > 1 else ""
         raise WritesStopped(
-            f"数据库中有已损坏的内容，为避免损坏扩散，已停止保存：{first}{more}。"
-            f"请用快照恢复（clusterdesk restore），或接受损坏后继续（clusterdesk repair）：{self._path}"
+            f"数据库中有已损坏的内容，为避免损坏扩散，已停止保存（{first}{more}）。"
+            "请用快照恢复，或接受损坏后继续：重新打开程序时按提示选择，或使用命令 clusterdesk restore / repair"
         )
 
     def accept_damage(self) -> Repair:

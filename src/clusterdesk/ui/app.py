@@ -85,8 +85,8 @@ def _refused(path: Path, e: StoreError, parent) -> Store | None:
         why = ("这个数据文件是由更新版本的集群申报助手保存的，本版本无法读取。\n"
                "请安装最新版本后再打开；为避免丢失内容，本程序不会修改这个文件。")
     elif isinstance(e, DatabaseEmpty):
-        why = ("数据文件是空的（0 字节），原来保存在其中的内容已经不在了。\n"
-               "为避免掩盖这一情况，本程序不会使用或覆盖这个文件。")
+        why = ("原来保存在其中的内容已经不在了。可以用快照恢复；\n"
+               "也可以把这个文件改名保留，新建一个空数据库。")
     else:
         why = ("数据文件已损坏，或不是集群申报助手的数据文件。\n"
                "为避免进一步损失，本程序不会修改这个文件。")
@@ -137,7 +137,7 @@ def _damaged_values(store: Store, parent) -> Store | None:
             return open_store(str(path), parent)
         if choice == _ACCEPT:
             done = store.accept_damage().lines()
-            QMessageBox.information(parent, APP_NAME, "已接受损坏，可以继续保存：\n\n" + "\n".join(done))
+            QMessageBox.information(parent, APP_NAME, "已接受损坏，可以继续保存：\n\n" + "\n\n".join(done))
             return store
     except StoreError as e:
         QMessageBox.critical(parent, APP_NAME, f"未完成：{e}")
