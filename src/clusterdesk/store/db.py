@@ -1059,9 +1059,10 @@ class Store:
             self._take_owner()
         else:
             self._take_owner()
-            self._create_file()
 
         try:
+            if self.startup_check is None:
+                self._create_file()
             self._connect()
             self._migrate()
             self._check_all_values()
