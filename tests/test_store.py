@@ -527,12 +527,25 @@ def test_foreign_sqlite_db_is_refused_unchanged(tmp_path):
     assert path.read_bytes() == data
 
 
-def test_empty_existing_file_is_initialised(tmp_path):
+def test_empty_existing_file_is_refused_unchanged(tmp_path):
+    # A new database appears complete (built under a temporary name): an existing empty file is
+    # never one of ours half-made, it is one whose data is gone, and is never reused.
     path = tmp_path / "empty.sqlite3"
     path.write_bytes(b"")
+    with pytest.raises(DatabaseDamaged, match="空的"):
+        Store.open(path)
+    assert path.read_bytes() == b""
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["empty.sqlite3"]
+
+
+def test_missing_file_is_created_complete(tmp_path):
+    path = tmp_path / "new" / "db.sqlite3"
     with Store.open(path) as s:
         assert s.create_draft("f", 1, "t").id == 1
+        assert s.startup_check is None
     assert raw_query(path, "PRAGMA user_version") == [(SCHEMA_VERSION,)]
+    assert raw_query(path, "PRAGMA auto_vacuum") == [(2,)]  # incremental
+    assert sorted(p.name for p in path.parent.iterdir()) == ["db.sqlite3"]  # no lock file, no temporary
 
 
 def test_models_match_migrated_schema(store):

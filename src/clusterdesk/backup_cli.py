@@ -1,4 +1,5 @@
-"""``clusterdesk backup`` and ``clusterdesk restore``: copy the database out, and put a copy back.
+"""``clusterdesk backup``, ``restore`` and ``repair``: copy the database out, put a copy back, and
+accept damage so work can go on.
 
 Both are thin layers over :meth:`Store.backup` (SQLite's online backup API, so a running GUI
 may keep working) and :meth:`Store.restore` (which checks the file's integrity, schema version
@@ -8,6 +9,11 @@ The command line asks no questions: ``restore`` replaces the database at once an
 it replaced and where the snapshot of the previous state is, so it can be undone with another
 ``restore``. A damaged or foreign file is refused with one Chinese line on stderr and exit code 2;
 the database is left exactly as it was.
+
+``repair`` is how a user accepts damage instead of restoring: damaged stored values are cleared
+and their text kept aside (``Store.accept_damage``, after a snapshot that is never rotated away);
+a database file that cannot be used at all (empty, damaged, not ours) is kept under a new name
+beside it and a new, empty database is started (``Store.set_aside``).
 """
 
 from __future__ import annotations
@@ -25,6 +31,8 @@ def register(sub: Any, add: Callable[..., argparse.ArgumentParser]) -> None:
     sp.add_argument("--force", action="store_true", help="OUT 已存在时覆盖它")
     sp = add("restore", cmd_restore, "用备份文件替换数据库（替换前自动为当前数据库保存快照）")
     sp.add_argument("file", metavar="FILE", help="备份文件（.sqlite3）")
+    add("repair", cmd_repair, "接受数据库的损坏后继续使用：损坏的内容另存为文字并清空相应栏目；"
+        "整个文件无法使用时把它改名保留并新建空数据库（修复前自动保存快照）")
 
 
 def _db_path(args: argparse.Namespace) -> Path:
@@ -98,4 +106,35 @@ def cmd_restore(args: argparse.Namespace) -> int:
     if new_snaps:
         _out(f"恢复前的数据库已保存为快照：{new_snaps[-1]}")
         _out(f"如需撤销本次恢复：clusterdesk restore \"{new_snaps[-1]}\" --db \"{db}\"")
+    return 0
+
+
+def cmd_repair(args: argparse.Namespace) -> int:
+    from clusterdesk.cli import CliError, _out
+    from clusterdesk.store import DatabaseDamaged, DatabaseTooNew, Store
+
+    db = _db_path(args)
+    if not db.exists() and not db.is_symlink():
+        raise CliError(f"没有数据库文件，无需修复：{db}")
+    try:
+        store = Store.open(db)
+    except DatabaseTooNew:
+        raise
+    except DatabaseDamaged as e:
+        kept = Store.set_aside(db)
+        Store.open(db).close()
+        _out(f"原数据库文件无法使用：{e}")
+        _out(f"已把它改名保留为：{kept}")
+        _out(f"已新建空数据库：{db}")
+        snaps = Store.snapshots_of(db)
+        if snaps:
+            _out(f"如需找回快照中的内容：clusterdesk --db \"{db}\" restore \"{snaps[0]}\"")
+        return 0
+    with store:
+        if not store.damage:
+            _out(f"数据库完好，没有需要修复的内容：{db}")
+            return 0
+        for line in store.accept_damage().lines():
+            _out(line)
+        _out("已接受损坏，可以继续保存。")
     return 0

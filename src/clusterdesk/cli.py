@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import sys
 from pathlib import Path
@@ -45,7 +46,22 @@ def _err(text: str) -> None:
 def _store(args: argparse.Namespace):
     from clusterdesk.store import Store
 
-    return Store.open(Path(args.db) if args.db else None)
+    store = Store.open(Path(args.db) if args.db else None)
+    if store.damage:
+        _show_damage(args, store.damage, store.path)
+    return store
+
+
+def _show_damage(args: argparse.Namespace, items: list, path: Path) -> None:
+    """Name the damaged values once per command; reading goes on where it can, every write is
+    refused until restore or repair, and the command ends with exit code 2."""
+    if getattr(args, "_damage_shown", False):
+        return
+    for item in items:
+        _err(item.message())
+    _err("为避免损坏扩散，程序已停止保存。")
+    _damage_hint(path)
+    args._damage_shown = True
 
 
 def _draft_id(text: str) -> int | None:
@@ -121,11 +137,17 @@ def cmd_drafts(args: argparse.Namespace) -> int:
     from clusterdesk.service import completion, display_name
 
     catalog = default_catalog()
+    from clusterdesk.store import ValuesDamaged
+
     with _store(args) as store:
         for d in store.list_drafts():
             pct = ""
             if d.form_id in catalog:
-                pct = f"{completion(catalog.get(d.form_id), store.get_answers(d.id)) * 100:.0f}%"
+                try:
+                    pct = f"{completion(catalog.get(d.form_id), store.get_answers(d.id)) * 100:.0f}%"
+                except ValuesDamaged as e:
+                    _show_damage(args, e.items, store.path)
+                    pct = "内容已损坏"
             _out(f"{d.id}\t{d.form_id}\t{display_name(store, d, catalog)}\t{d.updated_at:%Y-%m-%d %H:%M}\t{pct}")
     return EXIT_OK
 
@@ -255,17 +277,40 @@ def _load_extensions() -> None:
         _EXTENSIONS.append(m.register)
 
 
-def _restore_hint(e: BaseException) -> None:
-    """On a database the program refuses to open, say which snapshot could bring it back."""
-    from clusterdesk.store import DatabaseDamaged, DatabaseTooNew, Store
+def _snapshot_hint(path: Path) -> None:
+    from datetime import datetime
+
+    from clusterdesk.store import Store
+
+    snaps = Store.snapshots_of(path)
+    if snaps:
+        try:
+            when = f"（保存于 {datetime.fromtimestamp(snaps[0].stat().st_mtime):%Y-%m-%d %H:%M}）"
+        except OSError:
+            when = ""
+        _err(f"找到最近的自动快照：{snaps[0]}{when}")
+        _err(f"可以用它恢复（恢复前会先备份当前文件）：clusterdesk --db \"{path}\" restore \"{snaps[0]}\"")
+
+
+def _damage_hint(path: Path) -> None:
+    _snapshot_hint(path)
+    _err(f"或者接受损坏后继续（损坏的内容另存为文字，相应栏目清空）：clusterdesk --db \"{path}\" repair")
+
+
+def _restore_hint(e: BaseException, args: argparse.Namespace) -> None:
+    """On a database the program refuses to open, say which snapshot could bring it back, and
+    how to go on without it."""
+    from clusterdesk.store import DatabaseDamaged, DatabaseTooNew, default_db_path
 
     path = getattr(e, "path", None)
     if not isinstance(e, (DatabaseDamaged, DatabaseTooNew)) or path is None:
         return
-    snaps = Store.snapshots_of(path)
-    if snaps:
-        _err(f"找到最近的自动快照：{snaps[0]}")
-        _err(f"可以用它恢复（恢复前会先备份当前文件）：clusterdesk --db \"{path}\" restore \"{snaps[0]}\"")
+    db = os.path.abspath(os.path.expanduser(args.db)) if getattr(args, "db", None) else str(default_db_path())
+    if os.path.abspath(path) != db:
+        return  # e.g. the file given to restore was refused: the database itself is fine
+    _snapshot_hint(path)
+    if not isinstance(e, DatabaseTooNew):
+        _err(f"如不需要其中的内容：clusterdesk --db \"{path}\" repair 会把它改名保留，并新建一个空数据库")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -281,15 +326,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "command", None):
         args.func = cmd_gui
     try:
-        return args.func(args)
+        code = args.func(args)
+        # A database with damaged values: what could be read was shown, but it must not pass unseen.
+        return EXIT_BAD_INPUT if getattr(args, "_damage_shown", False) and code == EXIT_OK else code
     except (TemplateError, FormDefinitionError, CliError) as e:
         for line in getattr(e, "problems", None) or getattr(e, "lines", None) or [str(e)]:
             _err(line)
         return EXIT_BAD_INPUT
     except (InputError, StoreError, KeyError) as e:
+        from clusterdesk.store import ValuesDamaged
+
+        if isinstance(e, ValuesDamaged):
+            _show_damage(args, e.items, e.path)
+            return EXIT_BAD_INPUT
         msg = e.args[0] if isinstance(e, KeyError) and e.args else str(e)
-        _err(str(msg))
-        _restore_hint(e)
+        for line in str(msg).splitlines() or [""]:
+            _err(line)
+        if not getattr(args, "_damage_shown", False):
+            _restore_hint(e, args)
         return EXIT_BAD_INPUT
     except OSError as e:
         _err(f"文件操作失败：{e.filename or ''}（{e.strerror or e}）")

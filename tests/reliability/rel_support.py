@@ -217,3 +217,79 @@ def minimal_xlsx(rows_main: list[list[Any]], meta: list[list[Any]]) -> bytes:
         zf.writestr("xl/worksheets/sheet1.xml", sheet(rows_main))
         zf.writestr("xl/worksheets/sheet2.xml", sheet(meta))
     return buf.getvalue()
+
+
+# --------------------------------------------------------------------------- leftovers of the store
+
+# The store's own lock files and temporaries: ".<name>.~<tag>-<16 hex>" (+ SQLite side files).
+_STORE_TEMP = re.compile(r"\..+\.~[a-z]+-[0-9a-f]{16}(-journal|-wal|-shm)?")
+
+
+def store_leftovers(db: Path) -> list[str]:
+    """Lock files and temporary files of the store beside ``db`` and in its snapshot folder."""
+    out = []
+    for folder in (Path(db).parent, Path(db).parent / "snapshots"):
+        if folder.is_dir():
+            out += sorted(str(p.relative_to(Path(db).parent)) for p in folder.iterdir()
+                          if _STORE_TEMP.fullmatch(p.name))
+    return out
+
+
+def folder_listing(folder: Path) -> list[str]:
+    """Every file under ``folder`` (relative names), to show that nothing was added or removed."""
+    return sorted(str(p.relative_to(folder)) for p in Path(folder).rglob("*"))
+
+
+# --------------------------------------------------------------------------- answering real dialogs
+
+
+class DialogAnswerer:
+    """Answers the message boxes a real ``exec()`` shows, one after another, by clicking the
+    button with the given text (None: the box's default/first button), and records their texts."""
+
+    def __init__(self, answers: list[str | None]):
+        from clusterdesk.ui.qt import QTimer
+
+        self.answers = list(answers)
+        self.missing: list[str] = []
+        self.seen: list[str] = []
+        self.buttons: list[list[str]] = []
+        self.timer = QTimer()
+        self.timer.setInterval(20)
+        self.timer.timeout.connect(self._poll)
+        self.timer.start()
+
+    def _poll(self) -> None:
+        from clusterdesk.ui.qt import QApplication, QMessageBox
+
+        box = QApplication.activeModalWidget()
+        if not isinstance(box, QMessageBox) or not box.isVisible():
+            return
+        self.seen.append(box.text() + ("\n" + box.informativeText() if box.informativeText() else ""))
+        texts = [b.text() for b in box.buttons()]
+        self.buttons.append(texts)
+        want = self.answers.pop(0) if self.answers else None
+        target = next((b for b in box.buttons() if b.text() == want), None) if want else None
+        if want and target is None:
+            self.missing.append(want)
+            target = box.buttons()[-1]
+        if target is None:
+            target = box.defaultButton() or box.buttons()[0]
+        target.click()
+
+    def stop(self) -> None:
+        self.timer.stop()
+
+
+def open_store_answering(db: Path, answers: list[str | None]):
+    """``ui.app.open_store`` as at start-up, its dialogs answered by clicks; (store, answerer)."""
+    from clusterdesk.ui import app as app_module
+
+    app_module.ensure_app()
+    answerer = DialogAnswerer(answers)
+    try:
+        store = app_module.open_store(str(db))
+    finally:
+        answerer.stop()
+    assert not answerer.missing, answerer.buttons
+    return store, answerer

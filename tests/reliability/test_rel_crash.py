@@ -27,7 +27,8 @@ from pathlib import Path
 
 import pytest
 
-from rel_support import HERE, PYTHON, answers_by_draft, child_env, foreign_key_problems, integrity, record
+from rel_support import (HERE, PYTHON, answers_by_draft, child_env, foreign_key_problems, integrity, record,
+                         store_leftovers)
 
 WORKER = str(HERE / "crash_worker.py")
 ZYGOTE_RUNS_PER_DB = 25
@@ -78,6 +79,7 @@ class Tally:
         self.runs = self.commits = self.bulk = self.losses = 0
         self.inflight_committed = self.inflight_not_committed = self.killed_before_open = 0
         self.keys_compared = 0
+        self.leftovers_after_kill = self.leftovers_after_next_start = self.full_checks = 0
 
 
 def verify_run(db: Path, before: dict[int, dict], lines: list[str], tally: Tally) -> dict[int, dict]:
@@ -111,9 +113,14 @@ def verify_run(db: Path, before: dict[int, dict], lines: list[str], tally: Tally
 
     from clusterdesk.store import Store
 
+    tally.leftovers_after_kill += len(store_leftovers(db))
     with Store.open(db) as store:  # the app itself must open it again
         actual = {d.id: store.get_answers(d.id) for d in store.list_drafts()}
+        tally.full_checks += store.startup_check == "integrity_check"
     assert actual == answers_by_draft(db)
+    left = store_leftovers(db)  # lock files and temporaries of the killed process: gone at the next start
+    tally.leftovers_after_next_start += len(left)
+    assert left == [], left
 
     model = deepcopy(before)
     for op, created in confirmed:
@@ -217,7 +224,9 @@ def test_sigkill_while_saving(tmp_path):
                    losses=tally.losses, inflight_op_found_committed=tally.inflight_committed,
                    inflight_op_found_not_committed=tally.inflight_not_committed,
                    killed_before_store_open=tally.killed_before_open, final_values_compared=tally.keys_compared,
-                   seed=seed0)
+                   leftovers_after_kill=tally.leftovers_after_kill,
+                   leftovers_after_next_start=tally.leftovers_after_next_start,
+                   full_checks_after_unclean_shutdown=tally.full_checks, seed=seed0)
     record("crash_kill", **figures)
     print("\ncrash test:", json.dumps(figures, ensure_ascii=False))
     assert tally.runs >= 100

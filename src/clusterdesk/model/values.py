@@ -284,3 +284,42 @@ def format_value(value: Any, spec: Spec) -> str:
     if t == "boxes":
         return "；".join(value)
     return str(value)
+
+
+def _stored_scalar_problem(value: Any, t: str) -> str | None:
+    if t in ("number", "percent"):
+        if isinstance(value, bool) or not isinstance(value, (str, int)) or to_decimal(value) is None:
+            return "应为数字"
+    elif t in ("integer", "matrix"):
+        if isinstance(value, bool) or not isinstance(value, int):
+            return "应为整数"
+    elif t == "boxes":
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            return "应为所选选项的列表"
+    elif not isinstance(value, str):  # text, narrative, choice, value
+        return "应为文字"
+    return None
+
+
+def stored_value_problem(value: Any, field: Field) -> str | None:
+    """Whether a value read back from storage has the shape this field's type stores (a number
+    field a decimal text, a list field rows of named columns …). Only the shape: limits and options
+    may differ between versions of a form. None if it fits, else a Chinese reason."""
+    if field.type != "repeat":
+        return _stored_scalar_problem(value, field.type)
+    if not isinstance(value, list):
+        return "应为行的列表"
+    cols = {c.id: c for c in field.columns}
+    for i, row in enumerate(value, start=1):
+        if not isinstance(row, dict):
+            return f"第{i}行应为“列名: 值”的对象"
+        for k, v in row.items():
+            col = cols.get(k)
+            if k == "key" or col is None:
+                if not isinstance(v, (str, int)) or isinstance(v, bool):
+                    return f"第{i}行“{k}”的值格式不正确"
+                continue
+            problem = _stored_scalar_problem(v, col.type)
+            if problem:
+                return f"第{i}行“{col.label}”{problem}"
+    return None

@@ -137,7 +137,8 @@ def register(sub: Any, add: Callable[..., argparse.ArgumentParser]) -> None:
         g.add_argument("--keep-both", action="store_true", help="本机已有同一草稿时，两份都保留")
 
     sp = add("import-package", _translate(cmd_import_package),
-             "导入数据包（.cdpkg），每个数据包输出一行草稿 id；全部检查通过后才写入")
+             "导入数据包（.cdpkg），每个数据包输出一行草稿 id；全部检查通过后才写入，"
+             "多个数据包一起导入：要么全部导入，要么一个也不导入")
     sp.add_argument("files", nargs="+", metavar="FILE")
     duplicate_flags(sp)
 

@@ -641,7 +641,8 @@ def import_packages(store: Any, sources: Iterable[Path | str | PackageContents],
                     on_duplicate: OnDuplicate = "ask", catalog: Catalog | None = None) -> list[ImportOutcome]:
     """Import several packages as one operation: every package is read and checked first (a refused
     one, or a duplicate with ``"ask"``, stops the batch before anything is written), then one
-    snapshot is taken and the drafts are written."""
+    snapshot is taken and the drafts are written in ONE transaction: after a crash, a full disk or
+    any error either every package is in the database or none is."""
     catalog = catalog or default_catalog()
     contents = [s if isinstance(s, PackageContents) else read_package(s, catalog) for s in sources]
     seen: dict[str, Path] = {}
@@ -653,7 +654,10 @@ def import_packages(store: Any, sources: Iterable[Path | str | PackageContents],
         if existing and on_duplicate == "ask":
             raise DuplicatePackage(existing[0], c)
     once = SnapshotOnce(store)
-    return [import_package(store, c, on_duplicate=on_duplicate, catalog=catalog, snapshot=once) for c in contents]
+    if contents:
+        once()  # before the transaction: a snapshot cannot be taken inside it
+    with store.batch():
+        return [import_package(store, c, on_duplicate=on_duplicate, catalog=catalog, snapshot=once) for c in contents]
 
 
 def package_file_name(title: str) -> str:

@@ -5,14 +5,20 @@ Qt-free.  See ``db.Store`` for the API.
 
 from .db import (
     EVIDENCE_MAX_BYTES,
+    BackupRefused,
+    DamagedValue,
     DatabaseDamaged,
+    DatabaseEmpty,
     DatabaseTooNew,
     DraftInfo,
     DraftNotFound,
     EvidenceError,
     EvidenceInfo,
+    Repair,
     Store,
     StoreError,
+    ValuesDamaged,
+    WritesStopped,
     default_db_path,
 )
 from .migrations import SCHEMA_VERSION
@@ -25,6 +31,12 @@ __all__ = [
     "DraftNotFound",
     "DatabaseDamaged",
     "DatabaseTooNew",
+    "DatabaseEmpty",
+    "BackupRefused",
+    "DamagedValue",
+    "Repair",
+    "ValuesDamaged",
+    "WritesStopped",
     "EvidenceError",
     "SCHEMA_VERSION",
     "default_db_path",

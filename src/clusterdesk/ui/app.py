@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from clusterdesk.store import DatabaseDamaged, DatabaseTooNew, Store, StoreError
+from clusterdesk.store import DatabaseDamaged, DatabaseEmpty, DatabaseTooNew, Store, StoreError
 
 from . import style
 from .qt import QApplication, QLibraryInfo, QLocale, QMessageBox, QTranslator
@@ -64,43 +64,110 @@ def latest_snapshot(db_path: Path) -> Path | None:
     return snaps[0] if snaps else None
 
 
-def open_store(db_path: str | None, parent=None) -> Store | None:
-    """Open the database; on a damaged or too-new file explain, offer the last snapshot, and
-    otherwise return None without touching the file."""
-    try:
-        return Store.open(db_path)
-    except (DatabaseDamaged, DatabaseTooNew) as e:
-        path = Path(db_path) if db_path else getattr(e, "path", None)
-        if path is None:
-            from clusterdesk.store import default_db_path
+def _choose(box: QMessageBox, buttons: list[tuple[str, QMessageBox.ButtonRole]]) -> str:
+    """Show ``box`` with these buttons; returns the text of the one clicked ("" if closed)."""
+    made = {box.addButton(text, role): text for text, role in buttons}
+    box.exec()
+    return made.get(box.clickedButton(), "")  # type: ignore[call-overload]
 
-            path = default_db_path()
-        if isinstance(e, DatabaseTooNew):
-            why = ("这个数据文件是由更新版本的集群申报助手保存的，本版本无法读取。\n"
-                   "请安装最新版本后再打开；为避免丢失内容，本程序不会修改这个文件。")
-        else:
-            why = ("数据文件已损坏，或不是集群申报助手的数据文件。\n"
-                   "为避免进一步损失，本程序不会修改这个文件。")
-        text = f"无法打开数据文件：\n{path}\n\n{e}\n\n{why}"
-        snap = latest_snapshot(path) if hasattr(Store, "restore") else None
-        box = QMessageBox(QMessageBox.Icon.Critical, APP_NAME, text, parent=parent)
-        restore_btn = None
-        if snap is not None:
-            box.setInformativeText(f"找到最近的自动快照：{snap.name}\n"
-                                   "可以用它恢复（恢复前会先备份当前文件）。")
-            restore_btn = box.addButton("用最近的快照恢复", QMessageBox.ButtonRole.AcceptRole)
-        box.addButton("退出", QMessageBox.ButtonRole.RejectRole)
-        box.exec()
-        if restore_btn is not None and box.clickedButton() is restore_btn:
-            try:
-                Store.restore(path, snap)
-                return Store.open(path)
-            except StoreError as e2:
-                QMessageBox.critical(parent, APP_NAME, f"恢复失败：{e2}")
-        return None
+
+_RESTORE, _SET_ASIDE, _ACCEPT, _QUIT = "用最近的快照恢复", "改名保留此文件，新建空数据库", "接受损坏并继续", "退出"
+
+
+def _snapshot_text(snap: Path) -> str:
+    from datetime import datetime
+
+    try:
+        when = f"（保存于 {datetime.fromtimestamp(snap.stat().st_mtime):%Y-%m-%d %H:%M}）"
+    except OSError:
+        when = ""
+    return f"找到最近的自动快照：{snap.name}{when}\n可以用它恢复（恢复前会先备份当前文件）。"
+
+
+def open_store(db_path: str | None, parent=None) -> Store | None:
+    """Open the database. A file that cannot be used (damaged, empty, not ours, too new) is
+    explained and left untouched; the last snapshot is offered, and for a damaged file keeping it
+    under a new name and starting an empty database. Damaged values in a database that opens are
+    named, and the user restores the snapshot or accepts the damage before any work is saved.
+    Returns None when the user quits."""
+    from clusterdesk.store import default_db_path
+
+    path = Path(db_path) if db_path else default_db_path()
+    try:
+        store = Store.open(path)
+    except (DatabaseDamaged, DatabaseTooNew) as e:
+        return _refused(path, e, parent)
     except StoreError as e:
         QMessageBox.critical(parent, APP_NAME, f"无法打开数据文件：{e}")
         return None
+    if store.damage:
+        return _damaged_values(store, parent)
+    return store
+
+
+def _refused(path: Path, e: StoreError, parent) -> Store | None:
+    if isinstance(e, DatabaseTooNew):
+        why = ("这个数据文件是由更新版本的集群申报助手保存的，本版本无法读取。\n"
+               "请安装最新版本后再打开；为避免丢失内容，本程序不会修改这个文件。")
+    elif isinstance(e, DatabaseEmpty):
+        why = ("原来保存在其中的内容已经不在了。可以用快照恢复；\n"
+               "也可以把这个文件改名保留，新建一个空数据库。")
+    else:
+        why = ("数据文件已损坏，或不是集群申报助手的数据文件。\n"
+               "为避免进一步损失，本程序不会修改这个文件。")
+    box = QMessageBox(QMessageBox.Icon.Critical, APP_NAME, f"无法打开数据文件：\n{path}\n\n{e}\n\n{why}",
+                      parent=parent)
+    snap = latest_snapshot(path)
+    buttons = []
+    if snap is not None:
+        box.setInformativeText(_snapshot_text(snap))
+        buttons.append((_RESTORE, QMessageBox.ButtonRole.AcceptRole))
+    if not isinstance(e, DatabaseTooNew):
+        buttons.append((_SET_ASIDE, QMessageBox.ButtonRole.DestructiveRole))
+    buttons.append((_QUIT, QMessageBox.ButtonRole.RejectRole))
+    choice = _choose(box, buttons)
+    try:
+        if choice == _RESTORE:
+            Store.restore(path, snap)
+            return open_store(str(path), parent)
+        if choice == _SET_ASIDE:
+            kept = Store.set_aside(path)
+            store = Store.open(path)
+            QMessageBox.information(parent, APP_NAME, f"原数据文件已改名保留为：\n{kept}\n\n已新建空数据库。")
+            return store
+    except StoreError as e2:
+        QMessageBox.critical(parent, APP_NAME, f"未完成：{e2}")
+    return None
+
+
+def _damaged_values(store: Store, parent) -> Store | None:
+    lines = [item.message() for item in store.damage]
+    shown = lines[:12] + ([f"……另有 {len(lines) - 12} 处"] if len(lines) > 12 else [])
+    text = ("数据文件中有内容已损坏：\n\n" + "\n".join(shown) +
+            "\n\n为避免损坏扩散，程序已停止保存。可以用快照恢复；也可以接受损坏后继续："
+            "损坏的内容另存为文字（保存在该草稿的信息项“damaged_values”中），相应栏目清空，需重新填写。")
+    box = QMessageBox(QMessageBox.Icon.Warning, APP_NAME, text, parent=parent)
+    snap = latest_snapshot(store.path)
+    buttons = []
+    if snap is not None:
+        box.setInformativeText(_snapshot_text(snap))
+        buttons.append((_RESTORE, QMessageBox.ButtonRole.AcceptRole))
+    buttons += [(_ACCEPT, QMessageBox.ButtonRole.DestructiveRole), (_QUIT, QMessageBox.ButtonRole.RejectRole)]
+    choice = _choose(box, buttons)
+    try:
+        if choice == _RESTORE:
+            path = store.path
+            store.close()
+            Store.restore(path, snap)
+            return open_store(str(path), parent)
+        if choice == _ACCEPT:
+            done = store.accept_damage().lines()
+            QMessageBox.information(parent, APP_NAME, "已接受损坏，可以继续保存：\n\n" + "\n\n".join(done))
+            return store
+    except StoreError as e:
+        QMessageBox.critical(parent, APP_NAME, f"未完成：{e}")
+    store.close()
+    return None
 
 
 def run(db_path: str | None = None) -> int:

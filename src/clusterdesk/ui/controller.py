@@ -15,6 +15,7 @@ from typing import Any
 from clusterdesk.annual import Carried, carried
 from clusterdesk.model.rules import Problem
 from clusterdesk.service import Change, DraftSession, InputError
+from clusterdesk.store import StoreError
 
 from .qt import QObject, Signal
 
@@ -52,7 +53,7 @@ class DraftController(QObject):
         self.touched.add(key)
         try:
             change = self.session.set(key, raw)
-        except InputError as e:
+        except (InputError, StoreError) as e:  # StoreError: busy, disk full, writes stopped (damage)
             return str(e)
         self._after(change, reload_source=False)
         return None
@@ -60,7 +61,7 @@ class DraftController(QObject):
     def set_note(self, key: str, note: str | None) -> str | None:
         try:
             change = self.session.set_note(key, note)
-        except InputError as e:
+        except (InputError, StoreError) as e:
             return str(e)
         self._after(change, reload_source=False)
         return None

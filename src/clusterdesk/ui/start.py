@@ -346,8 +346,11 @@ class StartWindow(QMainWindow):
             if d.form_id in self.catalog:
                 form = self.catalog.get(d.form_id)
                 form_title = form.title
-                share = completion(form, self.store.get_answers(d.id))
-                pct = f"{share * 100:.0f}%"
+                try:
+                    share = completion(form, self.store.get_answers(d.id))
+                    pct = f"{share * 100:.0f}%"
+                except StoreError:  # a damaged value: named when the store found it, writes stopped
+                    share, pct = -1.0, "内容已损坏"
             else:
                 form_title = "本程序版本中没有此表单，请安装新版本后打开"
                 share, pct = -1.0, "—"
