@@ -34,6 +34,13 @@ class FormDefinitionError(Exception):
         super().__init__("\n".join(problems))
 
 
+def colon_join(label: str, text: str) -> str:
+    """``label：text``, as messages name a place. Some of the forms' labels end in a full stop
+    (“总体思路。”, word for word from the notice); the colon takes its place rather than
+    following it: “总体思路。” + “…” → “总体思路：…”."""
+    return f"{label.rstrip().rstrip('。：:')}：{text}"
+
+
 @dataclass(frozen=True)
 class Cell:
     """One answerable (or computed) place of the form."""
