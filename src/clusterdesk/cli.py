@@ -180,6 +180,11 @@ def cmd_eligibility(args: argparse.Namespace) -> int:
 
 
 def cmd_gui(args: argparse.Namespace) -> int:
+    from clusterdesk.ui.display import display_problem
+
+    problem = display_problem()  # before Qt is loaded: Qt aborts the process without a display
+    if problem:
+        raise CliError(*problem)
     try:
         from clusterdesk.ui.app import run
     except ImportError as e:
