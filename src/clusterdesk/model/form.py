@@ -388,7 +388,9 @@ def load_form(path: Path | str) -> FormDef:
     try:
         raw_bytes = path.read_bytes()
     except OSError as e:
-        raise FormDefinitionError([f"{name}: 无法读取文件（{e.strerror or e}）"]) from None
+        from clusterdesk.fsutil import os_reason
+
+        raise FormDefinitionError([f"{name}: 无法读取文件（{os_reason(e)}）"]) from None
     try:
         text = raw_bytes.decode("utf-8")
     except UnicodeDecodeError:

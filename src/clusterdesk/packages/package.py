@@ -360,7 +360,9 @@ class _Reader:
                 with zf:
                     return self._read_zip(zf, fh)
         except OSError as e:
-            raise PackageError([f"无法读取“{self.name}”（{e.strerror or e}）"]) from None
+            from clusterdesk.fsutil import os_reason
+
+            raise PackageError([f"无法读取“{self.name}”（{os_reason(e)}）"]) from None
 
     def _read_zip(self, zf: zipfile.ZipFile, fh: Any) -> PackageContents:
         infos = zf.infolist()
