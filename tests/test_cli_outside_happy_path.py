@@ -238,6 +238,23 @@ def test_the_json_parsers_detail_is_chinese(tmp_path, text, detail):
     assert not re.search(r"[A-Za-z]{3,}", p.stderr.replace("JSON", "").replace("json", "")), p.stderr
 
 
+@pytest.mark.parametrize(("text", "detail"), [
+    ("id: x\nversion: 1\n  bad: : x\n", "第 3 行：此处不能写“名称: 值”"),
+    ("id: [x\n", "第 2 行：方括号列表没有正确结束"),
+    ("id: x\n\tversion: 1\n", "第 2 行：不能用 Tab 缩进，请用空格"),
+    ('id: "x\n', "第 2 行：文件意外结束"),
+    ("a:\n  - 1\n - 2\n", "第 3 行：缩进不一致"),
+])
+def test_the_yaml_parsers_detail_is_chinese(tmp_path, text, detail):
+    """forms check on a malformed definition: the form author reads what is wrong in Chinese."""
+    f = tmp_path / "表单.yaml"
+    f.write_text(text, encoding="utf-8")
+    p = run("forms", "check", str(f), db=tmp_path / "d.db")
+    assert p.returncode == 2
+    assert p.stderr.strip().startswith(f"表单.yaml: YAML 格式错误 {detail}"), p.stderr
+    assert not re.search(r"[A-Za-z]{3,}", re.sub("YAML|yaml|Tab", "", p.stderr)), p.stderr
+
+
 def test_file_errors_are_explained_in_chinese(tmp_path):
     (tmp_path / "材料").mkdir()
     folder = run("import", str(tmp_path / "材料"), db=tmp_path / "d.db")

@@ -381,6 +381,31 @@ def _cross_form_check(forms: dict[str, FormDef]) -> list[str]:
     return problems
 
 
+# What PyYAML says about a malformed file, in Chinese (the first match wins).
+_YAML_PROBLEMS = (
+    ("mapping values are not allowed", "此处不能写“名称: 值”（冒号后是否少了空格，或缩进不对？）"),
+    ("could not find expected ':'", "缺少冒号"),
+    ("did not find expected ',' or ']'", "方括号列表没有正确结束（缺少逗号或 ]）"),
+    ("did not find expected ',' or '}'", "花括号没有正确结束（缺少逗号或 }）"),
+    ("tab character", "不能用 Tab 缩进，请用空格"),
+    ("found character '\\t'", "不能用 Tab 缩进，请用空格"),
+    ("expected <block end>", "缩进不一致"),
+    ("did not find expected key", "缩进不一致"),
+    ("did not find expected '-' indicator", "列表项的缩进不一致"),
+    ("found unexpected end of stream", "文件意外结束（引号是否没有闭合？）"),
+    ("found unknown escape character", "无效的转义字符"),
+    ("found undefined alias", "引用了未定义的别名（*）"),
+    ("expected a single document", "文件中只能有一份定义"),
+    ("found character", "此处有不能出现的字符"),
+)
+
+
+def yaml_problem(problem: str | None) -> str:
+    """PyYAML's description of a syntax error (``could not find expected ':'``) in Chinese."""
+    text = problem or ""
+    return next((zh for en, zh in _YAML_PROBLEMS if en in text), "格式不正确")
+
+
 def load_form(path: Path | str) -> FormDef:
     """Load and check one definition file; raises FormDefinitionError listing every problem."""
     path = Path(path)
@@ -400,7 +425,7 @@ def load_form(path: Path | str) -> FormDef:
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f"第 {mark.line + 1} 行" if mark else ""
-        raise FormDefinitionError([f"{name}: YAML 格式错误 {where}：{getattr(e, 'problem', e)}"]) from None
+        raise FormDefinitionError([f"{name}: YAML 格式错误 {where}：{yaml_problem(getattr(e, 'problem', None))}"]) from None
     if not isinstance(data, dict):
         raise FormDefinitionError([f"{name}: 顶层必须是一个映射（键: 值）"])
     try:
