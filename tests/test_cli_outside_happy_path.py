@@ -220,39 +220,29 @@ def test_argparse_is_left_as_it_was_for_other_code():
 # -- error details -------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("text", "detail"), [
-    ('{\n  "form": "cq-2024-application",\n  "answers": {"a": 1 "b": 2}\n}', "第3行第22列：缺少逗号"),
-    ('{"form": "cq-2024-application", "answers": {"a" 1}}', "第1行第49列：缺少冒号"),
-    ('{"form": "cq-2024-application",}', "第1行第32列：此处应为用英文双引号括起的名称"),
-    ('{"form": }', "第1行第10列：缺少值"),
-    ('{"form": "cq-2024', "第1行第10列：文字没有结束的双引号"),
-    ('{"form": "a\\qb"}', "第1行第12列：无效的反斜杠转义"),
-    ('{"form": "x"} {}', "第1行第15列：内容结束后还有多余的字符"),
+@pytest.mark.parametrize(("name", "text", "expected"), [
+    ("填报.json", '{\n  "form": "cq-2024-application",\n  "answers": {"a": 1 "b": 2}\n}', "不是有效的 JSON（第3行第22列：缺少逗号"),
+    ("填报.json", '{"form": "cq-2024-application", "answers": {"a" 1}}', "不是有效的 JSON（第1行第49列：缺少冒号"),
+    ("填报.json", '{"form": "cq-2024-application",}', "不是有效的 JSON（第1行第32列：此处应为用英文双引号括起的名称"),
+    ("填报.json", '{"form": }', "不是有效的 JSON（第1行第10列：缺少值"),
+    ("填报.json", '{"form": "cq-2024', "不是有效的 JSON（第1行第10列：文字没有结束的双引号"),
+    ("填报.json", '{"form": "a\\qb"}', "不是有效的 JSON（第1行第12列：无效的反斜杠转义"),
+    ("填报.json", '{"form": "x"} {}', "不是有效的 JSON（第1行第15列：内容结束后还有多余的字符"),
+    # forms check on a malformed definition: the form author reads what is wrong in Chinese too
+    ("表单.yaml", "id: x\nversion: 1\n  bad: : x\n", " YAML 格式错误 第 3 行：此处不能写“名称: 值”"),
+    ("表单.yaml", "id: [x\n", " YAML 格式错误 第 2 行：方括号列表没有正确结束"),
+    ("表单.yaml", "id: x\n\tversion: 1\n", " YAML 格式错误 第 2 行：不能用 Tab 缩进，请用空格"),
+    ("表单.yaml", 'id: "x\n', " YAML 格式错误 第 2 行：文件意外结束"),
+    ("表单.yaml", "a:\n  - 1\n - 2\n", " YAML 格式错误 第 3 行：缩进不一致"),
 ])
-def test_the_json_parsers_detail_is_chinese(tmp_path, text, detail):
-    f = tmp_path / "填报.json"
+def test_the_parsers_detail_is_chinese(tmp_path, name, text, expected):
+    f = tmp_path / name
     f.write_text(text, encoding="utf-8")
-    p = run("validate", str(f), db=tmp_path / "d.db")
+    command = ["validate"] if name.endswith(".json") else ["forms", "check"]
+    p = run(*command, str(f), db=tmp_path / "d.db")
     assert p.returncode == 2 and p.stdout == ""
-    assert p.stderr.strip().startswith(f"填报.json：不是有效的 JSON（{detail}")
-    assert not re.search(r"[A-Za-z]{3,}", p.stderr.replace("JSON", "").replace("json", "")), p.stderr
-
-
-@pytest.mark.parametrize(("text", "detail"), [
-    ("id: x\nversion: 1\n  bad: : x\n", "第 3 行：此处不能写“名称: 值”"),
-    ("id: [x\n", "第 2 行：方括号列表没有正确结束"),
-    ("id: x\n\tversion: 1\n", "第 2 行：不能用 Tab 缩进，请用空格"),
-    ('id: "x\n', "第 2 行：文件意外结束"),
-    ("a:\n  - 1\n - 2\n", "第 3 行：缩进不一致"),
-])
-def test_the_yaml_parsers_detail_is_chinese(tmp_path, text, detail):
-    """forms check on a malformed definition: the form author reads what is wrong in Chinese."""
-    f = tmp_path / "表单.yaml"
-    f.write_text(text, encoding="utf-8")
-    p = run("forms", "check", str(f), db=tmp_path / "d.db")
-    assert p.returncode == 2
-    assert p.stderr.strip().startswith(f"表单.yaml: YAML 格式错误 {detail}"), p.stderr
-    assert not re.search(r"[A-Za-z]{3,}", re.sub("YAML|yaml|Tab", "", p.stderr)), p.stderr
+    assert p.stderr.strip().startswith(f"{name}：{expected}" if name.endswith(".json") else f"{name}:{expected}"), p.stderr
+    assert not re.search(r"[A-Za-z]{3,}", re.sub("JSON|json|YAML|yaml|Tab", "", p.stderr)), p.stderr
 
 
 def test_file_errors_are_explained_in_chinese(tmp_path):
