@@ -1,10 +1,11 @@
 # ClusterDesk — the README's commands. `make run` sets up and starts the app; `make test` sets up and
-# runs every test. Both create .venv with the pinned dependencies from pyproject.toml.
+# runs every test; `make cli ARGS="drafts"` runs a command of the command line. All create .venv
+# with the pinned dependencies from pyproject.toml.
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test setup setup-test system-deps bench screenshots dist clean
+.PHONY: run cli test setup setup-test system-deps bench screenshots dist clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,10 +21,14 @@ setup: $(VENV)/.installed
 setup-test: $(VENV)/.installed-test
 
 system-deps:
-	bash scripts/system-deps.sh
+	PYTHON=$(PYTHON) bash scripts/system-deps.sh
 
 run: system-deps setup
 	$(VENV)/bin/clusterdesk
+
+# The command line without activating the venv: make cli ARGS="template cq-2024-application --out t.xlsx"
+cli: setup
+	$(VENV)/bin/clusterdesk $(ARGS)
 
 test: system-deps setup-test
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q

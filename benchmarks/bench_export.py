@@ -1,6 +1,6 @@
 """Export benchmark: medians of repeated runs, printed as a small table.
 
-    /work/venv/bin/python benchmarks/bench_export.py [--runs 5] [--naive-rows 2000] [--full-naive]
+    .venv/bin/python benchmarks/bench_export.py [--runs 5] [--naive-rows 2000] [--full-naive]
 
 Measures, in one process:
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "demo"
-SEEDS = ROOT.parent / "shared" / "seeds"
+SEEDS = ROOT / "forms" / "sources"  # the official notices (forms/sources/README.md)
 ENV = dict(os.environ, PYTHONIOENCODING="utf-8")
 
 

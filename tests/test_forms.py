@@ -23,10 +23,10 @@ from clusterdesk.model.schema import Field, Group, Heading, Note, Section, Sign
 ROOT = Path(__file__).resolve().parents[1]
 FORMS = ROOT / "forms"
 DEMO = ROOT / "demo"
-# The official notices live beside the clone (CI checks out ../shared next to the repository).
-SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
-CQ_SEED = "000_752283d0609ace27.txt"  # 渝经信中小〔2024〕7号
-SH_SEED = "004_6f130f448c96ce3d.txt"  # 沪经信企〔2024〕190号
+# The official notices, kept in the repository with a note of their source (forms/sources/README.md).
+SEEDS = FORMS / "sources"
+CQ_SEED = "cq-2024-notice.txt"  # 渝经信中小〔2024〕7号
+SH_SEED = "sh-2024-notice.txt"  # 沪经信企〔2024〕190号
 
 FORM_IDS = {"cq-2024-application", "cq-2024-summary", "sh-2023-annual-report", "sh-2023-district-summary"}
 
@@ -91,8 +91,8 @@ def seed_text(name: str) -> str:
     path = SEEDS / name
     if not path.is_file():
         pytest.fail(
-            f"official source text {path} is missing: the seed test needs the notices in "
-            f"../shared/seeds beside the repository (CI checks out ../shared next to the clone)",
+            f"official source text {path} is missing: the notices belong in forms/sources/ "
+            f"(see forms/sources/README.md)",
             pytrace=False,
         )
     return path.read_text(encoding="utf-8")
@@ -220,6 +220,23 @@ def test_seed_chunking() -> None:
     text = ("集群名称： _____\n是否高于行业平均水平\t<input type=\"checkbox\"/> 是 <input type=\"checkbox\"/> 否"
             "\n\t□是  □否（如涉及，需提供佐证材料）\n-------\t---\n<p>年 月 日</p>")
     assert seed_chunks(text) == ["集群名称", "是否高于行业平均水平", "是", "否", "是", "否（如涉及，需提供佐证材料）", "年月日"]
+
+
+def test_the_notices_are_kept_unaltered_with_their_source() -> None:
+    """forms/sources/ holds every notice the seed test reads, each listed in its README with
+    issuer, number and date, and byte for byte what the README's SHA-256 says."""
+    import hashlib
+
+    readme = (SEEDS / "README.md").read_text(encoding="utf-8")
+    listed = dict(re.findall(r"^\| `([^`]+\.txt)` \| `([0-9a-f]{64})` \|$", readme, re.M))
+    files = sorted(p.name for p in SEEDS.glob("*.txt"))
+    assert files == sorted(listed) and {CQ_SEED, SH_SEED} <= set(files)
+    for name, digest in listed.items():
+        assert hashlib.sha256((SEEDS / name).read_bytes()).hexdigest() == digest, f"{name} was changed"
+    for number, date in (("渝经信中小〔2024〕7号", "2024年2月21日"), ("沪经信企〔2024〕190号", "2024年3月13日")):
+        assert number in readme and date in readme
+    assert "此件公开发布" in readme and "（此件公开发布）" in seed_text(CQ_SEED)
+    assert "2024年2月21日" in seed_text(CQ_SEED) and "2024 年 3 月 13 日" in seed_text(SH_SEED)
 
 
 # -- (c) broken definitions ------------------------------------------------------------------

@@ -26,11 +26,11 @@ from typing import Any, Callable
 
 
 def register(sub: Any, add: Callable[..., argparse.ArgumentParser]) -> None:
-    sp = add("backup", cmd_backup, "把数据库备份到一个文件（OUT 为文件夹时自动命名），输出备份文件路径")
-    sp.add_argument("out", metavar="OUT", help="备份文件或文件夹")
-    sp.add_argument("--force", action="store_true", help="OUT 已存在时覆盖它")
+    sp = add("backup", cmd_backup, "把数据库备份到一个文件（备份位置为文件夹时自动命名），输出备份文件路径")
+    sp.add_argument("out", metavar="备份位置", help="备份文件或文件夹")
+    sp.add_argument("--force", action="store_true", help="备份文件已存在时覆盖它")
     sp = add("restore", cmd_restore, "用备份文件替换数据库（替换前自动为当前数据库保存快照）")
-    sp.add_argument("file", metavar="FILE", help="备份文件（.sqlite3）")
+    sp.add_argument("file", metavar="备份文件", help="备份文件（.sqlite3）")
     add("repair", cmd_repair, "接受数据库的损坏后继续使用：损坏的内容另存为文字并清空相应栏目；"
         "整个文件无法使用时把它改名保留并新建空数据库（修复前自动保存快照）")
 

@@ -1,8 +1,9 @@
 """The ``clusterdesk`` command line: the same core functions the GUI calls.
 
-With no arguments it starts the GUI. Exit codes: 0 success, 1 the draft has errors (validate) or a
-condition is not met (eligibility), 2 bad input. Bad input gets one Chinese line per problem on
-stderr, never a traceback.
+With no arguments it starts the GUI (without a display: a Chinese message, exit code 2). Exit codes:
+0 success, 1 the draft has errors (validate) or a condition is not met (eligibility), 2 bad input,
+141 the reader of the output went away (``| head -1``; quietly, as standard tools). Bad input gets
+one Chinese line per problem on stderr, never a traceback. argparse's own texts are Chinese too.
 """
 
 from __future__ import annotations
@@ -12,8 +13,10 @@ import json
 import os
 import re
 import sys
+import unicodedata
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -114,11 +117,15 @@ def cmd_forms(args: argparse.Namespace) -> int:
 
 
 def cmd_template(args: argparse.Namespace) -> int:
+    from clusterdesk.export.atomic import ExportError
     from clusterdesk.model.form import default_catalog
     from clusterdesk.templates import write_template
 
     form = default_catalog().get(args.form_id)
-    out = write_template(form, Path(args.out))
+    try:
+        out = write_template(form, Path(args.out))
+    except ExportError as e:  # a folder that does not exist or cannot be written
+        raise CliError(str(e)) from None
     _out(str(out))
     return EXIT_OK
 
@@ -126,6 +133,11 @@ def cmd_template(args: argparse.Namespace) -> int:
 def cmd_import(args: argparse.Namespace) -> int:
     from clusterdesk.templates import import_file
 
+    # A data package is imported as import-package does (the packages feature sets both).
+    suffix, import_package = getattr(args, "package_suffix", None), getattr(args, "import_package", None)
+    if suffix and import_package and Path(args.file).suffix.lower() == suffix:
+        args.files = [args.file]
+        return import_package(args)
     with _store(args) as store:
         draft_id = import_file(store, Path(args.file))
     _out(str(draft_id))
@@ -202,6 +214,11 @@ def cmd_eligibility(args: argparse.Namespace) -> int:
 
 
 def cmd_gui(args: argparse.Namespace) -> int:
+    from clusterdesk.ui.display import display_problem
+
+    problem = display_problem()  # before Qt is loaded: Qt aborts the process without a display
+    if problem:
+        raise CliError(*problem)
     try:
         from clusterdesk.ui.app import run
     except ImportError as e:
@@ -212,10 +229,140 @@ def cmd_gui(args: argparse.Namespace) -> int:
 # -- parser -------------------------------------------------------------------------------
 
 
+# argparse's own texts (usage, headings, -h, its error messages) in Chinese. argparse looks each up
+# through its module-level gettext functions; _Parser swaps those for this table while it builds,
+# prints and parses, and puts them back afterwards.
+_ARGPARSE_ZH = {
+    "usage: ": "用法：",
+    "positional arguments": "位置参数",
+    "options": "选项",
+    "optional arguments": "选项",
+    "subcommands": "命令",
+    "show this help message and exit": "显示此帮助信息并退出",
+    "argument %(argument_name)s: %(message)s": "参数 %(argument_name)s：%(message)s",
+    "unknown parser %(parser_name)r (choices: %(choices)s)": "没有命令“%(parser_name)s”（可用的命令：%(choices)s）",
+    "can't open '%(filename)s': %(error)s": "无法打开“%(filename)s”：%(error)s",
+    "unrecognized arguments: %s": "无法识别的参数：%s",
+    "not allowed with argument %s": "不能与参数 %s 同时使用",
+    "ignored explicit argument %r": "此选项不带值：%r",
+    "the following arguments are required: %s": "缺少必需的参数：%s",
+    "one of the arguments %s is required": "参数 %s 必须提供其中一个",
+    "expected one argument": "需要一个值",
+    "expected at most one argument": "最多需要一个值",
+    "expected at least one argument": "至少需要一个值",
+    "expected %s argument": "需要 %s 个值",
+    "expected %s arguments": "需要 %s 个值",
+    "ambiguous option: %(option)s could match %(matches)s": "选项有歧义：%(option)s 可能是 %(matches)s",
+    "unexpected option string: %s": "意外的选项：%s",
+    "invalid %(type)s value: %(value)r": "无效的值：%(value)r（应为%(type)s）",
+    "invalid choice: %(value)r (choose from %(choices)s)": "无效的选项：%(value)r（可选：%(choices)s）",
+    "cannot have multiple subparser arguments": "不能有多组命令",
+}
+
+_HEADING = re.compile(f"^({'|'.join(map(re.escape, set(_ARGPARSE_ZH.values())))}):$", re.M)
+
+
+def _width(text: str) -> int:
+    """Columns a text takes in a terminal: Chinese characters and full-width punctuation take two."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _columns(obj: Any) -> int:  # argparse's len(): terminal columns for texts, size otherwise
+    return _width(obj) if isinstance(obj, str) else len(obj)
+
+
+@contextmanager
+def _argparse_in_chinese() -> Iterator[None]:
+    module: Any = argparse
+    saved = module._, module.ngettext, module.__dict__.get("len")
+    module._ = lambda m: _ARGPARSE_ZH.get(m, m) if isinstance(m, str) else m
+    module.ngettext = lambda s, p, n: _ARGPARSE_ZH.get(s if n == 1 else p, s if n == 1 else p)
+    module.len = _columns  # argparse measures usage lines and option columns with len()
+    try:
+        yield
+    finally:
+        module._, module.ngettext = saved[:2]
+        if saved[2] is None:
+            del module.len
+        else:
+            module.len = saved[2]
+
+
+class _Formatter(argparse.HelpFormatter):
+    """Lays out help by terminal columns, where a Chinese character takes two."""
+
+    def _format_action(self, action: argparse.Action) -> str:
+        text = super()._format_action(action)
+        header = self._format_action_invocation(action)
+        extra = _width(header) - len(header)  # the padding after it was counted in characters
+        lead = " " * self._current_indent + header
+        if extra and text.startswith(lead + " " * (extra + 2)):
+            text = lead + text[len(lead) + extra:]
+        return text
+
+    def _split_lines(self, text: str, width: int) -> list[str]:
+        lines: list[str] = []
+        line = ""
+        for token in _TOKENS.findall(self._whitespace_matcher.sub(" ", text).strip()):
+            if line and _width(line + token.rstrip()) > width:
+                lines.append(line.rstrip())
+                line = token.lstrip()
+            else:
+                line += token
+        return lines + [line.rstrip()] if line.strip() else lines
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        return "\n".join(indent + line for line in self._split_lines(text, width - len(indent)))
+
+
+# A line may break after a space or between two Chinese characters, never inside a run of ASCII.
+_TOKENS = re.compile(r"[!-~]+ ?| |.")
+
+
+def integer(text: str) -> int:
+    """An argparse type for whole numbers, named in Chinese in argparse's message."""
+    return int(text)
+
+
+integer.__name__ = "整数"
+
+
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> Any:  # argparse's own errors: one line, exit 2
+    """argparse in Chinese: usage, headings, help and every error line."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", _Formatter)
+        with _argparse_in_chinese():
+            super().__init__(*args, **kwargs)
+
+    def add_subparsers(self, **kwargs: Any) -> Any:
+        with _argparse_in_chinese():
+            return super().add_subparsers(**kwargs)
+
+    def parse_args(self, *args: Any, **kwargs: Any) -> Any:
+        with _argparse_in_chinese():
+            return super().parse_args(*args, **kwargs)
+
+    def parse_known_args(self, *args: Any, **kwargs: Any) -> Any:
+        with _argparse_in_chinese():
+            return super().parse_known_args(*args, **kwargs)
+
+    def format_usage(self) -> str:
+        with _argparse_in_chinese():
+            return super().format_usage()
+
+    def format_help(self) -> str:
+        with _argparse_in_chinese():
+            text = super().format_help()
+        return _HEADING.sub(r"\1：", text)  # argparse writes its headings with an ASCII colon
+
+    def print_help(self, file: Any = None) -> None:
+        # argparse would swallow a closed pipe here and exit 0; main() ends such a run as any other
+        (file or sys.stdout).write(self.format_help())
+
+    def error(self, message: str) -> Any:  # argparse's own errors: usage and one line, exit 2
         self.print_usage(sys.stderr)
-        _err(f"命令行参数错误：{message}")
+        _err(f"{self.prog}：错误：{message}")
         raise SystemExit(EXIT_BAD_INPUT)
 
 
@@ -223,31 +370,32 @@ def build_parser() -> argparse.ArgumentParser:
     from clusterdesk import __version__
 
     p = _Parser(prog="clusterdesk", description="集群申报助手：中小企业特色产业集群申报材料的填写、检查与导出。不带参数运行时启动图形界面。")
-    p.add_argument("--db", metavar="PATH", help="草稿数据库文件（默认在用户数据目录）")
-    p.add_argument("--version", action="version", version=f"clusterdesk {__version__}")
+    p.add_argument("--db", metavar="数据库文件", help="草稿数据库文件（默认在用户数据目录）")
+    p.add_argument("--version", action="version", version=f"clusterdesk {__version__}", help="显示程序版本号并退出")
     sub = p.add_subparsers(dest="command", metavar="命令", parser_class=_Parser)
 
     def add(name: str, fn: Callable[[argparse.Namespace], int], help_: str) -> argparse.ArgumentParser:
         sp = sub.add_parser(name, help=help_, description=help_)
-        sp.add_argument("--db", metavar="PATH", default=argparse.SUPPRESS, help="草稿数据库文件")
+        sp.add_argument("--db", metavar="数据库文件", default=argparse.SUPPRESS, help="草稿数据库文件")
         sp.set_defaults(func=fn)
         return sp
 
     sp = add("forms", cmd_forms, "列出表单；forms check [文件...] 检查表单定义文件")
-    sp.add_argument("action", nargs="?", choices=["list", "check"], default="list")
-    sp.add_argument("files", nargs="*")
+    sp.add_argument("action", nargs="?", choices=["list", "check"], default="list", metavar="list|check",
+                    help="list：列出程序中的表单（默认）；check：检查表单定义文件")
+    sp.add_argument("files", nargs="*", metavar="文件", help="check 要检查的表单定义文件（.yaml），不写时检查程序自带的全部表单")
     sp = add("template", cmd_template, "生成填报模板（.json 或 .xlsx）")
-    sp.add_argument("form_id")
-    sp.add_argument("--out", required=True, metavar="FILE")
-    sp = add("import", cmd_import, "把填好的模板导入为新草稿，输出草稿 id")
-    sp.add_argument("file")
+    sp.add_argument("form_id", metavar="表单ID", help="表单 id，见 clusterdesk forms，例如 cq-2024-application")
+    sp.add_argument("--out", required=True, metavar="文件", help="模板文件，扩展名 .json 或 .xlsx 决定格式")
+    sp = add("import", cmd_import, "把填好的模板导入为新草稿，输出草稿 id；数据包（.cdpkg）按 import-package 导入")
+    sp.add_argument("file", metavar="文件", help="填好的模板（.json / .xlsx），或数据包（.cdpkg）")
     add("drafts", cmd_drafts, "列出草稿（每行以草稿 id 开头）")
     sp = add("dump", cmd_dump, "以模板格式输出草稿的填报内容（JSON）")
-    sp.add_argument("draft_id")
+    sp.add_argument("draft_id", metavar="草稿ID", help="草稿 id，见 clusterdesk drafts")
     sp = add("validate", cmd_validate, "检查草稿或模板文件，有错误时退出码为 1")
-    sp.add_argument("target", metavar="FILE|DRAFT_ID")
+    sp.add_argument("target", metavar="文件或草稿ID", help="填好的模板文件（.json / .xlsx），或草稿 id")
     sp = add("eligibility", cmd_eligibility, "逐条核对申报条件（符合/不符合）")
-    sp.add_argument("target", metavar="FILE|DRAFT_ID")
+    sp.add_argument("target", metavar="文件或草稿ID", help="填好的模板文件（.json / .xlsx），或草稿 id")
     for extra in _EXTENSIONS:
         extra(sub, add)
     return p
@@ -314,6 +462,34 @@ def _restore_hint(e: BaseException, args: argparse.Namespace) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        code = _main(argv)
+        sys.stdout.flush()  # a reader that went away is found here when the output was small
+        return code
+    except BrokenPipeError:
+        return _closed_pipe()
+
+
+EXIT_CLOSED_PIPE = 128 + 13  # what a shell reports for a standard tool ended by SIGPIPE
+
+
+def _closed_pipe() -> int:
+    """The reader of our output went away (``clusterdesk drafts | head -1``): end quietly, as
+    standard tools do, without a message. What is still buffered goes nowhere, so Python does
+    not complain about it on the way out."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                os.dup2(devnull, stream.fileno())
+            except (OSError, ValueError):  # not a real file (tests' captured output)
+                pass
+    finally:
+        os.close(devnull)
+    return EXIT_CLOSED_PIPE
+
+
+def _main(argv: Sequence[str] | None = None) -> int:
     from clusterdesk.model.form import FormDefinitionError
     from clusterdesk.service import InputError
     from clusterdesk.store import StoreError
@@ -345,8 +521,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not getattr(args, "_damage_shown", False):
             _restore_hint(e, args)
         return EXIT_BAD_INPUT
+    except BrokenPipeError:
+        raise  # handled by main(): a closed pipe is no error of the user's
     except OSError as e:
-        _err(f"文件操作失败：{e.filename or ''}（{e.strerror or e}）")
+        from clusterdesk.fsutil import os_reason
+
+        _err(f"文件操作失败：{e.filename or ''}（{os_reason(e)}）")
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         return 130

@@ -21,3 +21,31 @@ def fsync_dir(folder: Path) -> None:
         pass
     finally:
         os.close(fd)
+
+
+def os_reason(exc: OSError) -> str:
+    """Why a file operation failed, in Chinese, for the parentheses of a message
+    (``无法读取文件（这是一个文件夹，不是文件）``). The system's own text is English."""
+    import errno
+
+    reasons = {
+        errno.ENOENT: "文件或文件夹不存在",
+        errno.EACCES: "没有权限",
+        errno.EPERM: "没有权限",
+        errno.ENOSPC: "磁盘空间不足",
+        getattr(errno, "EDQUOT", errno.ENOSPC): "磁盘空间不足",
+        errno.EROFS: "磁盘或文件夹为只读",
+        errno.EISDIR: "这是一个文件夹，不是文件",
+        errno.ENOTDIR: "路径中有一部分不是文件夹",
+        errno.ENAMETOOLONG: "路径或文件名过长",
+        errno.EEXIST: "已经存在",
+        errno.EIO: "磁盘读写错误",
+        errno.EFBIG: "文件过大",
+        errno.EBUSY: "文件正被其他程序占用",
+        errno.EMFILE: "同时打开的文件过多",
+        errno.ELOOP: "符号链接层数过多",
+        errno.EINVAL: "文件名或参数无效",
+    }
+    if exc.errno in reasons:
+        return reasons[exc.errno]
+    return f"系统错误，错误号 {exc.errno}" if exc.errno is not None else "系统错误"

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from clusterdesk.model.form import Catalog, FormDef, default_catalog
+from clusterdesk.model.form import Catalog, FormDef, colon_join, default_catalog
 from clusterdesk.model.rules import Answers, ConditionResult, Problem, check_cell, eligibility, target_results, validate
 from clusterdesk.model.values import Spec, ValueProblem, parse, parse_rows
 from clusterdesk.store import DraftInfo, EvidenceInfo, Store
@@ -41,7 +41,7 @@ def evidence_option(form: FormDef, key: str, option: str | None) -> str:
     f = form.cell(key).field
     if f.evidence == "ticked":
         if option not in f.options:
-            raise InputError(f"{form.cell(key).where}：没有选项“{option}”")
+            raise InputError(colon_join(form.cell(key).where, f"没有选项“{option}”"))
         return option  # type: ignore[return-value]
     if f.evidence == "if_yes":
         return "是"
@@ -54,13 +54,13 @@ def parse_cell(form: FormDef, key: str, raw: Any) -> Any:
         raise InputError(f"未知的栏目 id“{key}”")
     cell = form.cell(key)
     if not cell.answerable:
-        raise InputError(f"{cell.where}：此栏由程序计算，不能填写")
+        raise InputError(colon_join(cell.where, "此栏由程序计算，不能填写"))
     try:
         if cell.field.type == "repeat":
             return parse_rows(raw, cell.field)
         return parse(raw, Spec.of(cell.field))
     except ValueProblem as e:
-        raise InputError(f"{cell.where}：{e}") from None
+        raise InputError(colon_join(cell.where, str(e))) from None
 
 
 def parse_answers(form: FormDef, answers_in: Any) -> tuple[dict[str, Any], list[str]]:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field as dc_field
 from pathlib import Path
 from typing import Any
 
+from clusterdesk.fsutil import os_reason
 from clusterdesk.model.form import Catalog, Cell, FormDef, default_catalog
 from clusterdesk.model.values import format_value
 from clusterdesk.service import EVIDENCE_GENERAL, InputError, evidence_option, parse_answers
@@ -192,6 +193,26 @@ class Filled:
     notes: dict[str, str] = dc_field(default_factory=dict)  # reasons for overriding computed values
 
 
+# What Python's JSON parser says (its C and Python versions, 3.11 to 3.13), in Chinese.
+_JSON_PROBLEMS = (
+    ("Expecting ',' delimiter", "缺少逗号"),
+    ("Expecting ':' delimiter", "缺少冒号"),
+    ("Expecting property name enclosed in double quotes", "此处应为用英文双引号括起的名称（是否多了逗号？）"),
+    ("Expecting value", "缺少值（是否多了逗号，或文字没有用英文双引号括起？）"),
+    ("Unterminated string", "文字没有结束的双引号"),
+    ("Invalid control character", "文字中有不允许的控制字符（换行请写作 \\n）"),
+    ("Invalid \\uXXXX escape", "无效的 \\u 转义"),
+    ("Invalid \\escape", "无效的反斜杠转义（反斜杠请写作 \\\\）"),
+    ("Extra data", "内容结束后还有多余的字符"),
+    ("Illegal trailing comma", "末尾多了逗号"),
+)
+
+
+def json_problem(msg: str) -> str:
+    """The JSON parser's detail (``Expecting ',' delimiter``) in Chinese (``缺少逗号``)."""
+    return next((zh for en, zh in _JSON_PROBLEMS if msg.startswith(en)), "格式错误")
+
+
 def _read_json(path: Path) -> dict[str, Any]:
     try:
         size = path.stat().st_size
@@ -199,7 +220,7 @@ def _read_json(path: Path) -> dict[str, Any]:
             raise TemplateError([f"{path.name}：文件过大（{size // 1024 // 1024} MB）"])
         raw = path.read_bytes()
     except OSError as e:
-        raise TemplateError([f"{path.name}：无法读取文件（{e.strerror or e}）"]) from None
+        raise TemplateError([f"{path.name}：无法读取文件（{os_reason(e)}）"]) from None
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -207,7 +228,7 @@ def _read_json(path: Path) -> dict[str, Any]:
     try:
         data = json.loads(text, parse_float=str, parse_constant=lambda c: c)
     except json.JSONDecodeError as e:
-        raise TemplateError([f"{path.name}：不是有效的 JSON（第 {e.lineno} 行第 {e.colno} 列：{e.msg}）"]) from None
+        raise TemplateError([f"{path.name}：不是有效的 JSON（第{e.lineno}行第{e.colno}列：{json_problem(e.msg)}）"]) from None
     except (ValueError, RecursionError):  # a 4,300-digit number, or arrays nested thousands deep
         raise TemplateError([f"{path.name}：内容的结构或数字超出可处理的范围，不是本程序的填报模板"]) from None
     if not isinstance(data, dict):

@@ -7,14 +7,16 @@ from typing import Any, Callable
 
 
 def register(sub: Any, add: Callable[..., argparse.ArgumentParser]) -> None:
+    from clusterdesk.cli import integer
+
     sp = add("annual", cmd_annual, "从申报草稿新建年度报告（预填申报材料中的内容和目标）")
-    sp.add_argument("draft_id", metavar="DRAFT_ID", help="申报表草稿 id")
-    sp.add_argument("--form", required=True, metavar="FORM_ID", help="年度报告表单，如 sh-2023-annual-report")
-    sp.add_argument("--year", type=int, help="报告年度，如 2023")
+    sp.add_argument("draft_id", metavar="草稿ID", help="申报表草稿 id")
+    sp.add_argument("--form", required=True, metavar="表单ID", help="年度报告表单，如 sh-2023-annual-report")
+    sp.add_argument("--year", type=integer, metavar="年度", help="报告年度，如 2023")
     sp = add("targets", cmd_targets, "年度报告的目标完成情况（目标值、完成值、达成/未达成）")
-    sp.add_argument("draft_id", metavar="DRAFT_ID")
+    sp.add_argument("draft_id", metavar="草稿ID", help="年度报告草稿 id")
     sp = add("next-year", cmd_next_year, "复制为下一年度：以本年度报告为基础新建下一年度报告")
-    sp.add_argument("draft_id", metavar="DRAFT_ID")
+    sp.add_argument("draft_id", metavar="草稿ID", help="本年度报告的草稿 id")
 
 
 def _id(text: str) -> int:

@@ -26,7 +26,9 @@ def cmd_export(args: argparse.Namespace) -> int:
         try:
             out.mkdir(parents=True, exist_ok=True)
         except OSError as e:
-            raise CliError(f"无法创建导出文件夹：{out}（{e.strerror or e}）") from None
+            from clusterdesk.fsutil import os_reason
+
+            raise CliError(f"无法创建导出文件夹：{out}（{os_reason(e)}）") from None
 
     target = str(args.target)
     try:
@@ -61,7 +63,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def register(subparsers: Any, add: Callable[..., argparse.ArgumentParser]) -> None:
     sp = add("export", cmd_export, "导出申报材料：打印版和可编辑版 Word、清单 Excel、PDF")
-    sp.add_argument("target", metavar="DRAFT_ID|FILE", help="草稿 id，或填好的模板文件（.json / .xlsx）")
-    sp.add_argument("--out", required=True, metavar="DIR", help="导出到此文件夹（不存在时自动创建）")
+    sp.add_argument("target", metavar="草稿ID或文件", help="草稿 id，或填好的模板文件（.json / .xlsx）")
+    sp.add_argument("--out", required=True, metavar="文件夹", help="导出到此文件夹（不存在时自动创建）")
     sp.add_argument("--no-pdf", action="store_true", help="不生成 PDF")
     sp.add_argument("--draft-copy", action="store_true", help="导出草稿：有错误也导出，文件带“草稿”水印")

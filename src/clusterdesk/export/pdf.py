@@ -162,7 +162,9 @@ def docx_to_pdf(docx: str | os.PathLike[str], out_dir: str | os.PathLike[str], t
         try:
             proc = subprocess.Popen(cmd, env=env, **popen_kwargs)
         except OSError as exc:
-            raise PdfUnavailable(f"无法启动 LibreOffice：{exe}（{exc.strerror or exc}）") from exc
+            from clusterdesk.fsutil import os_reason
+
+            raise PdfUnavailable(f"无法启动 LibreOffice：{exe}（{os_reason(exc)}）") from exc
         try:
             _out, err = _communicate(proc, timeout, cancel)
         except subprocess.TimeoutExpired:

@@ -538,7 +538,9 @@ def read_workbook_values(path: str | os.PathLike[str], *,
         with open(p, "rb") as fh:
             magic = fh.read(8)
     except OSError as exc:
-        raise WorkbookReadError(f"无法打开文件：{p}（{exc.strerror or exc}）") from exc
+        from clusterdesk.fsutil import os_reason
+
+        raise WorkbookReadError(f"无法打开文件：{p}（{os_reason(exc)}）") from exc
     if magic == _OLE_MAGIC:
         raise WorkbookReadError(
             f"无法读取 {p.name}：这是旧版 .xls 文件或加密的工作簿，请在 Excel/WPS 中取消密码并另存为 .xlsx 后再导入。")

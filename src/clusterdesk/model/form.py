@@ -34,6 +34,13 @@ class FormDefinitionError(Exception):
         super().__init__("\n".join(problems))
 
 
+def colon_join(label: str, text: str) -> str:
+    """``label：text``, as messages name a place. Some of the forms' labels end in a full stop
+    (“总体思路。”, word for word from the notice); the colon takes its place rather than
+    following it: “总体思路。” + “…” → “总体思路：…”."""
+    return f"{label.rstrip().rstrip('。：:')}：{text}"
+
+
 @dataclass(frozen=True)
 class Cell:
     """One answerable (or computed) place of the form."""
@@ -377,6 +384,31 @@ def _cross_form_check(forms: dict[str, FormDef]) -> list[str]:
     return problems
 
 
+# What PyYAML says about a malformed file, in Chinese (the first match wins).
+_YAML_PROBLEMS = (
+    ("mapping values are not allowed", "此处不能写“名称: 值”（冒号后是否少了空格，或缩进不对？）"),
+    ("could not find expected ':'", "缺少冒号"),
+    ("did not find expected ',' or ']'", "方括号列表没有正确结束（缺少逗号或 ]）"),
+    ("did not find expected ',' or '}'", "花括号没有正确结束（缺少逗号或 }）"),
+    ("tab character", "不能用 Tab 缩进，请用空格"),
+    ("found character '\\t'", "不能用 Tab 缩进，请用空格"),
+    ("expected <block end>", "缩进不一致"),
+    ("did not find expected key", "缩进不一致"),
+    ("did not find expected '-' indicator", "列表项的缩进不一致"),
+    ("found unexpected end of stream", "文件意外结束（引号是否没有闭合？）"),
+    ("found unknown escape character", "无效的转义字符"),
+    ("found undefined alias", "引用了未定义的别名（*）"),
+    ("expected a single document", "文件中只能有一份定义"),
+    ("found character", "此处有不能出现的字符"),
+)
+
+
+def yaml_problem(problem: str | None) -> str:
+    """PyYAML's description of a syntax error (``could not find expected ':'``) in Chinese."""
+    text = problem or ""
+    return next((zh for en, zh in _YAML_PROBLEMS if en in text), "格式不正确")
+
+
 def load_form(path: Path | str) -> FormDef:
     """Load and check one definition file; raises FormDefinitionError listing every problem."""
     path = Path(path)
@@ -384,7 +416,9 @@ def load_form(path: Path | str) -> FormDef:
     try:
         raw_bytes = path.read_bytes()
     except OSError as e:
-        raise FormDefinitionError([f"{name}: 无法读取文件（{e.strerror or e}）"]) from None
+        from clusterdesk.fsutil import os_reason
+
+        raise FormDefinitionError([f"{name}: 无法读取文件（{os_reason(e)}）"]) from None
     try:
         text = raw_bytes.decode("utf-8")
     except UnicodeDecodeError:
@@ -394,7 +428,7 @@ def load_form(path: Path | str) -> FormDef:
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f"第 {mark.line + 1} 行" if mark else ""
-        raise FormDefinitionError([f"{name}: YAML 格式错误 {where}：{getattr(e, 'problem', e)}"]) from None
+        raise FormDefinitionError([f"{name}: YAML 格式错误 {where}：{yaml_problem(getattr(e, 'problem', None))}"]) from None
     except ValueError as e:  # a scalar YAML reads as a date but is none, e.g. 2023-13-31
         raise FormDefinitionError([f"{name}: YAML 中的日期无效：{e}（日期请写作 2023-12-31）"]) from None
     if not isinstance(data, dict):

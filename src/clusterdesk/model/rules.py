@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import Any, Iterable, Literal
 
 from . import expr as E
-from .form import Cell, FormDef
+from .form import Cell, FormDef, colon_join
 from .schema import Compare, Condition, Field, TargetRule
 from .values import EMPTY_TEXT, Spec, ValueProblem, char_count, format_number, number_in_text, parse, parse_rows, same_value, to_decimal
 
@@ -32,7 +32,7 @@ class Problem:
     kind: str = "input"  # input / required / limit / evidence / check / computed / list / date / eligibility / target
 
     def __str__(self) -> str:
-        return f"{self.where}：{self.message}"
+        return colon_join(self.where, self.message)
 
 
 class Answers:
@@ -338,11 +338,11 @@ class ConditionResult:
 
     @property
     def lines(self) -> list[str]:
-        return [f"{o.where}：{o.text}" for o in self.outcomes]
+        return [colon_join(o.where, o.text) for o in self.outcomes]
 
     def __str__(self) -> str:
         detail = "；".join(self.lines)
-        return f"[{self.status}] {self.condition.text}：{detail}"
+        return f"[{self.status}] {colon_join(self.condition.text, detail)}"
 
 
 def eligibility(form: FormDef, ans: Answers) -> list[ConditionResult]:
@@ -447,7 +447,7 @@ def validate(form: FormDef, ans: Answers, *, include_eligibility: bool = True) -
             where = form.cell(t.table).where
             for tr in target_results(form, ans):
                 if tr.ok is False:
-                    out.append(Problem("warning", t.table, where, f"{tr.rule.text}：{tr.text}", "target"))
+                    out.append(Problem("warning", t.table, where, colon_join(tr.rule.text, tr.text), "target"))
     for level, key, msg in cross_form_problems(form, ans):
         out.append(Problem(level, key, form.cell(key).where, msg, "linked"))  # type: ignore[arg-type]
     order = {c.key: i for i, c in enumerate(form.cells)}

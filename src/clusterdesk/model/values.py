@@ -218,7 +218,13 @@ def parse_rows(raw: Any, field: Field) -> list[dict[str, Any]] | None:
             out.append(parsed)
     if field.max_rows is not None and len(out) > field.max_rows:
         raise ValueProblem(f"最多填写 {field.max_rows} 行，现有 {len(out)} 行")
-    return out or None
+    # The rows the form prints (方向, 指标 …) are the form's text, not an answer: a table that
+    # holds nothing else (an untouched .xlsx template, which shows them) is as empty as one
+    # without rows, the way the .json template leaves it.
+    printed = {r["key"]: r for r in field.fixed_rows}
+    if not any(v != printed.get(row.get("key"), {}).get(k) for row in out for k, v in row.items() if k != "key"):
+        return None
+    return out
 
 
 def to_decimal(value: Any) -> Decimal | None:

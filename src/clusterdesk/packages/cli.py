@@ -127,8 +127,8 @@ def cmd_district(args: argparse.Namespace) -> int:
 
 def register(sub: Any, add: Callable[..., argparse.ArgumentParser]) -> None:
     sp = add("package", _translate(cmd_package), "把草稿打包为数据包（.cdpkg），交给区县主管部门导入")
-    sp.add_argument("draft_id", metavar="DRAFT_ID")
-    sp.add_argument("--out", required=True, metavar="FILE.cdpkg")
+    sp.add_argument("draft_id", metavar="草稿ID", help="要打包的草稿 id，见 clusterdesk drafts")
+    sp.add_argument("--out", required=True, metavar="数据包", help="数据包文件（.cdpkg，不写扩展名时自动加上）")
     sp.add_argument("--no-documents", action="store_true", help="不附带导出的申报表文件")
 
     def duplicate_flags(p: argparse.ArgumentParser) -> None:
@@ -139,24 +139,30 @@ def register(sub: Any, add: Callable[..., argparse.ArgumentParser]) -> None:
     sp = add("import-package", _translate(cmd_import_package),
              "导入数据包（.cdpkg），每个数据包输出一行草稿 id；全部检查通过后才写入，"
              "多个数据包一起导入：要么全部导入，要么一个也不导入")
-    sp.add_argument("files", nargs="+", metavar="FILE")
+    sp.add_argument("files", nargs="+", metavar="数据包", help="数据包文件（.cdpkg），可以写多个")
     duplicate_flags(sp)
+    plain_import = sub.choices.get("import")
+    if plain_import is not None:  # `clusterdesk import FILE.cdpkg` does the same as import-package
+        duplicate_flags(plain_import)
+        from .package import SUFFIX
+
+        plain_import.set_defaults(import_package=_translate(cmd_import_package), package_suffix=SUFFIX)
 
     sp = add("district", _translate(cmd_district), "区县汇总：district compile 编制报送材料；district list 列出区县工作区")
     actions = sp.add_subparsers(dest="action", metavar="操作", parser_class=type(sp))
     actions.required = True
     cp = actions.add_parser("compile", help="编制报送材料文件夹", description="编制报送材料文件夹")
-    cp.add_argument("--db", metavar="PATH", default=argparse.SUPPRESS, help="草稿数据库文件")
+    cp.add_argument("--db", metavar="数据库文件", default=argparse.SUPPRESS, help="草稿数据库文件")
     # nargs="+": with "*" argparse (before 3.12) takes an empty list when options come first
-    cp.add_argument("sources", nargs="+", metavar="PKG_OR_DRAFT", help="数据包文件或集群草稿 id（至少一个）")
-    cp.add_argument("--district", required=True, metavar="NAME", help="区县名称，例如：永川区")
-    cp.add_argument("--notice", default="cq-2024", metavar="ID", help="通知，例如 cq-2024、sh-2023（默认 cq-2024）")
-    cp.add_argument("--out", required=True, metavar="DIR", help="报送材料文件夹")
-    cp.add_argument("--authority", metavar="TEXT", help="区（县）中小企业主管部门")
-    cp.add_argument("--contact", metavar="TEXT", help="联系人")
-    cp.add_argument("--phone", metavar="TEXT", help="手机")
+    cp.add_argument("sources", nargs="+", metavar="数据包或草稿ID", help="数据包文件或集群草稿 id（至少一个）")
+    cp.add_argument("--district", required=True, metavar="区县名称", help="区县名称，例如：永川区")
+    cp.add_argument("--notice", default="cq-2024", metavar="通知", help="通知，例如 cq-2024、sh-2023（默认 cq-2024）")
+    cp.add_argument("--out", required=True, metavar="文件夹", help="报送材料文件夹")
+    cp.add_argument("--authority", metavar="名称", help="区（县）中小企业主管部门")
+    cp.add_argument("--contact", metavar="姓名", help="联系人")
+    cp.add_argument("--phone", metavar="号码", help="手机")
     cp.add_argument("--pdf", action="store_true", help="同时生成 PDF（需要 LibreOffice）")
     cp.add_argument("--draft", action="store_true", help="材料有错误时仍然生成（标注“草稿”）")
     duplicate_flags(cp)
     lp = actions.add_parser("list", help="列出区县工作区", description="列出区县工作区")
-    lp.add_argument("--db", metavar="PATH", default=argparse.SUPPRESS, help="草稿数据库文件")
+    lp.add_argument("--db", metavar="数据库文件", default=argparse.SUPPRESS, help="草稿数据库文件")

@@ -34,7 +34,7 @@ from datetime import datetime
 from pathlib import Path, PurePosixPath
 from typing import Any, Callable, Iterable, Literal
 
-from clusterdesk.model.form import Catalog, FormDef, default_catalog
+from clusterdesk.model.form import Catalog, FormDef, colon_join, default_catalog
 from clusterdesk.service import InputError, evidence_option, parse_answers
 
 FORMAT = "clusterdesk-package"
@@ -360,7 +360,9 @@ class _Reader:
                 with zf:
                     return self._read_zip(zf, fh)
         except OSError as e:
-            raise PackageError([f"无法读取“{self.name}”（{e.strerror or e}）"]) from None
+            from clusterdesk.fsutil import os_reason
+
+            raise PackageError([f"无法读取“{self.name}”（{os_reason(e)}）"]) from None
 
     def _read_zip(self, zf: zipfile.ZipFile, fh: Any) -> PackageContents:
         infos = zf.infolist()
@@ -535,20 +537,20 @@ class _Reader:
                 except InputError:
                     ok = False
                 if not ok:
-                    problems.append(f"{form.cell(key).where}：证明材料的选项“{str(option)[:60]}”不存在")
+                    problems.append(colon_join(form.cell(key).where, f"证明材料的选项“{str(option)[:60]}”不存在"))
                     continue
                 if not isinstance(entries, list):
-                    problems.append(f"{form.cell(key).where}：证明材料列表的格式不正确")
+                    problems.append(colon_join(form.cell(key).where, "证明材料列表的格式不正确"))
                     continue
                 for e in entries:
                     if (not isinstance(e, dict) or not isinstance(e.get("file"), str) or not e["file"].strip()
                             or len(e["file"]) > 255 or _CTRL_RE.search(e["file"])
                             or not isinstance(e.get("sha256"), str)):
-                        problems.append(f"{form.cell(key).where}：证明材料记录的格式不正确")
+                        problems.append(colon_join(form.cell(key).where, "证明材料记录的格式不正确"))
                         continue
                     sha = e["sha256"]
                     if sha not in by_sha:
-                        problems.append(f"{form.cell(key).where}：证明材料“{e['file'][:60]}”不在数据包中")
+                        problems.append(colon_join(form.cell(key).where, f"证明材料“{e['file'][:60]}”不在数据包中"))
                         continue
                     used.add(sha)
                     items.append(EvidenceItem(key, option, e["file"], sha, len(by_sha[sha])))

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import sys
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 from clusterdesk.store import DatabaseDamaged, DatabaseEmpty, DatabaseTooNew, Store, StoreError
 
 from . import style
-from .qt import QApplication, QLibraryInfo, QLocale, QMessageBox, QTranslator
+from .display import no_display_lines
+from .qt import QApplication, QLibraryInfo, QLocale, QMessageBox, QtMsgType, QTranslator, qInstallMessageHandler
 
 APP_NAME = "集群申报助手"
 
@@ -16,13 +20,37 @@ APP_NAME = "集群申报助手"
 def ensure_app(argv: list[str] | None = None) -> QApplication:
     app = QApplication.instance()
     if app is None:
-        app = QApplication(argv if argv is not None else sys.argv[:1])
+        with _platform_failure_in_chinese():
+            app = QApplication(argv if argv is not None else sys.argv[:1])
         app.setApplicationName("ClusterDesk")
         app.setApplicationDisplayName(APP_NAME)
         app.setOrganizationName("ClusterDesk")
     install_chinese_qt_texts(app)  # type: ignore[arg-type]
     style.apply_app_style(app)  # type: ignore[arg-type]
     return app  # type: ignore[return-value]
+
+
+@contextmanager
+def _platform_failure_in_chinese() -> Iterator[None]:
+    """While the application object is made: when Qt cannot open its platform plugin (a DISPLAY
+    that points nowhere, a broken Wayland session) it aborts the process after a page of English
+    hints, some of them wrong (a "missing" libxcb-cursor0 that is installed). Say in Chinese that
+    the window needs a desktop instead, and end with exit code 2. Qt's platform chatter of a
+    start that works is dropped."""
+
+    def handler(mode, context, message):  # noqa: ANN001 (Qt's signature)
+        if mode == QtMsgType.QtFatalMsg:
+            where = os.environ.get("WAYLAND_DISPLAY") or os.environ.get("DISPLAY") or ""
+            why = f"无法连接显示“{where}”" if where else "无法加载图形界面的显示组件"
+            sys.stderr.write("\n".join(no_display_lines(why)) + "\n")
+            sys.stderr.flush()
+            os._exit(2)  # Qt aborts right after this handler returns
+
+    previous = qInstallMessageHandler(handler)
+    try:
+        yield
+    finally:
+        qInstallMessageHandler(previous)
 
 
 class _MissingQtTexts(QTranslator):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from clusterdesk.model.form import FormDef
+from clusterdesk.model.form import FormDef, colon_join
 from clusterdesk.model.rules import ConditionResult, Problem
 
 from . import style
@@ -95,7 +95,7 @@ class EligibilityPanel(QWidget):
             color = STATUS_COLOR[r.status]
             head.setText(f'<span style="color:{color}; font-weight:bold">［{r.status}］</span> {_esc(r.condition.text)}')
             head.setAccessibleName(f"{r.status} {r.condition.text}")
-            detail.setText("\n".join(_short(o.where) + "：" + o.text for o in r.outcomes))
+            detail.setText("\n".join(colon_join(_short(o.where), o.text) for o in r.outcomes))
         self.summary.setText(f"申报条件自查：符合 {counts['符合']} 项，不符合 {counts['不符合']} 项，待填写 {counts['待填写']} 项")
         for tr in s.targets():
             lab = self.target_rows.get(tr.rule.id)

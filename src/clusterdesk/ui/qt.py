@@ -31,8 +31,10 @@ from PySide6.QtCore import (  # noqa: F401
     QTranslator,
     QUrl,
     Qt,
+    QtMsgType,
     Signal,
     Slot,
+    qInstallMessageHandler,
 )
 from PySide6.QtGui import (  # noqa: F401
     QAction,

@@ -12,7 +12,7 @@ import re
 from decimal import Decimal
 from typing import Any, Iterable
 
-from clusterdesk.model.form import FormDef
+from clusterdesk.model.form import FormDef, colon_join
 from clusterdesk.model.schema import Column, Field, Section
 from clusterdesk.model.values import Spec, char_count, format_value, to_decimal
 from clusterdesk.service import EVIDENCE_GENERAL
@@ -209,7 +209,7 @@ def _esc(text: str) -> str:
 
 
 def strip_where(message: str, where: str) -> str:
-    prefix = where + "："
+    prefix = colon_join(where, "")
     return message[len(prefix):] if message.startswith(prefix) else message
 
 
