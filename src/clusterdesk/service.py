@@ -13,10 +13,9 @@ from typing import Any
 
 from clusterdesk.model.form import Catalog, FormDef, default_catalog
 from clusterdesk.model.rules import Answers, ConditionResult, Problem, check_cell, eligibility, target_results, validate
+from clusterdesk.model.schema import EVIDENCE_GENERAL  # the option name of evidence for a whole field
 from clusterdesk.model.values import Spec, ValueProblem, parse, parse_rows
 from clusterdesk.store import DraftInfo, EvidenceInfo, Store
-
-EVIDENCE_GENERAL = "佐证材料"  # the option name used for fields that need evidence as a whole
 
 
 class InputError(ValueError):
@@ -242,7 +241,7 @@ class DraftSession:
         problems = [p for p in self._problems_without_eligibility() if p.key.split(".", 1)[0] == section_id]
         if any(p.level == "error" and p.kind != "required" for p in problems):
             return "errors"
-        if not filled and section.id != "declaration":
+        if not filled:
             return "not_started"
         if any(p.kind == "required" for p in problems):
             return "in_progress"
