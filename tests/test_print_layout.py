@@ -653,3 +653,41 @@ def test_cli_blank_refuses_an_unknown_form(tmp_path):
                        capture_output=True, text=True, encoding="utf-8", timeout=300)
     assert p.returncode == 2 and "未知的表单" in p.stderr and "Traceback" not in p.stderr
     assert not (tmp_path / "x").exists()
+
+
+# -- one name for a field, everywhere ------------------------------------------------------------------
+
+
+def test_full_names_in_messages_templates_and_lists(tmp_path):
+    from openpyxl import load_workbook
+
+    from clusterdesk.model.rules import validate
+    from clusterdesk.templates import template_dict, write_template
+
+    form = default_catalog().get("cq-2024-application")
+    assert form.full_label("basic.operator_phone") == "集群运营管理机构 · 联系方式"
+    assert form.full_label("green.water_reuse_above") == "工业用水重复利用率（%） · 是否高于行业平均水平"
+    assert form.full_label("basic.operator") == "集群运营管理机构"
+    a = demo_answers(form)
+    missing = Answers(form, {k: v for k, v in a.raw.items() if k != "basic.operator_phone"})
+    msgs = [str(p) for p in validate(form, missing) if p.key == "basic.operator_phone"]
+    assert msgs == ["一、基本情况 · 集群运营管理机构 · 联系方式：必填栏目不得空缺，无相关情况时应填写“无”"]
+    labels = {e["id"]: e["label"] for e in template_dict(form)["fields"]}
+    assert labels["basic.authority_contact"] == "区（县）中小企业主管部门 · 联系人"
+    xlsx = write_template(form, tmp_path / "模板.xlsx")
+    rows = {r[0]: r[2] for r in load_workbook(xlsx)["填报"].iter_rows(min_row=2, values_only=True)}
+    assert rows["green.solid_waste_above"] == "大宗工业固废综合利用率（%） · 是否高于行业平均水平"
+
+
+def test_target_values_keep_two_decimals_with_a_suggestion():
+    from clusterdesk.model.rules import validate
+
+    form = default_catalog().get("cq-2024-application")
+    a = demo_answers(form)
+    rows = [dict(r) for r in a.value("plan.targets")]
+    energy = next(r for r in rows if r.get("key") == "energy")
+    energy["target"] = "0.255吨标准煤/万元"
+    problems = [p for p in validate(form, Answers(form, {**a.raw, "plan.targets": rows})) if p.kind == "input"]
+    assert [p.message for p in problems] == [
+        "“单位工业产值能耗”的2026年目标值“0.255吨标准煤/万元”：数据有小数时，保留小数点后2位，建议改为“0.26吨标准煤/万元”"]
+    assert problems[0].level == "warning"  # the typed text is kept as typed, never changed silently

@@ -52,6 +52,7 @@ NOTE_SIZE = 14.0  # 四号: instructions' remarks, official notes and hints
 CELL_MARGIN_MM = 1.2
 PT_MM = 25.4 / 72
 WRITING_LINE_TWIPS = dk.mm_to_twips(7.0)  # the blank form's lines to write on
+LIST_TAIL_ROWS = 6  # the last rows of an appended list kept together
 GLYPHS = (TICKED, UNTICKED)
 
 
@@ -106,6 +107,24 @@ def _hang_option(p, size_pt: float) -> None:
     ind = p.get_or_add_pPr().get_or_add_ind()
     ind.set(qn("w:left"), twips)
     ind.set(qn("w:hanging"), twips)
+
+
+def _box_face(tc, face: str) -> None:
+    """Runs holding □/■ print wholly in the table's Chinese face (hint eastAsia, Latin slots too), so
+    every program takes the boxes from 宋体/仿宋 (both have them: GB2312) and never from a Latin
+    fallback of another size, even when a box starts the paragraph."""
+    for r in tc.iter(qn("w:r")):
+        text = "".join(t.text or "" for t in r.findall(qn("w:t")))
+        if not any(g in text for g in GLYPHS):
+            continue
+        rpr = r.get_or_add_rPr()
+        fonts = rpr.find(qn("w:rFonts"))
+        if fonts is None:
+            fonts = OxmlElement("w:rFonts")
+            rpr.insert(0, fonts)
+        for a in ("w:ascii", "w:hAnsi", "w:eastAsia", "w:cs"):
+            fonts.set(qn(a), face)
+        fonts.set(qn("w:hint"), "eastAsia")
 
 
 def _exact_lines(root, line_pt: float) -> None:
@@ -391,6 +410,8 @@ class DocxRenderer:
                     for i, text in enumerate(c.text):
                         if text[:1] in GLYPHS and sum(text.count(g) for g in GLYPHS) == 1 and i < len(ps):
                             _hang_option(ps[i], csize)
+                    if c.options:
+                        _box_face(tc, self.fonts.table)
                     if c.space:
                         _writing_lines(ps[len(ps) - c.space:])
                     if c.remark:
@@ -508,7 +529,10 @@ class DocxRenderer:
         needs = [h * size * PT_MM / 2 + 2.6 for h in half]
         widths = _fit_widths(needs, self.text_width)
         header: list[Any] = [dk.Cell(h) for h in header_texts]
-        dk.add_table(doc, widths, [header] + body, header_rows=1, size=size, cell_margin_mm=1.0)
+        tbl = dk.add_table(doc, widths, [header] + body, header_rows=1, size=size, cell_margin_mm=1.0)
+        for tr in tbl._tbl.tr_lst[-LIST_TAIL_ROWS:-1]:  # the list's last page never holds a row or two alone
+            for p in tr.iter(qn("w:p")):
+                p.get_or_add_pPr().keepNext_val = True
 
     def _evidence_index(self) -> None:
         entries = self.plan.evidence
