@@ -185,9 +185,8 @@ def table_rows(field: Field, rows: list[dict[str, Any]], *, for_print: bool = Fa
         kept = []
         for r in out:
             fr = fixed.get(r.get("key"))  # type: ignore[arg-type]
-            if fr is not None:
-                own = [c for c in cols if c not in fr]
-                unused = all(r.get(c) in (None, "") for c in own)
+            if fr is not None:  # unused: nothing typed beyond what the form prints in it
+                unused = all(r.get(c) in (None, "", fr.get(c)) for c in cols)
                 if unused and fr.get("unused") == "omit":
                     continue
                 if unused and fr.get("unused") == EMPTY_TEXT:
