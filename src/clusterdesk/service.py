@@ -7,6 +7,7 @@ returns what changed so each screen refreshes only what it must.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -73,7 +74,8 @@ def parse_answers(form: FormDef, answers_in: Any) -> tuple[dict[str, Any], list[
     answers: dict[str, Any] = {}
     for key, raw in answers_in.items():
         if not isinstance(key, str) or not form.has_cell(key):
-            problems.append(f"未知的栏目 id“{str(key)[:60]}”")
+            shown = re.sub(r"[\x00-\x1f\x7f-\x9f]", "?", str(key)[:60])  # one line per problem, even for "\n"
+            problems.append(f"未知的栏目 id“{shown}”")
             continue
         try:
             value = parse_cell(form, key, raw)
