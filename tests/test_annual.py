@@ -100,7 +100,8 @@ def test_change_since_application_needs_confirmation_and_note(store, report_id):
     assert len(warn) == 1 and "应选“是”" in warn[0].message and "重庆永川高新技术产业开发区管理委员会" in warn[0].message
     s.set("basic.operator_changed", "是")
     req = [str(p) for p in s.problems() if p.key == "basic.operator_change_note"]
-    assert req == ["一、基本情况 · 变更情况说明：必填栏目不得空缺，无相关情况时应填写“无”"]
+    # named with the row it belongs to: the form has two 变更情况说明
+    assert req == ["一、基本情况 · 集群运营管理机构是否发生变更 · 变更情况说明：必填栏目不得空缺，无相关情况时应填写“无”"]
     s.set("basic.operator_change_note", "2023年6月运营主体由管委会变更为区属国有平台公司")
     assert not [p for p in s.problems() if p.key.startswith("basic.operator")]
 
@@ -207,7 +208,8 @@ def test_progress_leaves_out_qualitative_rows(store, report_id):
 
 
 def test_targets_at_a_glance_in_the_export(store, report_id, tmp_path):
-    """目标完成情况 is exported too: an appendix in the Word file and a sheet in the lists."""
+    """目标完成情况 is exported too: its own Word document beside the sealed report (which does not hold
+    it), and a sheet in the lists."""
     import docx
     from openpyxl import load_workbook
 
@@ -217,9 +219,15 @@ def test_targets_at_a_glance_in_the_export(store, report_id, tmp_path):
     s.set("innovation.patents.2023", 520)
     s.set("digital.iiot_rate.2023", "30.5")
     result = export_draft(store, report_id, tmp_path, pdf=False, draft_copy=True)
-    word = next(p for p in result.files if p.suffix == ".docx" and "可编辑版" not in p.name)
-    text = "\n".join(c.text for t in docx.Document(str(word)).tables for row in t.rows for c in row.cells)
-    assert "附：目标完成情况" in "\n".join(p.text for p in docx.Document(str(word)).paragraphs)
+    word = result.files[0]
+    sealed = "\n".join(p.text for p in docx.Document(str(word)).paragraphs)
+    sealed += "\n".join(c.text for t in docx.Document(str(word)).tables for row in t.rows for c in row.cells)
+    assert "目标完成情况" not in sealed and "（计算）" not in sealed
+    analysis = next(p for p in result.files if p.name.endswith("-目标完成情况（草稿）.docx"))
+    assert analysis.parent == word.parent
+    d = docx.Document(str(analysis))
+    text = "\n".join(c.text for t in d.tables for row in t.rows for c in row.cells)
+    assert d.paragraphs[0].text == "目标完成情况"
     assert "520.00（计算）" in text and "未达成" in text and "■" in text
     book = next(p for p in result.files if p.suffix == ".xlsx")
     ws = load_workbook(book, read_only=True)["目标完成情况"]

@@ -28,6 +28,7 @@ from clusterdesk.export.api import (ExportRefused, ExportResult, export_answers,
                                     safe_filename)
 from clusterdesk.export.atomic import ExportWriteError
 from clusterdesk.export.pdf import find_soffice, pdf_page_texts
+from clusterdesk.model.plan import TICKED, UNTICKED
 from clusterdesk.model.rules import Answers
 from clusterdesk.model.schema import Group, Heading, Note, Sign
 from clusterdesk.model.values import format_number
@@ -68,6 +69,10 @@ def body_text(document) -> str:
     return "\n".join(lines)
 
 
+def para_text_of(el) -> str:
+    return "".join(t.text or "" for t in el.iter(qn("w:t")))
+
+
 def squash(s: str) -> str:
     return re.sub(r"\s+", "", s)
 
@@ -89,11 +94,17 @@ def expected_sequence(form, answers: Answers) -> list[str]:
     from clusterdesk.model import expr as E
 
     out: list[str] = []
-    title_in_heading = "XX" in (form.form.cover_title or "")
+    in_title = set(re.findall(r"\$\{([a-z0-9_.]+)\}", form.form.cover_title or ""))
     for s in form.sections:
-        if s.title not in (form.form.cover_title or "") and s.title != "封面":
+        if s.layout == "cover":
+            continue  # checked on its own: the cover page
+        if s.layout == "instructions":
+            out += [s.title, *form.form.instructions]
+            continue
+        if s.print_title:
             out.append(s.title)
         out += [f"{y}年" for y in s.years]
+        signed = {i.field: i for i in s.items if isinstance(i, Sign) and i.field}
         for item in s.items:
             if isinstance(item, Heading):
                 out.append(item.text)
@@ -101,8 +112,8 @@ def expected_sequence(form, answers: Answers) -> list[str]:
             if isinstance(item, Note):
                 out += [ln for ln in item.text.splitlines() if ln.strip()]
                 continue
-            if isinstance(item, Sign):
-                out.append(item.text)
+            if isinstance(item, Sign):  # a sign naming a field prints the answer (落款, 日期)
+                out.append(answers.value(f"{s.id}.{item.field}") if item.field else item.text)
                 continue
             in_group = isinstance(item, Group)
             if in_group:
@@ -114,10 +125,10 @@ def expected_sequence(form, answers: Answers) -> list[str]:
                     if not f.list_for:
                         out += [c.label for c in f.columns if getattr(c, "printed", True)]
                     continue  # a list: in the appendix, or 名称：… inside its group
-                if title_in_heading and f"{s.id}.{f.id}" == form.form.title_field:
-                    continue  # printed in the title (XX 区 → 嘉定区)
-                if not (in_group and f.prefix and f.type in ("boxes", "choice")):
-                    out.append(f.label)
+                if f"{s.id}.{f.id}" in in_title or f.id in signed:
+                    continue  # printed in the title (XX 区 → 嘉定区), or as the 落款
+                if f.place != "below" and not (in_group and f.prefix and f.type in ("boxes", "choice")):
+                    out.append(f.label)  # a row under its field's merged label shows only its notes
                 if f.prefix:
                     out.append(f.prefix)
                 if f.type == "matrix":  # notes sit in the label cell, left of the 类别 grid
@@ -166,7 +177,7 @@ def test_every_official_label_in_order(demo_export):
     assert_in_order(text, seq)
     # the cover, then the 填报说明, then section 一
     assert_in_order(text, [form.form.attachment, form.form.cover_title, *[f.label for f in form.sections[0].fields()],
-                           form.form.maker_line, form.form.instructions_title, *form.form.instructions,
+                           form.form.maker_line, form.sections[1].title, *form.form.instructions,
                            "一、基本情况"])
 
 
@@ -194,7 +205,7 @@ def test_box_list_ticks(demo_export):
     paras = _paragraphs_of_cell_containing(d, "集群已提供的中小企业公共服务：")
     assert paras[0] == "集群已提供的中小企业公共服务："
     for opt in services.options:
-        want = (dk.CHECKED if opt in ticked else dk.UNCHECKED) + opt
+        want = (TICKED if opt in ticked else UNTICKED) + opt  # ■ / □, both in GB2312
         assert want in paras, (want, paras)
     assert paras[-1] == "（注：勾选需提供佐证材料）"
     # every box list of the form: ticked count matches
@@ -203,11 +214,12 @@ def test_box_list_ticks(demo_export):
         if cell.field.type == "boxes":
             chosen = answers.value(cell.key) or []
             for opt in cell.field.options:
-                mark = dk.CHECKED if opt in chosen else dk.UNCHECKED
+                mark = TICKED if opt in chosen else UNTICKED
                 assert squash(mark + opt) in squash(text), (cell.key, opt)
     # a single choice: exactly one ticked
-    paras = _paragraphs_of_cell_containing(d, "☑第二产业")
-    assert paras and "☐第一产业" in paras[0] and "☐第三产业" in paras[0]
+    paras = _paragraphs_of_cell_containing(d, "■第二产业")
+    assert paras and "□第一产业" in paras[0] and "□第三产业" in paras[0]
+    assert "☑" not in text and "☐" not in text
 
 
 def test_numbers_have_two_decimals(demo_export):
@@ -222,10 +234,11 @@ def test_numbers_have_two_decimals(demo_export):
             if cells and cells[0] == "集群总产值（亿元）":
                 row = cells
     assert row is not None and row[1:] and {"52.30", "58.70", "66.40"} <= set(row)
-    # computed values print with the formula in small type
-    paras = _paragraphs_of_cell_containing(d, "（计算公式：集群内中小企业有效发明专利拥有量")
+    # a computed value prints as the official cell shows it: the number alone (its formula goes to the
+    # editable version's comments)
     per_10k = format_number(486 / 38650 * 10000, 2)
-    assert paras[0] == f"{per_10k} 个"
+    assert _paragraphs_of_cell_containing(d, per_10k) == [per_10k]
+    assert "计算公式：" not in text
 
 
 def test_page_a4_margins_fonts(demo_export):
@@ -248,10 +261,10 @@ def test_page_a4_margins_fonts(demo_export):
             if re.search("[\u4e00-\u9fff]", t):
                 rf = r.find(qn("w:rPr")).find(qn("w:rFonts"))
                 assert rf is not None and rf.get(qn("w:eastAsia")), t
-    # check boxes get a face that has the glyph
-    glyph_runs = [r for r in body.iter(qn("w:r")) if "".join(x.text or "" for x in r.findall(qn("w:t"))) in (
-        dk.CHECKED, dk.UNCHECKED)]
-    assert glyph_runs and all(r.find(qn("w:rPr")).find(qn("w:rFonts")).get(qn("w:eastAsia")) for r in glyph_runs)
+    # check boxes are □ / ■ (GB2312): they print in the table face itself, no symbol font is needed
+    glyph_texts = [x.text for x in body.iter(qn("w:t")) if x.text and x.text[:1] in (TICKED, UNTICKED)]
+    assert glyph_texts
+    assert "Segoe UI Symbol" not in body.xml
     # page numbers in the footer
     footer = d.sections[0].footer._element
     assert "PAGE" in "".join(t.text or "" for t in footer.iter(qn("w:instrText")))
@@ -271,10 +284,15 @@ def test_sections_start_on_new_pages_and_rows_do_not_split(demo_export):
             assert s.title in paras, s.title
             assert _page_break_before(paras[s.title]), s.title
     assert _page_break_before(paras["填报说明"])
+    frame = [t for t in body.findall(qn("w:tbl")) if len(t.findall(qn("w:tr"))) == 1
+             and para_text_of(t).startswith("（3000字以内）")]
+    assert len(frame) == 1  # 八: one framed cell that runs over pages
     for tbl in body.iter(qn("w:tbl")):
+        if tbl is frame[0]:
+            continue
         for tr in tbl.findall(qn("w:tr")):
             assert tr.find(qn("w:trPr")).find(qn("w:cantSplit")) is not None
-    # the 年度 header row repeats on every page of a section
+    # the 年度 header row repeats on the pages of the rows under it (not above the box lists after them)
     year_tables = [t for t in body.iter(qn("w:tbl"))
                    if "年度" == "".join(x.text or "" for x in t.find(qn("w:tr")).find(qn("w:tc")).iter(qn("w:t")))]
     assert len(year_tables) == 2
@@ -284,8 +302,10 @@ def test_sections_start_on_new_pages_and_rows_do_not_split(demo_export):
 def test_lists_go_to_the_appendix(demo_export):
     d, answers = demo_export["doc"], demo_export["answers"]
     text = body_text(d)
-    assert "（见附件清单，共486项）" in text
-    assert "（见附件清单，共16项）" in text
+    assert "见附件清单" not in text  # the form's cell shows what the official cell shows: "486 个"
+    assert "三、创新能力情况 · 集群内中小企业有效发明专利拥有量（共486项）" in text
+    assert "（共16项）" in text
+    assert _paragraphs_of_cell_containing(d, "486 个") == ["486 个", "（需提供清单）"]
     assert text.index("九、真实性声明") < text.index("附：有效发明专利清单")
     patents = answers.value("innovation.patent_list")
     table = next(t for t in d.tables if t.rows[0].cells[0].text == "序号" and t.rows[0].cells[1].text == "专利号")
@@ -301,8 +321,10 @@ def test_lists_go_to_the_appendix(demo_export):
 
 def test_targets_table_merges_direction(demo_export):
     d = demo_export["doc"]
-    table = next(t for t in d.tables if [c.text for c in t.rows[0].cells] == ["方向", "指标", "2023年基准值", "2026年目标值"])
-    first = [tr.tc_lst[0] for tr in table._tbl.tr_lst[1:]]
+    nested = [t for t in d.element.body.iter(qn("w:tbl")) if t.getparent().tag == qn("w:tc")]
+    table = next(t for t in nested if [c.xpath("string(.)") for c in t.tr_lst[0].tc_lst] ==
+                 ["方向", "指标", "2023年基准值", "2026年目标值"])  # inside 八's frame
+    first = [tr.tc_lst[0] for tr in table.tr_lst[1:]]
     starts = [tc.xpath("string(.)") for tc in first if tc.tcPr.find(qn("w:vMerge")) is None
               or tc.tcPr.find(qn("w:vMerge")).get(qn("w:val")) == "restart"]
     assert starts[:2] == ["主导产业", "创新"]
@@ -353,7 +375,7 @@ def test_lists_workbook(demo_export):
     wb = load_workbook(xlsx)
     repeats = [f.label for s in form.sections for f in s.fields() if f.type == "repeat"]
     assert wb.sheetnames[:len(repeats)] == repeats
-    assert wb.sheetnames[len(repeats):] == [s.title for s in form.sections]
+    assert wb.sheetnames[len(repeats):] == [s.title for s in form.sections if s.layout != "instructions"]
     ws = wb["有效发明专利清单"]
     rows = list(ws.iter_rows(values_only=True))
     assert rows[1][:3] == ("序号", "专利号", "专利名称")
@@ -365,7 +387,11 @@ def test_lists_workbook(demo_export):
     found = [r for r in ws.iter_rows(values_only=True) if r[0] == "集群总产值（亿元）" and r[1] == "2021年"]
     assert found and found[0][2] == "52.30" and float(found[0][3]) == pytest.approx(52.3) and found[0][4] == "亿元"
     ticks = [r for r in ws.iter_rows(values_only=True) if r[0] == "集群已开展的产业链资源协同协作工作"]
-    assert [r[2] for r in ticks] == ["☑ 已勾选", "☑ 已勾选", "☑ 已勾选", "☐ 未勾选", "☐ 未勾选"]
+    assert [r[2] for r in ticks] == ["■ 已勾选", "■ 已勾选", "■ 已勾选", "□ 未勾选", "□ 未勾选"]
+    # a field named with the row it belongs to
+    ws = wb["一、基本情况"]
+    assert [r[0] for r in ws.iter_rows(values_only=True) if r[0] and r[0].endswith("联系方式")] == [
+        "区（县）中小企业主管部门 · 联系方式", "集群运营管理机构 · 联系方式"]
 
 
 def test_user_text_never_becomes_a_formula(store, tmp_path):
@@ -446,13 +472,15 @@ def test_every_form_exports(store, tmp_path, name):
     out = tmp_path / "out"
     out.mkdir()
     r = export_draft(store, did, out, pdf=False)
-    assert len(r.files) == 3 and all(p.exists() for p in r.files)
     form, answers = load_answers(store, did)
+    # print, editable, lists; an annual report's 目标完成情况 as a document of its own beside them
+    assert len(r.files) == (4 if form.form.achievement else 3) and all(p.exists() for p in r.files)
     d = docx.Document(str(r.files[0]))
     text = body_text(d)
     assert_in_order(text, expected_sequence(form, answers))
     wb = load_workbook(r.files[2])
-    assert wb.sheetnames[-len(form.sections):] == [s.title[:31] for s in form.sections]
+    sheets = [s.title[:31] for s in form.sections if s.layout != "instructions"]
+    assert wb.sheetnames[-len(sheets):] == sheets
     if name == "cq-2024-summary":
         sec = d.sections[0]
         assert sec.page_width > sec.page_height  # A4 landscape
@@ -460,11 +488,13 @@ def test_every_form_exports(store, tmp_path, name):
                                "重庆市永川区经济和信息化委员会", "联系人及手机", "序号", "集群简介（150字以内）", "1"])
         assert r.files[0].name == "重庆市永川区经济和信息化委员会-申报汇总表.docx"
     if name == "sh-2023-district-summary":
-        assert "嘉定区促进中小企业特色产业集群发展总结" in text and "XX" not in text.split("\n", 3)[1]
-        assert text.rstrip().endswith("2024 年 4 月 XX 日")
+        assert "嘉定区促进中小企业特色产业集群发展总结" in text and "XX" not in text
+        assert text.rstrip().endswith("上海市嘉定区经济委员会\n2024年4月8日")
     if name == "sh-2023-annual-report":
         assert "上海市经济和信息化委员会 制" in text
-        assert "（见附件清单，共46项）" in text and "（见附件清单，共318项）" in text
+        n = len(answers.value("industry.little_giants_list"))
+        assert f"二、主导产业情况 · 主导产业相关的国家级专精特新“小巨人”企业数量（共{n}项）" in text
+        assert r.files[3].name.endswith("-目标完成情况.docx") and "目标完成情况" not in text
 
 
 def test_export_answers_from_a_filled_template(tmp_path):
@@ -489,7 +519,7 @@ def test_ten_thousand_patents(store, tmp_path):
     out.mkdir()
     r = export_draft(store, did, out, pdf=False)
     d = docx.Document(str(r.files[0]))
-    assert "（见附件清单，共10000项）" in body_text(d)
+    assert "三、创新能力情况 · 集群内中小企业有效发明专利拥有量（共10000项）" in body_text(d)
     table = next(t for t in d.tables if t.rows[0].cells[0].text == "序号" and t.rows[0].cells[1].text == "专利号")
     assert len(table._tbl.tr_lst) == 10_001
     ws = load_workbook(r.files[2], read_only=True)["有效发明专利清单"]

@@ -158,14 +158,15 @@ def _section_texts(s: Section) -> list[str]:
 def definition_text(fd: FormDef) -> str:
     """Every official text of a definition in print order, whitespace removed."""
     form = fd.form
-    parts = [form.attachment, form.cover_title or form.title]
+    parts = [form.attachment, form.title]  # the official title (the print may answer its XX: cover_title)
     sections = list(form.sections)
-    if sections and sections[0].id == "cover":
+    if sections and sections[0].layout == "cover":
         parts += _section_texts(sections.pop(0))
     parts.append(form.maker_line or "")
-    if form.instructions:
-        parts += [form.instructions_title, *form.instructions]
     for s in sections:
+        if s.layout == "instructions":
+            parts += [s.title, *form.instructions]
+            continue
         parts += _section_texts(s)
     return WS.sub("", "".join(parts))
 
@@ -255,6 +256,7 @@ notice: {id: t, number: 测〔2024〕1号, title: 通知, issuer: 测试机构, 
 sections:
   - id: basic
     title: 一、基本情况
+    layout: table
     items:
       - {id: output, type: number, label: 集群总产值（亿元）, unit: 亿元}
       - {id: status, type: narrative, label: 情况说明, max_chars: 200}
@@ -292,6 +294,34 @@ BROKEN = [
      ["YAML 中的日期无效", "2023-12-31"]),
     ("yaml_syntax", BASE + "      - id: broken\n        label: 名称: 错误\n",
      ["YAML", f"第 {BASE.count(chr(10)) + 2} 行"]),
+    # the layout vocabulary
+    ("layout_missing", BASE.replace("    layout: table\n", ""), ["sections[0](basic).layout", "缺少必填项"]),
+    ("layout_unknown", BASE.replace("layout: table", "layout: grid"),
+     ["sections[0](basic).layout", "“grid”无效", "cover", "outline", "statement"]),
+    ("place_without_of", BASE + "      - {id: phone, type: text, label: 联系方式, place: beside}\n",
+     ["sections[0](basic).items[2](phone)", "place: beside", "of"]),
+    ("of_unknown", BASE + "      - {id: phone, type: text, label: 联系方式, of: contact}\n",
+     ["sections[0](basic).items[2](phone).of", "“contact”"]),
+    ("below_not_after_its_field",
+     BASE + "      - {id: note, type: text, label: 计算公式, of: output, place: below}\n",
+     ["sections[0](basic).items[2](note).place", "place: below", "“output”"]),
+    ("beside_a_narrative", BASE + "      - {id: phone, type: text, label: 联系方式, of: status, place: beside}\n",
+     ["sections[0](basic).items[2](phone).place", "beside"]),
+    ("years_as_without_years", BASE.replace("unit: 亿元}", "unit: 亿元, years_as: rows}"),
+     ["sections[0](basic).items[0](output)", "years_as"]),
+    ("years_as_columns_without_header", BASE.replace("unit: 亿元}", "unit: 亿元, years: [2021, 2022], years_as: columns}"),
+     ["sections[0](basic).items[0](output).years_as", "[2021, 2022]"]),
+    ("unit_in_cell_without_unit", BASE.replace("max_chars: 200}", "max_chars: 200, unit_in_cell: true}"),
+     ["sections[0](basic).items[1](status)", "unit_in_cell"]),
+    ("unused_unknown", BASE + "      - {id: t, type: repeat, label: 表, columns: [{id: a, label: 甲}],"
+                              " fixed_rows: [{key: x, a: '......', unused: hide}]}\n",
+     ["sections[0](basic).items[2](t)", "unused", "omit", "无"]),
+    ("instructions_with_items", BASE.replace("layout: table", "layout: instructions"),
+     ["sections[0](basic)", "instructions"]),
+    ("sign_field_unknown", BASE + "      - {kind: sign, text: 年 月 日, field: date}\n",
+     ["sections[0](basic).items[2].field", "“date”"]),
+    ("cover_title_reference", BASE.replace("attachment: 附件1", "attachment: 附件1\ncover_title: ${basic.name}总结"),
+     ["cover_title", "${basic.name}"]),
 ]
 
 

@@ -7,16 +7,16 @@ returns what changed so each screen refreshes only what it must.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from clusterdesk.model.form import Catalog, FormDef, colon_join, default_catalog
 from clusterdesk.model.rules import Answers, ConditionResult, Problem, check_cell, eligibility, target_results, validate
+from clusterdesk.model.schema import EVIDENCE_GENERAL  # the option name of evidence for a whole field
 from clusterdesk.model.values import Spec, ValueProblem, parse, parse_rows
 from clusterdesk.store import DraftInfo, EvidenceInfo, Store
-
-EVIDENCE_GENERAL = "佐证材料"  # the option name used for fields that need evidence as a whole
 
 
 class InputError(ValueError):
@@ -74,7 +74,8 @@ def parse_answers(form: FormDef, answers_in: Any) -> tuple[dict[str, Any], list[
     answers: dict[str, Any] = {}
     for key, raw in answers_in.items():
         if not isinstance(key, str) or not form.has_cell(key):
-            problems.append(f"未知的栏目 id“{str(key)[:60]}”")
+            shown = re.sub(r"[\x00-\x1f\x7f-\x9f]", "?", str(key)[:60])  # one line per problem, even for "\n"
+            problems.append(f"未知的栏目 id“{shown}”")
             continue
         try:
             value = parse_cell(form, key, raw)
@@ -242,7 +243,7 @@ class DraftSession:
         problems = [p for p in self._problems_without_eligibility() if p.key.split(".", 1)[0] == section_id]
         if any(p.level == "error" and p.kind != "required" for p in problems):
             return "errors"
-        if not filled and section.id != "declaration":
+        if not filled:
             return "not_started"
         if any(p.kind == "required" for p in problems):
             return "in_progress"

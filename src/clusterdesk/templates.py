@@ -18,6 +18,7 @@ from typing import Any
 
 from clusterdesk.fsutil import os_reason
 from clusterdesk.model.form import Catalog, Cell, FormDef, default_catalog
+from clusterdesk.model.plan import table_rows
 from clusterdesk.model.values import format_value
 from clusterdesk.service import EVIDENCE_GENERAL, InputError, evidence_option, parse_answers
 
@@ -49,7 +50,7 @@ def field_entry(cell: Cell) -> dict[str, Any]:
     entry: dict[str, Any] = {
         "id": cell.key,
         "section": cell.section.title,
-        "label": f.label,
+        "label": cell.name or f.label,  # the full name: 集群运营管理机构 · 联系人
         "column": cell.column,
         "type": "integer" if f.type == "matrix" else f.type,
         "required": f.required,
@@ -67,7 +68,7 @@ def field_entry(cell: Cell) -> dict[str, Any]:
             for c in f.columns
         ]
         if f.fixed_rows:
-            entry["fixed_rows"] = [dict(r) for r in f.fixed_rows]
+            entry["fixed_rows"] = table_rows(f, [])  # the rows the form prints, as the print plan has them
         entry["max_rows"] = f.max_rows
     if f.calculation:
         entry["formula"] = f.formula
@@ -161,7 +162,7 @@ def _write_xlsx_template(form: FormDef, out: Path, answers: dict[str, Any] | Non
         cols = cell.field.columns
         rs.append(["key"] + [c.label for c in cols])
         rs.append(["(列 id)"] + [c.id for c in cols])
-        rows = answers.get(cell.key) or [dict(r) for r in cell.field.fixed_rows]
+        rows = answers.get(cell.key) or table_rows(cell.field, [])
         for r in rows:
             rs.append([r.get("key")] + [r.get(c.id) for c in cols])
         rs.freeze_panes = "B3"

@@ -49,7 +49,7 @@ def test_new_draft_from_the_catalog_opens_the_wizard(qtbot, start, store, monkey
     assert start.table.item(0, 1).text() == "重庆市中小企业特色产业集群申报表"
     assert start.table.item(0, 3).text() == "0%"
     win = start.windows[drafts[0].id]
-    assert win.isVisible() and win.section_list.count() == 10
+    assert win.isVisible() and win.section_list.count() == 11  # 封面, 填报说明, 一 … 九
 
 
 def test_open_demo_cluster_lists_it_complete(qtbot, start, store, monkeypatch):

@@ -187,13 +187,14 @@ def test_alt_right_and_alt_left_move_between_sections(qtbot, open_window, new_dr
     qtbot.keyClick(win.section_list, Qt.Key.Key_Right, Qt.KeyboardModifier.AltModifier)
     assert win.current_index() == 1
     assert win.section_list.currentRow() == 1
-    assert "一、基本情况" in win.position_label.text()
+    assert "填报说明" in win.position_label.text()
     qtbot.mouseClick(win.next_button, Qt.MouseButton.LeftButton)
     assert win.current_index() == 2
+    assert "一、基本情况" in win.position_label.text()
     qtbot.keyClick(win.section_list, Qt.Key.Key_Left, Qt.KeyboardModifier.AltModifier)
     assert win.current_index() == 1
     titles = [win.section_list.item(i).text().split("\n")[0] for i in range(win.section_list.count())]
-    assert titles[0] == "封面" and titles[1] == "一、基本情况" and titles[-1] == "九、真实性声明"
+    assert titles[:3] == ["封面", "填报说明", "一、基本情况"] and titles[-1] == "九、真实性声明"
 
 
 def test_ctrl_f_finds_a_field_by_label_and_focuses_it(qtbot, open_window, new_draft):
@@ -206,7 +207,7 @@ def test_ctrl_f_finds_a_field_by_label_and_focuses_it(qtbot, open_window, new_dr
     assert shown == ["集群工业互联网平台应用普及率（%）　—　四、数字化升级情况"]
     qtbot.keyClick(dlg.filter, Qt.Key.Key_Return)
     assert not dlg.isVisible()
-    assert win.current_index() == 4
+    assert win.current_index() == 5  # 封面, 填报说明, 一 … 四
     target = win.current_page().editor_for_key("digital.iiot_rate").edit
     assert QApplication.focusWidget() is target
 
@@ -224,7 +225,7 @@ def test_check_all_lists_problems_errors_first_and_jumps(qtbot, open_window, new
     item = dlg.list.item(row)
     dlg.list.scrollToItem(item)
     qtbot.mouseClick(dlg.list.viewport(), Qt.MouseButton.LeftButton, pos=dlg.list.visualItemRect(item).center())
-    assert win.current_index() == 2
+    assert win.current_index() == 3
     grid = win.current_page().editor_for_key("industry.total_output.2022")
     assert isinstance(grid, GridEditor)
     assert QApplication.focusWidget() is grid.edits["industry.total_output.2022"]
@@ -251,10 +252,10 @@ def test_undo_redo_text_box_and_row(qtbot, open_window, new_draft, store):
     focus = QApplication.focusWidget() or win
     qtbot.keyClick(focus, Qt.Key.Key_Z, ctrl)  # the row edit
     assert "opening.overseas_list" not in store.get_answers(did)
-    assert win.current_index() == 6
+    assert win.current_index() == 7
     qtbot.keyClick(QApplication.focusWidget() or win, Qt.Key.Key_Z, ctrl)  # the tick
     assert "governance.services" not in store.get_answers(did)
-    assert win.current_index() == 7 and not boxes.boxes["信息服务"].isChecked()
+    assert win.current_index() == 8 and not boxes.boxes["信息服务"].isChecked()
     qtbot.keyClick(QApplication.focusWidget() or win, Qt.Key.Key_Z, ctrl)  # the text
     assert "cover.district" not in store.get_answers(did)
     assert win.current_index() == 0 and text.edit.text() == ""
@@ -392,7 +393,7 @@ def test_section_list_shows_states(qtbot, open_window, new_draft):
     smes = editor(win, "industry.smes.2021")
     fill_line(qtbot, smes.edits["industry.smes.2021"], "50")
     fill_line(qtbot, smes.edits["industry.enterprises.2021"], "10")
-    assert win.section_state_text(2) == "有错误"  # 中小企业数量 above 企业数量
+    assert win.section_state_text(3) == "有错误"  # 中小企业数量 above 企业数量
 
 
 def test_ctrl_s_shows_saved_time_and_status_bar(qtbot, open_window, new_draft):

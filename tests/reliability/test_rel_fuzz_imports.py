@@ -20,7 +20,7 @@ from copy import deepcopy
 from pathlib import Path
 
 import pytest
-from hypothesis import assume, given
+from hypothesis import assume, example, given
 from hypothesis import strategies as st
 
 from fuzz_strategies import FUZZ, SPECIAL_TEXTS, any_text, json_scalars, json_values
@@ -169,6 +169,8 @@ def test_cli_import_refuses_with_exit_2(work, tmp_path_factory):
 
     @settings(FUZZ, max_examples=200)
     @given(data=template_bytes())
+    # a key holding a line break printed its message over two lines
+    @example(data=b'{"form": "cq-2024-application", "version": 1, "title": "fuzz", "answers": {"\\n": null}}')
     def run(data):
         bump("hypothesis", "cli.import.json_template")
         path = folder / "cli.json"

@@ -5,7 +5,14 @@ For a draft titled ``<集群名称>`` of a form with short title ``<short_title>
     <集群名称>-<short_title>.docx            print version (read-only protected, for printing and sealing)
     <集群名称>-<short_title>-可编辑版.docx    editable version (same content, no protection)
     <集群名称>-<short_title>-清单.xlsx        the lists and every section's data
+    <集群名称>-<short_title>-目标完成情况.docx  the analysis beside an annual report (forms with ``achievement``)
     <集群名称>-<short_title>.pdf             the print version as PDF (needs LibreOffice)
+
+The editable version carries each computed value's formula (and the reason for a typed value) as a
+Word comment; the print version shows only what the official form shows.
+
+``export_blank(form, out_dir)`` writes the blank form for filling by hand: ``<short_title>-空白表.docx``
+(and its PDF).
 
 A draft with errors (validate()) is refused unless ``draft_copy``: then everything carries the 草稿
 watermark and every file name ends in （草稿）. Both Word versions are rendered in memory before anything
@@ -35,18 +42,21 @@ from typing import Any, Callable, Iterable, Sequence
 from clusterdesk.export import docxkit as dk
 from clusterdesk.export.atomic import ExportWriteError, atomic_write
 from clusterdesk.export.pdf import ExportCancelled, PdfConversionError, PdfUnavailable, docx_to_pdf, find_soffice
-from clusterdesk.export.render_docx import normalise_evidence, protect_read_only, render_docx
+from clusterdesk.export.render_docx import DocxRenderer, protect_read_only, render_achievement, unprotect
 from clusterdesk.export.render_xlsx import render_xlsx
 from clusterdesk.export.textsafe import clean_text
 from clusterdesk.model.form import Catalog, FormDef
+from clusterdesk.model.plan import compile_plan, normalise_evidence
 from clusterdesk.model.rules import Answers, Problem, validate
 
-__all__ = ["ExportCancelled", "ExportResult", "ExportRefused", "export_draft", "export_answers", "export_names", "safe_filename",
-           "DRAFT_SUFFIX"]
+__all__ = ["ExportCancelled", "ExportResult", "ExportRefused", "export_draft", "export_answers", "export_blank",
+           "export_names", "blank_names", "safe_filename", "DRAFT_SUFFIX"]
 
 DRAFT_SUFFIX = "（草稿）"
 EDITABLE_SUFFIX = "-可编辑版"
 LISTS_SUFFIX = "-清单"
+ACHIEVEMENT_SUFFIX = "-目标完成情况"
+BLANK_SUFFIX = "-空白表"
 MAX_NAME_CHARS = 80
 NO_PDF_MESSAGE = "未安装 LibreOffice，未生成 PDF（可用 Word 或 WPS 打开打印版另存为 PDF）"
 _WINDOWS_BAD = re.compile(r'[<>:"/\\|?*\x00-\x1f\x7f]')
@@ -97,6 +107,7 @@ class ExportNames:
     editable_docx: str
     xlsx: str
     pdf: str
+    achievement: str
 
 
 def export_names(form: FormDef, answers: Answers, title: str = "", draft_copy: bool = False) -> ExportNames:
@@ -109,7 +120,13 @@ def export_names(form: FormDef, answers: Answers, title: str = "", draft_copy: b
     stem = f"{safe_filename(name)}-{safe_filename(form.form.short_title, form.id)}"
     d = DRAFT_SUFFIX if draft_copy else ""
     return ExportNames(f"{stem}{d}.docx", f"{stem}{EDITABLE_SUFFIX}{d}.docx", f"{stem}{LISTS_SUFFIX}{d}.xlsx",
-                       f"{stem}{d}.pdf")
+                       f"{stem}{d}.pdf", f"{stem}{ACHIEVEMENT_SUFFIX}{d}.docx")
+
+
+def blank_names(form: FormDef) -> tuple[str, str]:
+    """The blank form's file names: ``<short_title>-空白表.docx`` and its PDF."""
+    stem = f"{safe_filename(form.form.short_title, form.id)}{BLANK_SUFFIX}"
+    return f"{stem}.docx", f"{stem}.pdf"
 
 
 class _Writer:
@@ -143,6 +160,22 @@ class _Writer:
         for p in self.created:
             with contextlib.suppress(OSError):
                 p.unlink()
+
+
+def _write_pdf(w: _Writer, docx_name: str, pdf_name: str, messages: list[str], rest: str,
+               cancel: Callable[[], bool] | None = None) -> Path | None:
+    """The PDF of a written Word file, through LibreOffice; without it, a note in ``messages``.
+    ``cancel`` is asked while LibreOffice runs (ExportCancelled)."""
+    if find_soffice() is None:
+        messages.append(NO_PDF_MESSAGE)
+        return None
+    try:
+        return w.write_with(pdf_name, lambda dst: docx_to_pdf(w.out / docx_name, w.out, cancel=cancel))
+    except PdfUnavailable:
+        messages.append(NO_PDF_MESSAGE)
+    except PdfConversionError as e:
+        messages.append(f"PDF 生成失败，{rest}：{e}")
+    return None
 
 
 def _docx_bytes(doc: Any) -> bytes:
@@ -182,13 +215,19 @@ def export_answers(form: FormDef, answers: Answers, evidence: Iterable[Any] | No
     warnings = len(problems) - len(errors)
     if warnings:
         messages.append(f"有 {warnings} 条提示未处理（不影响导出），可在“检查”中查看")
-    ev = normalise_evidence(evidence)
-    # Render both Word versions in memory first: nothing is written until the content is complete.
-    doc = render_docx(form, answers, ev, draft=draft_copy, fonts=fonts)
-    editable = _docx_bytes(doc)
+    plan = compile_plan(form, answers, normalise_evidence(evidence))
+    # Render every Word file in memory first: nothing is written until the content is complete.
+    renderer = DocxRenderer(plan, draft=draft_copy, fonts=fonts)
+    doc = renderer.render()
     protect_read_only(doc)
     printed = _docx_bytes(doc)
-    del doc
+    unprotect(doc)
+    renderer.add_remarks()  # the formulas, as comments, in the editable version only
+    editable = _docx_bytes(doc)
+    del doc, renderer
+    name = form.display_title(answers.raw) if isinstance(getattr(answers, "raw", None), dict) else ""
+    analysis = render_achievement(plan, name, draft=draft_copy, fonts=fonts)
+    achievement = _docx_bytes(analysis) if analysis is not None else None
     w = _Writer(out)
     pdf_path: Path | None = None
     try:
@@ -197,19 +236,11 @@ def export_answers(form: FormDef, answers: Answers, evidence: Iterable[Any] | No
         w.write_bytes(names.editable_docx, editable)
         check_cancel()
         w.write_with(names.xlsx, lambda dst: render_xlsx(form, answers, dst, draft=draft_copy))
+        if achievement is not None:
+            w.write_bytes(names.achievement, achievement)
         check_cancel()
         if pdf:
-            if find_soffice() is None:
-                messages.append(NO_PDF_MESSAGE)
-            else:
-                try:
-                    made = w.write_with(names.pdf, lambda dst: docx_to_pdf(out / names.print_docx, out,
-                                                                          cancel=cancel))
-                    pdf_path = made
-                except PdfUnavailable:
-                    messages.append(NO_PDF_MESSAGE)
-                except PdfConversionError as e:
-                    messages.append(f"PDF 生成失败，其余文件已导出：{e}")
+            pdf_path = _write_pdf(w, names.print_docx, names.pdf, messages, "其余文件已导出", cancel)
     except BaseException:
         w.rollback()
         raise
@@ -227,3 +258,29 @@ def export_draft(store: Any, draft_id: int, out_dir: str | Path, *, pdf: bool = 
     evidence = store.list_evidence(draft_id)
     return export_answers(form, answers, evidence, info.title, out_dir, pdf=pdf, draft_copy=draft_copy,
                           cancel=cancel)
+
+
+def export_blank(form: FormDef, out_dir: str | Path, *, pdf: bool = True,
+                 fonts: dk.DocFonts | None = None) -> ExportResult:
+    """The blank form for filling by hand (no watermark, no answers, room to write) into ``out_dir``
+    (an existing folder): ``<short_title>-空白表.docx``, and its PDF when LibreOffice is installed."""
+    from clusterdesk.export.render_docx import render_blank
+
+    out = Path(out_dir)
+    if not out.exists():
+        raise ExportWriteError.for_folder(out, "文件夹不存在", errno.ENOENT)
+    if not out.is_dir():
+        raise ExportWriteError.for_folder(out, "路径不是文件夹", errno.ENOTDIR)
+    docx_name, pdf_name = blank_names(form)
+    data = _docx_bytes(render_blank(form, fonts=fonts))
+    messages: list[str] = []
+    w = _Writer(out)
+    pdf_path: Path | None = None
+    try:
+        w.write_bytes(docx_name, data)
+        if pdf:
+            pdf_path = _write_pdf(w, docx_name, pdf_name, messages, "Word 文件已导出")
+    except BaseException:
+        w.rollback()
+        raise
+    return ExportResult(files=w.files, pdf=pdf_path, messages=messages)

@@ -1,4 +1,5 @@
-"""``clusterdesk export (DRAFT_ID | FILE) --out DIR [--no-pdf] [--draft-copy]``.
+"""``clusterdesk export (DRAFT_ID | FILE) --out DIR [--no-pdf] [--draft-copy]`` and
+``clusterdesk blank FORM_ID --out DIR [--no-pdf]``.
 
 Prints every written file (one path a line, stdout); notes such as “未安装 LibreOffice，未生成 PDF”
 go to stderr. A draft with errors is refused: the problems are printed one a line and the exit code
@@ -54,11 +55,41 @@ def cmd_export(args: argparse.Namespace) -> int:
     except ExportError as e:
         sys.stderr.write(f"{e}\n")
         return EXIT_BAD_INPUT
+    return _report(result)
+
+
+def _report(result: Any) -> int:
+    """Every written file on stdout (one a line), the notes on stderr."""
+    from clusterdesk.cli import EXIT_OK
+
     for f in result.files:
         sys.stdout.write(f"{f}\n")
     for m in result.messages:
         sys.stderr.write(f"提示：{m}\n")
     return EXIT_OK
+
+
+def cmd_blank(args: argparse.Namespace) -> int:
+    """The blank form for filling by hand: Word (and PDF with LibreOffice), no watermark, no answers."""
+    from clusterdesk.cli import EXIT_BAD_INPUT, CliError
+    from clusterdesk.export.api import export_blank
+    from clusterdesk.export.atomic import ExportError
+    from clusterdesk.model.form import default_catalog
+
+    form = default_catalog().get(args.form_id)  # an unknown id: KeyError with the known ones, exit 2
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise CliError(f"导出位置不是文件夹：{out}")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise CliError(f"无法创建导出文件夹：{out}（{e.strerror or e}）") from None
+    try:
+        result = export_blank(form, out, pdf=not args.no_pdf)
+    except ExportError as e:
+        sys.stderr.write(f"{e}\n")
+        return EXIT_BAD_INPUT
+    return _report(result)
 
 
 def register(subparsers: Any, add: Callable[..., argparse.ArgumentParser]) -> None:
@@ -67,3 +98,7 @@ def register(subparsers: Any, add: Callable[..., argparse.ArgumentParser]) -> No
     sp.add_argument("--out", required=True, metavar="文件夹", help="导出到此文件夹（不存在时自动创建）")
     sp.add_argument("--no-pdf", action="store_true", help="不生成 PDF")
     sp.add_argument("--draft-copy", action="store_true", help="导出草稿：有错误也导出，文件带“草稿”水印")
+    sp = add("blank", cmd_blank, "导出空白表（供手工填写）：Word 和 PDF，无水印、不含填写内容")
+    sp.add_argument("form_id", metavar="FORM_ID", help="表单 id（见 clusterdesk forms）")
+    sp.add_argument("--out", required=True, metavar="DIR", help="导出到此文件夹（不存在时自动创建）")
+    sp.add_argument("--no-pdf", action="store_true", help="不生成 PDF")

@@ -107,7 +107,7 @@ _TABLE_STYLE_ID = "CDTableText"
 
 # Characters whose code points are shared between Western and CJK typography;
 # runs containing them get w:hint="eastAsia" so they print full-width.
-_AMBIGUOUS_RE = re.compile("[“”‘’—…·–°±×÷§№※‰′″]")
+_AMBIGUOUS_RE = re.compile("[“”‘’—…·–°±×÷§№※‰′″□■√]")
 
 _ALIGN = {
     "left": WD_ALIGN_PARAGRAPH.LEFT,

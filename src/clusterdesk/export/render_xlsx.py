@@ -14,8 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from clusterdesk.export import xlsxkit as xk
-from clusterdesk.export.render_docx import ACHIEVEMENT_TITLE, column_text, field_text, is_relevant, repeat_rows, table_rows
 from clusterdesk.model.form import FormDef
+from clusterdesk.model.plan import (ACHIEVEMENT_TITLE, TICKED, UNTICKED, applies, column_text, field_text, repeat_rows,
+                                    table_rows)
 from clusterdesk.model.rules import Answers, achievement, completion_bar
 from clusterdesk.model.schema import Column, Field, Group, Section
 
@@ -77,10 +78,10 @@ def _section_rows(form: FormDef, s: Section, answers: Answers, list_titles: dict
         else:
             continue
         for prefix, f in fields:
-            if not is_relevant(answers, f):
-                continue
-            label = prefix + f.label
             key = f"{s.id}.{f.id}"
+            if not applies(answers, f):
+                continue
+            label = prefix + form.full_label(key)
             notes = list(f.notes)
             if f.calculation and f.formula and f.type in ("number", "percent", "integer"):
                 notes.append(f"计算公式：{f.formula}")
@@ -92,7 +93,7 @@ def _section_rows(form: FormDef, s: Section, answers: Answers, list_titles: dict
             if f.type == "boxes":
                 chosen = answers.value(key) or []
                 for opt in f.options:
-                    out.append([label, opt, "☑ 已勾选" if opt in chosen else "☐ 未勾选", None, "",
+                    out.append([label, opt, f"{TICKED} 已勾选" if opt in chosen else f"{UNTICKED} 未勾选", None, "",
                                 "；".join(notes)])
                 continue
             unit = f.unit or ""
@@ -133,6 +134,8 @@ def workbook_sheets(form: FormDef, answers: Answers, *, draft: bool = False) -> 
                    g.status, completion_bar(g.target, g.actual, g.lower_is_better)] for g in goals],
             title_rows=[f"{form.title} · {ACHIEVEMENT_TITLE}{suffix}"], formats=["text"] * 7))
     for s in form.sections:
+        if s.layout == "instructions":
+            continue  # the 填报说明 hold no data
         title = xk.sanitize_sheet_title(s.title, used)
         used.append(title)
         sheets.append(xk.SheetSpec(title=title, header=list(SECTION_HEADER),

@@ -9,6 +9,7 @@ An error in a definition names the file, the path inside it and the field, one l
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -18,7 +19,7 @@ import yaml
 from pydantic import ValidationError
 
 from . import expr as E
-from .schema import Field, Form, MatrixAxis, Section
+from .schema import Field, Form, Group, MatrixAxis, Section, Sign
 from .values import Spec
 
 
@@ -51,6 +52,7 @@ class Cell:
     year: int | None = None
     row: MatrixAxis | None = None
     col: MatrixAxis | None = None
+    name: str = ""  # the field's full name (FormDef.full_label), e.g. 集群运营管理机构 · 联系人
 
     @property
     def field_key(self) -> str:
@@ -78,24 +80,25 @@ class Cell:
 
     @property
     def where(self) -> str:
-        """How messages name this cell: ``二、主导产业情况 · 集群总产值（亿元） 2021年``."""
+        """How messages name this cell: ``二、主导产业情况 · 集群总产值（亿元） 2021年``, or with the row the
+        field belongs to: ``一、基本情况 · 集群运营管理机构 · 联系人``."""
         col = f" {self.column}" if self.column else ""
-        return f"{self.section.title} · {self.field.label}{col}"
+        return f"{self.section.title} · {self.name or self.field.label}{col}"
 
 
-def _cells_of(section: Section, field: Field) -> Iterator[Cell]:
+def _cells_of(section: Section, field: Field, name: str = "") -> Iterator[Cell]:
     base = f"{section.id}.{field.id}"
     if field.type == "matrix":
         for y in field.years or (None,):
             for r in field.rows:
                 for c in field.cols:
                     parts = [base] + ([str(y)] if y is not None else []) + [r.key, c.key]
-                    yield Cell(".".join(parts), section, field, y, r, c)
+                    yield Cell(".".join(parts), section, field, y, r, c, name)
     elif field.years:
         for y in field.years:
-            yield Cell(f"{base}.{y}", section, field, y)
+            yield Cell(f"{base}.{y}", section, field, y, name=name)
     else:
-        yield Cell(base, section, field)
+        yield Cell(base, section, field, name=name)
 
 
 class FormDef:
@@ -124,7 +127,31 @@ class FormDef:
 
     @cached_property
     def cells(self) -> tuple[Cell, ...]:
-        return tuple(c for s in self.sections for f in s.fields() for c in _cells_of(s, f))
+        names = self._full_labels
+        return tuple(c for s in self.sections for f in s.fields()
+                     for c in _cells_of(s, f, names[f"{s.id}.{f.id}"]))
+
+    @cached_property
+    def _full_labels(self) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for s in self.sections:
+            by_id = {f.id: f for f in s.fields()}
+
+            def name(f: Field, depth: int = 0) -> str:
+                parent = by_id.get(f.of) if f.of else None
+                if parent is None or parent is f or depth > 8:
+                    return f.label
+                return f"{name(parent, depth + 1)} · {f.label}"
+
+            for f in s.fields():
+                out[f"{s.id}.{f.id}"] = name(f)
+        return out
+
+    def full_label(self, field_key: str) -> str:
+        """A field's name for users: its label after the label of the field whose row it belongs to
+        (``of``): ``集群运营管理机构 · 联系人``, ``大宗工业固废综合利用率（%） · 是否高于行业平均水平``.
+        Messages, templates, the lists workbook and the wizard all name fields with it."""
+        return self._full_labels[field_key]
 
     @cached_property
     def _cell_index(self) -> dict[str, Cell]:
@@ -148,7 +175,7 @@ class FormDef:
 
     def cells_of(self, field_key: str) -> list[Cell]:
         s, f = self.field(field_key)
-        return list(_cells_of(s, f))
+        return list(_cells_of(s, f, self._full_labels[field_key]))
 
     def section(self, section_id: str) -> Section:
         for s in self.sections:
@@ -283,6 +310,7 @@ def _cross_check(fd: FormDef, name: str) -> list[str]:
                         problems.append(f"{name}: {s.id}.{f.id}.{attr}: 引用了不存在的栏目 ${{{r}}}")
             if f.list_for and not fd.has_field(f.list_for):
                 problems.append(f"{name}: {s.id}.{f.id}.list_for: 不存在的栏目“{f.list_for}”")
+        problems.extend(_layout_problems(form, s, si, name))
 
     def check_compare(where: str, c: Any) -> None:
         for attr in ("field", "other"):
@@ -356,7 +384,58 @@ def _cross_check(fd: FormDef, name: str) -> list[str]:
             need_expr(f"achievement.actuals.{row}", ex, fd)
     for i, key in enumerate(form.carry_over):
         need(f"carry_over[{i}]", key)
+    if form.cover_title:
+        for r in _TITLE_REF.findall(form.cover_title):
+            if not fd.has_cell(r):
+                problems.append(f"{name}: cover_title: 引用了不存在的栏目 ${{{r}}}")
     return problems
+
+
+_TITLE_REF = re.compile(r"\$\{([a-z0-9_.]+)\}")
+
+
+def _layout_problems(form: Form, s: Section, si: int, name: str) -> list[str]:
+    """The layout of one section: what ``of``, ``place``, ``years_as`` and a sign's ``field`` refer to."""
+    out: list[str] = []
+    where = f"{name}: sections[{si}]({s.id})"
+    if s.layout == "instructions" and not form.instructions:
+        out.append(f"{where}.layout: layout: instructions 需要表单的 instructions（填报说明）")
+    ids = [f.id for f in s.fields()]
+
+    def check_run(items: tuple[Any, ...], path: str) -> None:
+        before: list[Field] = []
+        for i, item in enumerate(items):
+            if isinstance(item, Group):
+                check_run(item.items, f"{path}[{i}].items")
+                before = []
+                continue
+            if isinstance(item, Sign) and item.field and item.field not in ids:
+                out.append(f"{where}{path}[{i}].field: 本部分没有栏目“{item.field}”")
+            if not isinstance(item, Field):
+                before = []
+                continue
+            f = item
+            at = f"{where}{path}[{i}]({f.id})"
+            if f.of is not None:
+                if f.of == f.id or f.of not in ids:
+                    out.append(f"{at}.of: 本部分没有栏目“{f.of}”（of 应为本部分中在它之前的另一个栏目）")
+                elif f.of not in ids[:ids.index(f.id)]:
+                    out.append(f"{at}.of: “{f.of}”须在本栏目之前")
+                elif f.place in ("below", "within") and not (
+                        before and (before[-1].id == f.of or (before[-1].of == f.of and before[-1].place != "row"))):
+                    out.append(f"{at}.place: place: {f.place} 的栏目须紧随“{f.of}”（或同属它的栏目）之后")
+            if f.place != "row" and s.layout != "table":
+                out.append(f"{at}.place: place: {f.place} 只适用于 layout: table")
+            if f.place == "beside" and (not before or before[-1].place not in ("row", "beside")
+                                       or before[-1].type in ("matrix", "repeat", "boxes", "narrative")
+                                       or f.type in ("matrix", "repeat", "boxes", "narrative") or f.years):
+                out.append(f"{at}.place: place: beside 只能跟在同一行的简单栏目（文字、数字、单选）之后")
+            if f.years_as == "columns" and not set(f.years) <= set(s.years):
+                out.append(f"{at}.years_as: years_as: columns 需要本部分的 years 包含 {list(f.years)}")
+            before.append(f)
+
+    check_run(s.items, ".items")
+    return out
 
 
 def _cross_form_check(forms: dict[str, FormDef]) -> list[str]:

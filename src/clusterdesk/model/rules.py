@@ -18,7 +18,9 @@ from typing import Any, Iterable, Literal
 from . import expr as E
 from .form import Cell, FormDef, colon_join
 from .schema import Compare, Condition, Field, TargetRule
-from .values import EMPTY_TEXT, Spec, ValueProblem, char_count, format_number, number_in_text, parse, parse_rows, same_value, to_decimal
+from .plan import applies
+from .values import (EMPTY_TEXT, Spec, ValueProblem, char_count, format_number, number_in_text, parse, parse_rows,
+                     rounded_in_text, same_value, to_decimal)
 
 Level = Literal["error", "warning"]
 
@@ -86,9 +88,7 @@ class Answers:
 
 
 def _is_relevant(ans: Answers, f: Field) -> bool:
-    if not f.relevant:
-        return True
-    return E.evaluate(f.relevant, ans.value) is True
+    return applies(ans, f)  # the one notion of “applies”, shared with the print and the wizard
 
 
 def check_cell(form: FormDef, cell: Cell, ans: Answers) -> list[Problem]:
@@ -117,6 +117,12 @@ def check_cell(form: FormDef, cell: Cell, ans: Answers) -> list[Problem]:
                 if col.max_chars and isinstance(v, str) and char_count(v) > col.max_chars:
                     out.append(Problem("error", cell.key, where,
                                        f"第{i}行“{col.label}”超过{col.max_chars}字（现 {char_count(v)} 字）", "limit"))
+                suggestion = rounded_in_text(v) if col.type == "value" else None
+                if suggestion is not None:
+                    name = _row_name(f, row) or f"第{i}行"
+                    out.append(Problem("warning", cell.key, where,
+                                       f"“{name}”的{col.label}“{v}”：数据有小数时，保留小数点后2位，"
+                                       f"建议改为“{suggestion}”", "input"))
         return out
     spec = Spec.of(f)
     try:
@@ -158,6 +164,17 @@ def check_cell(form: FormDef, cell: Cell, ans: Answers) -> list[Problem]:
                                    f"{format_number(comp, spec.decimals)} 不一致（{f.formula or f.calculation}）；"
                                    "如确需采用填写值，请注明原因", "computed"))
     return out
+
+
+def _row_name(f: Field, row: dict[str, Any]) -> str | None:
+    """How a message names a row of a repeat table: its first text cell (the 指标), typed or printed."""
+    fixed = next((fr for fr in f.fixed_rows if fr.get("key") == row.get("key")), {})
+    for c in f.columns:
+        if c.type == "text":
+            v = row.get(c.id) or fixed.get(c.id)
+            if isinstance(v, str) and v.strip(".…　 "):
+                return v
+    return None
 
 
 def _list_problems(form: FormDef, ans: Answers) -> list[Problem]:

@@ -40,6 +40,37 @@ FieldType = Literal[
 
 EvidencePolicy = Literal["none", "ticked", "if_yes", "if_positive"]
 
+#: The option name of evidence for a field as a whole (if_yes / if_positive), not for one ticked box.
+EVIDENCE_GENERAL = "佐证材料"
+
+# -- layout vocabulary (how the official document prints a section; see model/plan.py) ----------
+
+#: cover: the cover page (label：value lines, the issuer line … 制);
+#: instructions: the form's 填报说明 on a page of its own (the section has no items);
+#: table: the official two-part table, label cells on the left, value cells on the right;
+#: outline: headings, the official hints and the user's text (八, 2023 年集群工作, 区总结);
+#: statement: the 真实性声明 table (statement, signatures, seal room);
+#: list: header lines (… （盖章）, 联系人及手机) and one table of rows (申报汇总表).
+Layout = Literal["cover", "instructions", "table", "outline", "statement", "list"]
+
+#: Where a field with ``of`` prints, relative to the field it belongs to:
+#: row: a row of its own (联系人 | … under 集群运营管理机构);
+#: beside: in the same table row as the field just before it (… | 联系方式 | …);
+#: below: a row inside the block of its field, under the merged label cell (the CO₂ 注 row);
+#: within: in the value cell of its field, after its value (变更情况说明).
+Place = Literal["row", "beside", "below", "within"]
+
+#: How the year cells of a field sit in a table:
+#: columns: under the section's 年度 | 2021年 | … header (the default when the section has one);
+#: header: a year header row of the field's own under its label, the values below (the default otherwise);
+#: rows: one row per year, "2021年 | value", the label cell merged over them (五 CO₂).
+YearsAs = Literal["columns", "header", "rows"]
+
+#: What a fixed row of a repeat table prints when nobody filled it in (filled form only; the blank
+#: form prints every fixed row): omit: the row is left out (the “......” rows); 无: the row stays
+#: and its empty cells say 无 (其它).
+UNUSED = ("omit", "无")
+
 
 class MatrixAxis(Frozen):
     key: str = PField(pattern=_ID)
@@ -102,6 +133,11 @@ class Field(Frozen):
     pattern: str | None = None  # regex the text must match (full match)
     pattern_message: str | None = None
     width_mm: float | None = None
+    # layout (see the vocabulary above)
+    of: str | None = None  # id of the field (same section) whose row this one belongs to
+    place: Place = "row"
+    years_as: YearsAs | None = None
+    unit_in_cell: bool = False  # the official value cell prints the unit after the number: "486 个"
 
     @field_validator("pattern")
     @classmethod
@@ -138,9 +174,19 @@ class Field(Frozen):
             for row in self.fixed_rows:
                 if "key" not in row:
                     raise ValueError("fixed_rows 的每一行都必须有 key")
-                unknown = set(row) - ids - {"key"}
+                unknown = set(row) - ids - {"key", "unused"}
                 if unknown:
                     raise ValueError(f"fixed_rows 含未知列：{sorted(unknown)}")
+                if "unused" in row and row["unused"] not in UNUSED:
+                    raise ValueError(f"fixed_rows 的 unused 应为 {' 或 '.join(UNUSED)}，而不是“{row['unused']}”")
+        if self.place != "row" and not self.of:
+            raise ValueError(f"place: {self.place} 需要用 of 指明所属的栏目")
+        if self.years_as is not None and not self.years:
+            raise ValueError("years_as 只适用于按年度分栏（有 years）的栏目")
+        if self.years_as is not None and t == "matrix":
+            raise ValueError("matrix 类型的年度按“类别 / 主持数量 / 参与数量”分块排列，不能设置 years_as")
+        if self.unit_in_cell and not self.unit:
+            raise ValueError("unit_in_cell 需要 unit（打印在数值后的单位）")
         return self
 
     @property
@@ -172,6 +218,7 @@ class Sign(Frozen):
     kind: Literal["sign"] = "sign"
     text: str
     seal: bool = False  # leave room for a round seal
+    field: str | None = None  # a field of the same section printed here instead of the text (落款, 日期)
 
 
 class Group(Frozen):
@@ -204,13 +251,29 @@ Item = Annotated[
 class Section(Frozen):
     id: str = PField(pattern=_ID)
     title: str  # the official heading, e.g. 二、主导产业情况
-    items: tuple[Item, ...]
+    layout: Layout  # how the official document prints it (see the vocabulary above)
+    items: tuple[Item, ...] = ()
     years: tuple[int, ...] = ()  # the table's 年度 header row, if it has one
     max_chars_total: int | None = None  # e.g. the whole development plan: 3000字以内
     total_note: str | None = None  # the official wording of that limit, e.g. （3000字以内）
     no_straddle: bool = False  # 不得串页: starts on a new page, may not run into another part
     page_break_before: bool = True
     label_width_mm: float | None = None
+    frame: bool = False  # outline: the whole part is one framed cell of the official table (八)
+    print_title: bool = True  # False: the title is not printed (the document's title already says it)
+
+    @model_validator(mode="after")
+    def _fits_layout(self) -> "Section":
+        lay = self.layout
+        if lay == "instructions" and self.items:
+            raise ValueError("layout: instructions 打印表单的 instructions（填报说明），本部分不能有 items")
+        if lay == "cover" and not all(isinstance(i, Field) for i in self.items):
+            raise ValueError("layout: cover 只能包含栏目（打印为“名称：____”行）")
+        if lay == "statement" and any(isinstance(i, (Field, Group)) for i in self.items):
+            raise ValueError("layout: statement 只能包含 heading、note 和 sign")
+        if self.frame and lay != "outline":
+            raise ValueError("frame 只适用于 layout: outline")
+        return self
 
     def fields(self) -> list[Field]:
         out: list[Field] = []

@@ -258,6 +258,20 @@ def number_in_text(value: Any) -> Decimal | None:
     return Decimal(m.group(0)) if m else None
 
 
+_LONG_DECIMAL = re.compile(r"(?<![\d.])(\d+)\.(\d{3,})(?![\d.])")
+
+
+def rounded_in_text(value: Any, decimals: int = 2) -> str | None:
+    """A free value (``0.255吨标准煤/万元``) with every number of more than ``decimals`` places rounded
+    half up, its unit text kept (``0.26吨标准煤/万元``); None when nothing needs rounding."""
+    if not isinstance(value, str):
+        return None
+    text = unicodedata.normalize("NFKC", value)
+    if not _LONG_DECIMAL.search(text):
+        return None
+    return _LONG_DECIMAL.sub(lambda m: format_number(Decimal(m.group(0)), decimals), text)
+
+
 def same_value(a: Any, b: Any) -> bool:
     """Whether two values say the same: "486件" and "486.00件" do, as the target check reads them."""
     if a == b:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from clusterdesk.model.plan import applies
 from clusterdesk.model.schema import Field, Group, Heading, Note, Section, Sign
 
 from . import style
@@ -56,6 +57,9 @@ class SectionPage(QWidget):
         self.body.setSpacing(10)
         wrap.addWidget(inner, 1)
         self._sign_tip_shown = False
+        if section.layout == "instructions":  # the 填报说明, to read while filling
+            for line in ctl.form.form.instructions:
+                self.body.addWidget(style.label(line))
         self._build(section.items, self.body)
         self.body.addStretch(1)
         self.scroll.setWidget(content)
@@ -65,6 +69,7 @@ class SectionPage(QWidget):
             if isinstance(ed, NarrativeEditor):
                 ed.counted.connect(self._update_total)
         self._update_total()
+        self._update_applies()
 
     # -- building --
     def _build(self, items, layout: QVBoxLayout) -> None:
@@ -141,6 +146,17 @@ class SectionPage(QWidget):
             ed = self._by_key.get(k)
             if ed is not None:
                 ed.reload(k)
+        self._update_applies()
+
+    def _update_applies(self) -> None:
+        """A field whose ``relevant`` does not hold is hidden, as the print leaves it out and the
+        rules do not check it (变更情况说明 shows once 是 is chosen)."""
+        conditional = [ed for ed in self.editors if any(f.relevant for f in ed.fields)]
+        if not conditional:
+            return
+        answers = self.ctl.session.answers()
+        for ed in conditional:
+            ed.setVisible(all(applies(answers, f) for f in ed.fields))
 
     def update_problems(self) -> None:
         for ed in self.editors:

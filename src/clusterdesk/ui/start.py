@@ -14,6 +14,7 @@ from .draft_window import DraftWindow
 from .firstrun import settings_path_for
 from .qt import (
     QAbstractItemView,
+    QAction,
     QDialog,
     QDialogButtonBox,
     QFileDialog,
@@ -161,6 +162,7 @@ class StartWindow(QMainWindow):
         lay.addWidget(self.empty_label)
         self.setCentralWidget(body)
         self._build_menus()
+        self._add_blank_form_action()
         self.district_windows: list[QWidget] = []
         self.refresh()
         self.table.setFocus()
@@ -189,6 +191,42 @@ class StartWindow(QMainWindow):
         guide.setShortcut("F1")
         guide.triggered.connect(self.show_guide)
         help_menu.addAction("关于集群申报助手").triggered.connect(self.show_about)
+
+    def _add_blank_form_action(self) -> None:
+        """文件 → 导出空白表…, under 新建草稿… (the blank form, for filling by hand)."""
+        menu = next((a.menu() for a in self.menuBar().actions()
+                     if a.menu() is not None and a.menu().title().startswith("文件")), None)
+        if menu is None:
+            return
+        self.blank_action = QAction("导出空白表（手工填写用）…", self)
+        self.blank_action.setToolTip("选择表单，导出官方表格的空白 Word 和 PDF，用于打印后手工填写")
+        self.blank_action.triggered.connect(lambda _c=False: self.export_blank_form())
+        actions = menu.actions()
+        menu.insertAction(actions[1] if len(actions) > 1 else None, self.blank_action)
+
+    def export_blank_form(self, folder: Path | None = None) -> list[Path]:
+        """The blank form of a chosen form (Word, and PDF with LibreOffice) into a chosen folder."""
+        form = self._choose_form("导出空白表")
+        if form is None:
+            return []
+        if folder is None:
+            chosen = QFileDialog.getExistingDirectory(self, "导出空白表到文件夹", str(winstate.last_folder(self, "export")))
+            if not chosen:
+                return []
+            folder = Path(chosen)
+            winstate.remember_folder(self, "export", folder)
+        from clusterdesk.export.api import export_blank
+        from clusterdesk.export.atomic import ExportError
+
+        try:
+            result = export_blank(form, folder)
+        except ExportError as e:
+            QMessageBox.warning(self, "导出空白表", f"未能导出空白表：{e}")
+            return []
+        lines = "\n".join(str(p) for p in result.files)
+        extra = "".join(f"\n\n{m}" for m in result.messages)
+        QMessageBox.information(self, "导出空白表", f"已导出“{form.title}”的空白表：\n{lines}{extra}")
+        return list(result.files)
 
     # -- help, packages, district, backup --
     def show_guide(self) -> None:

@@ -316,8 +316,8 @@ class FieldEditor(QFrame):
         return lay
 
     def _header(self, layout: QVBoxLayout, field: Field, show_label: bool = True) -> None:
-        if show_label:
-            lab = style.label(field.label, "label")
+        if show_label:  # the full name: 集群运营管理机构 · 联系人
+            lab = style.label(self.form.full_label(f"{self.section.id}.{field.id}"), "label")
             full = self.form.help_text(field)
             if full:
                 lab.setToolTip(full)
