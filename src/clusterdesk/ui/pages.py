@@ -43,9 +43,12 @@ class SectionPage(QWidget):
         self.scroll = QScrollArea()
         self.scroll.setWidgetResizable(True)
         self.scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # no invisible Tab stop: the fields scroll it
         outer.addWidget(self.scroll, 1)
         content = QWidget()
         content.setObjectName("pageContent")
+        # a plausibility warning (请核对) on a line field: amber, as in the year grids
+        content.setStyleSheet(f'QLineEdit[warning="true"] {{ border: 2px solid {style.WARNING}; background: #fff8e6; }}')
         self.content = content
         wrap = QHBoxLayout(content)
         wrap.setContentsMargins(18, 12, 18, 24)
@@ -121,6 +124,24 @@ class SectionPage(QWidget):
             if ed is None:
                 ed = next((e for e in self.editors if any(k.startswith(field_key + ".") for k in e.keys())), None)
         return ed
+
+    def first_input(self) -> QWidget | None:
+        """The first control of the page the user can type in or choose with (not a computed box)."""
+        for ed in self.editors:
+            for k in ed.keys():
+                w = ed.focus_widget(k)
+                if w is not None and w.isEnabled() and w.focusPolicy() & Qt.FocusPolicy.TabFocus:
+                    return w
+        return None
+
+    def focus_first(self) -> bool:
+        """Put the cursor in the first field of the section (when the section opens)."""
+        w = self.first_input()
+        if w is None:
+            return False
+        self.scroll.verticalScrollBar().setValue(0)
+        w.setFocus(Qt.FocusReason.TabFocusReason)
+        return True
 
     def focus_key(self, key: str) -> bool:
         ed = self.editor_for_key(key)
