@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from gui_helpers import balloon_of, by_name, type_text
 
-from clusterdesk.ui.qt import QApplication, QLineEdit, QPoint, Qt
+from clusterdesk.ui.qt import QApplication, QLineEdit, QPlainTextEdit, QPoint, QRadioButton, QTableWidget, Qt
 
 pytestmark = pytest.mark.gui
 
@@ -47,6 +47,7 @@ def keys(qtbot, text: str) -> None:
             qtbot.keyClick(focused(), Qt.Key.Key_Tab)
         else:
             type_text(qtbot, focused(), ch)
+        QApplication.processEvents()  # as between real keystrokes (a table commits in a queued call)
 
 
 def test_click_into_a_filled_year_cell_and_type_replaces_it(qtbot, open_window, demo_draft, store):
@@ -142,3 +143,205 @@ def test_a_jump_from_the_year_before_is_flagged_at_the_cell_when_committed(qtbot
     keys(qtbot, "66.4⏎")
     assert cell.property("warning") is False
     assert "请核对" not in grid.problem_label.text()
+
+
+def test_fill_section_one_with_the_keyboard_alone(qtbot, open_window, new_draft, store):
+    did = new_draft()
+    win = open_window(did)
+    assert focused() is by_name(win, "集群名称"), "the cursor is in the first field when the draft opens"
+    keys(qtbot, "重庆市中小企业特色产业集群（永川数控机床产业）⇥永川区⇥重庆市永川区经济和信息化委员会⇥"
+                "重庆永川高新技术产业开发区管理委员会⇥2024年3月⇥李明 023-49881234⏎")
+    assert focused() is win.next_button, "Enter in the last field reaches 下一步"
+    keys(qtbot, "⏎")  # presses 下一步
+    assert win.current_index() == 1
+    # section 一 opens with the cursor in its first field, which shows the cover's 主管部门
+    first = focused()
+    assert first.accessibleName() == "区（县）中小企业主管部门"
+    assert first.text() == "重庆市永川区经济和信息化委员会"
+    keys(qtbot, "⇥张华⇥023-49831156⇥⇥⇥38.6⏎")  # the operator's contact pair keeps the cover's values
+    assert focused().accessibleName() == "主导产业所属产业类型：第一产业"
+    qtbot.keyClick(focused(), Qt.Key.Key_Right)  # arrows move among the options,
+    qtbot.keyClick(focused(), Qt.Key.Key_Space)  # Space chooses
+    for _ in range(5):  # 是 for each yes/no question, one Tab stop per question
+        keys(qtbot, "⇥")
+        qtbot.keyClick(focused(), Qt.Key.Key_Space)
+    keys(qtbot, "⇥")
+    assert focused() is win.next_button
+    values = stored(store, did)
+    assert values["basic.authority_contact"] == "张华" and values["basic.authority_phone"] == "023-49831156"
+    assert values["basic.area"] == "38.60" and values["basic.industry_type"] == "第二产业"
+    assert [values[f"basic.{k}"] for k in ("not_prohibited", "no_accidents", "no_violations",
+                                            "energy_efficiency", "water_efficiency")] == ["是"] * 5
+    assert "basic.operator_contact" not in values  # carried from the cover, not copied
+    assert win.section_state_text(1) == "已完成"
+    from clusterdesk.service import load_answers
+
+    _form, ans = load_answers(store, did)
+    assert ans.value("basic.operator_contact") == "李明" and ans.value("basic.operator_phone") == "023-49881234"
+
+
+def test_tab_stops_are_the_fields_and_nothing_invisible(qtbot, open_window, demo_draft):
+    win = open_window(demo_draft)
+    for index in range(len(win.form.sections)):
+        win.go_to(index)
+        if win.current_page().first_input() is None:
+            continue  # nothing to fill in (九、真实性声明)
+        assert win.current_page().isAncestorOf(focused())
+        stops = []
+        qtbot.keyClick(focused(), Qt.Key.Key_Tab)
+        while focused() not in (win.next_button, win.prev_button):
+            stops.append(focused())
+            assert len(stops) < 200
+            qtbot.keyClick(focused(), Qt.Key.Key_Tab)
+        page = win.current_page()
+        # the first field had the cursor: the first Tab went on from there
+        names = [w.accessibleName() for w in stops]
+        assert all(w.isVisible() for w in stops)
+        assert all(names), f"a Tab stop without a name in {win.form.sections[index].title}: {stops}"
+        assert all(page.isAncestorOf(w) for w in stops)
+        # a label of evidence files takes Tab once per link (open, 移除); otherwise no stop comes twice
+        distinct = [w for i, w in enumerate(stops) if i == 0 or w is not stops[i - 1]]
+        assert len(set(map(id, distinct))) == len(distinct), "no stop visited twice"
+
+
+def test_every_field_control_carries_its_official_label(qtbot, open_window, demo_draft):
+    from clusterdesk.ui.widgets import cell_name
+
+    win = open_window(demo_draft, lazy=False)
+    named = {}
+    for page in win.built_pages():
+        for w in page.findChildren(QLineEdit) + page.findChildren(QTableWidget) + page.findChildren(QPlainTextEdit):
+            named.setdefault(w.accessibleName(), []).append(w)
+    for cell in win.form.answerable_cells:
+        name = cell_name(cell)
+        if cell.field.type in ("choice", "boxes"):
+            continue  # one control per option: checked below
+        assert name in named, name
+        assert name.startswith(cell.field.label)
+    grid = [c for c in win.form.answerable_cells if c.field.type == "matrix"][0]
+    assert cell_name(grid) == "集群中小企业近三年主持（起草单位排名前三位）或参与制修订标准数量情况（需提供清单） 2021年 · 国际 · 主持数量"
+    choice = win.form.cell("basic.industry_type")
+    for opt in choice.field.options:
+        assert f"{choice.field.label}：{opt}" in {b.accessibleName() for p in win.built_pages()
+                                                   for b in p.findChildren(QRadioButton)}
+
+
+def test_tab_through_an_empty_field_shows_no_red_typing_and_emptying_does(qtbot, open_window, new_draft, store):
+    win = open_window(new_draft())
+    win.go_to(2)
+    first = by_name(win, "集群总产值（亿元） 2021年")
+    assert focused() is first
+    for _ in range(6):
+        keys(qtbot, "⇥")
+    grid = win.current_page().editor_for_key("industry.total_output.2021")
+    assert not grid.problem_label.isVisible(), "passing through with Tab is not an error"
+    assert win.section_state_text(2) == "未开始"
+    cell = by_name(win, "集群总产值（亿元） 2022年")
+    qtbot.mouseClick(cell, Qt.MouseButton.LeftButton)
+    keys(qtbot, "5")
+    qtbot.keyClick(cell, Qt.Key.Key_Backspace)
+    keys(qtbot, "⇥")
+    assert grid.problem_label.isVisible()
+    assert grid.problem_label.text() == "✖ 集群总产值（亿元） 2022年：必填栏目不得空缺，无相关情况时请填 0"
+    assert cell.property("invalid") is not True  # an empty cell is not a wrong value
+
+
+def test_repeat_table_enter_runs_through_the_cells_and_tab_leaves(qtbot, open_window, new_draft, store):
+    did = new_draft()
+    win = open_window(did)
+    win.jump_to("opening.overseas_list")
+    rep = win.current_page().editor_for_key("opening.overseas_list")
+    table = rep.table
+    add = by_name(win, "境外分支机构名单：添加行")
+    add.setFocus()
+    qtbot.keyClick(add, Qt.Key.Key_Space)
+    assert focused() is table and (table.currentRow(), table.currentColumn()) == (0, 0)
+    keys(qtbot, "甲公司⏎甲（泰国）公司⏎泰国⏎2019⏎")  # typing opens the cell, Enter commits and moves on
+    assert stored(store, did)["opening.overseas_list"] == [
+        {"company": "甲公司", "name": "甲（泰国）公司", "country": "泰国", "year": 2019}]
+    assert focused() is add, "Enter in the last cell leaves the table for the next control"
+    qtbot.keyClick(add, Qt.Key.Key_Space)  # another row, and straight on typing
+    keys(qtbot, "乙公司⇥")
+    assert stored(store, did)["opening.overseas_list"][1] == {"company": "乙公司"}
+    assert focused() is add, "Tab commits the cell and leaves the table"
+    qtbot.keyClick(add, Qt.Key.Key_Backtab, Qt.KeyboardModifier.ShiftModifier)
+    assert focused() is table
+    qtbot.keyClick(table, Qt.Key.Key_Up)  # arrows move inside
+    assert table.currentRow() == 0
+    qtbot.keyClick(table, Qt.Key.Key_Backtab, Qt.KeyboardModifier.ShiftModifier)
+    assert focused() is not table and not table.isAncestorOf(focused()), "Shift+Tab leaves at once, too"
+    # the year column's editor stays inside its own (narrow) column, over nothing else
+    table.setCurrentCell(0, 3)
+    table.editItem(table.item(0, 3))
+    ed = focused()
+    assert ed.geometry().right() <= table.columnViewportPosition(3) + table.columnWidth(3) + 1
+
+
+def test_table_headings_wrap_instead_of_being_cut(qtbot, open_window, new_draft):
+    win = open_window(new_draft())
+    win.jump_to("plan.targets")
+    table = win.current_page().editor_for_key("plan.targets").table
+    hh = table.horizontalHeader()
+    fm = hh.fontMetrics()
+    for j in range(table.columnCount()):
+        text = table.horizontalHeaderItem(j).text()
+        lines = -(-fm.horizontalAdvance(text) // max(hh.sectionSize(j) - 10, 1))
+        assert hh.height() >= lines * fm.lineSpacing(), f"“{text}” needs {lines} lines"
+    assert hh.textElideMode() == Qt.TextElideMode.ElideNone
+
+
+def test_computed_box_shows_its_whole_text(qtbot, open_window, new_draft):
+    win = open_window(new_draft())
+    win.jump_to("industry.leading_cagr")
+    box = by_name(win, "近三年主导产业产值年均增速（%） 计算值")
+    assert box.text() == "数据不足，暂无法计算"
+    assert box.width() >= box.fontMetrics().horizontalAdvance(box.text()) + 8
+
+
+def test_menus_and_tooltips_show_the_shortcuts(qtbot, open_window, new_draft):
+    win = open_window(new_draft())
+    menus = {m.title(): [a.text() for a in m.actions() if not a.isSeparator()]
+             for m in (a.menu() for a in win.menuBar().actions())}
+    assert "上一部分\tAlt+←" in menus["转到(&G)"] and "下一部分\tAlt+→" in menus["转到(&G)"]
+    assert "检查全部\tF7" in menus["转到(&G)"]
+    assert "保存\tCtrl+S" in menus["文件(&F)"] and "撤销\tCtrl+Z" in menus["编辑(&E)"]
+    assert win.next_button.toolTip() == "下一部分（Alt+→）"
+    assert win.check_action.toolTip() == "列出全部错误和提醒，按部分分组（F7）"
+    # Alt+→ from anywhere opens the next section with the cursor in its first field
+    qtbot.keyClick(focused(), Qt.Key.Key_Right, Qt.KeyboardModifier.AltModifier)
+    assert win.current_index() == 1 and focused() is by_name(win, "区（县）中小企业主管部门")
+
+
+def test_section_list_arrows_browse_and_enter_goes_in(qtbot, open_window, new_draft):
+    win = open_window(new_draft())
+    win.section_list.setFocus()
+    qtbot.keyClick(win.section_list, Qt.Key.Key_Down)
+    qtbot.keyClick(win.section_list, Qt.Key.Key_Down)
+    assert win.current_index() == 2 and focused() is win.section_list
+    qtbot.keyClick(win.section_list, Qt.Key.Key_Return)
+    assert focused() is by_name(win, "集群总产值（亿元） 2021年")
+
+
+def test_cover_changes_reach_section_one_until_the_user_types_there(qtbot, open_window, new_draft, store):
+    did = new_draft()
+    win = open_window(did)
+    contact = by_name(win, "联系人及联系电话")
+    qtbot.mouseClick(contact, Qt.MouseButton.LeftButton)
+    keys(qtbot, "李明 023-49881234⏎")
+    win.go_to(1)
+    page = win.current_page()
+    ed = page.editor_for_key("basic.operator_contact")
+    assert ed.edit.text() == "李明"
+    assert ed.lines["basic.operator_contact"].default_label.isVisible()
+    assert "取自封面“联系人及联系电话”" in ed.lines["basic.operator_contact"].default_label.text()
+    win.go_to(0)
+    qtbot.mouseClick(contact, Qt.MouseButton.LeftButton)
+    qtbot.keyClick(contact, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
+    keys(qtbot, "王芳 13800000000⏎")
+    assert ed.edit.text() == "王芳"
+    win.go_to(1)
+    qtbot.mouseClick(ed.edit, Qt.MouseButton.LeftButton)
+    qtbot.keyClick(ed.edit, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
+    keys(qtbot, "刘强⏎")
+    assert stored(store, did)["basic.operator_contact"] == "刘强"
+    assert not ed.lines["basic.operator_contact"].default_label.isVisible()

@@ -22,6 +22,7 @@ from . import style
 from .controller import DraftController
 from .qt import (
     QAbstractItemView,
+    QApplication,
     QButtonGroup,
     QCheckBox,
     QColor,
@@ -877,6 +878,7 @@ class EvidencePanel(QWidget):
         self.files_label.setTextInteractionFlags(Qt.TextInteractionFlag.LinksAccessibleByMouse
                                                  | Qt.TextInteractionFlag.LinksAccessibleByKeyboard)
         self.files_label.linkActivated.connect(self._on_link)
+        self.files_label.setAccessibleName(f"{option if option != EVIDENCE_GENERAL else what}的佐证材料")
         self.files_label.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         self.files_label.setMinimumWidth(60)
         lay.addWidget(self.files_label, 1)
@@ -1240,16 +1242,16 @@ class WrapHeader(QHeaderView):
 class PasteTable(QTableWidget):
     """A repeat table that moves like a spreadsheet and takes Ctrl+V of rows from Excel/WPS.
 
-    Tab and Enter go to the next editable cell in reading order (Shift: back); from the last cell
-    they leave the table, as from the last cell of a year grid. Arrows move inside; typing, F2 or
-    a double-click edits the current cell."""
+    Enter commits a cell and goes to the next editable cell in reading order (Shift+Enter: back);
+    after the last cell it leaves the table. Tab leaves the table at once (a list of hundreds of
+    patents is not walked cell by cell); arrows move inside; typing, F2 or a double-click edits."""
 
     pasted = Signal(str)
 
     def __init__(self, rows: int, cols: int, parent: QWidget | None = None):
         super().__init__(rows, cols, parent)
         self.setHorizontalHeader(WrapHeader(self))
-        self.setTabKeyNavigation(True)
+        self.setTabKeyNavigation(False)
 
     def _step(self, forward: bool) -> QModelIndex:
         """The next editable cell in reading order from the current one (invalid at the end)."""
@@ -1266,28 +1268,26 @@ class PasteTable(QTableWidget):
             pos += step
         return QModelIndex()
 
-    def moveCursor(self, action, modifiers):  # noqa: N802 - Qt API
-        if action in (QAbstractItemView.CursorAction.MoveNext, QAbstractItemView.CursorAction.MovePrevious):
-            return self._step(action == QAbstractItemView.CursorAction.MoveNext)
-        return super().moveCursor(action, modifiers)
+    def _leave(self, forward: bool) -> None:
+        QWidget.focusNextPrevChild(self, forward)  # on to the next (previous) control of the page
 
     def _go(self, forward: bool) -> None:
-        """To the next editable cell; past the last (or first) one, on to the next field."""
+        """To the next editable cell; past the last (or first) one, out of the table."""
         target = self._step(forward)
         if target.isValid():
             self.setCurrentIndex(target)
         else:
-            QWidget.focusNextPrevChild(self, forward)
+            self._leave(forward)
 
     def closeEditor(self, editor, hint) -> None:  # noqa: N802 - Qt API
         hints = QStyledItemDelegate.EndEditHint
-        if hint in (hints.EditNextItem, hints.EditPreviousItem, hints.SubmitModelCache):
-            # Tab / Shift+Tab / Enter in a cell editor: commit, then move on as outside the editor
-            forward = hint == hints.EditNextItem or (
-                hint == hints.SubmitModelCache
-                and not QGuiApplication.keyboardModifiers() & Qt.KeyboardModifier.ShiftModifier)
+        if hint in (hints.EditNextItem, hints.EditPreviousItem):  # Tab in a cell: commit, leave the table
             super().closeEditor(editor, hints.NoHint)
-            self._go(forward)
+            self._leave(hint == hints.EditNextItem)
+            return
+        if hint == hints.SubmitModelCache:  # Enter in a cell: commit, next cell
+            super().closeEditor(editor, hints.NoHint)
+            self._go(not QGuiApplication.keyboardModifiers() & Qt.KeyboardModifier.ShiftModifier)
             return
         super().closeEditor(editor, hint)
 
@@ -1302,11 +1302,18 @@ class PasteTable(QTableWidget):
             return
         super().keyPressEvent(e)
 
-    def focusNextPrevChild(self, forward: bool) -> bool:  # noqa: N802 - Qt API
-        if self.hasFocus() and self.state() != QAbstractItemView.State.EditingState:
-            self._go(forward)
-            return True
-        return super().focusNextPrevChild(forward)
+    def inputMethodEvent(self, e) -> None:  # noqa: N802 - Qt API
+        # Chinese typed on a cell that is not open yet: Qt opens the editor but drops the text
+        # the input method delivered; open it and hand the text on, as a key press would be
+        idx = self.currentIndex()
+        if self.state() != QAbstractItemView.State.EditingState and idx.isValid() \
+                and (e.commitString() or e.preeditString()) \
+                and self.edit(idx, QAbstractItemView.EditTrigger.AnyKeyPressed, e):
+            editor = QApplication.focusWidget()
+            if editor is not None and editor is not self:
+                QApplication.sendEvent(editor, e)
+                return
+        super().inputMethodEvent(e)
 
 
 class RepeatEditor(FieldEditor):
@@ -1323,8 +1330,8 @@ class RepeatEditor(FieldEditor):
         cols = field.columns
         self.table = PasteTable(0, len(cols))
         self.table.pasted.connect(self.paste_text)
-        self.table.setToolTip("直接输入、双击或按 F2 填写；Tab / Enter 到下一格，最后一格后离开表格；"
-                              "可从 Excel 复制多行后在表中按 Ctrl+V 粘贴")
+        self.table.setToolTip("直接输入、双击或按 F2 填写；Enter 到下一格（最后一格后离开表格），方向键在表内移动，"
+                              "Tab 离开表格；可从 Excel 复制多行后在表中按 Ctrl+V 粘贴")
         self.table.setAccessibleName(field.label)
         self.table.setHorizontalHeaderLabels([c.label for c in cols])
         self.table.setItemDelegate(_ColumnDelegate(cols, self.table))
