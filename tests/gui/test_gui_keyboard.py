@@ -80,6 +80,53 @@ def test_a_drag_selection_of_the_users_own_is_kept(qtbot, open_window, demo_draf
     assert cell.selectedText() == "70"
 
 
+def test_a_click_on_the_cell_enter_moved_to_still_replaces_double_click_edits_in_place(
+        qtbot, open_window, demo_draft, store):
+    win = open_window(demo_draft)
+    win.jump_to("industry.total_output.2021")
+    first = by_name(win, "集群总产值（亿元） 2021年")
+    click_in_text(qtbot, first)
+    keys(qtbot, "52.3⏎")
+    cell = focused()
+    assert cell is by_name(win, "集群总产值（亿元） 2022年") and cell.selectedText() == "58.70"
+    click_in_text(qtbot, cell, at=0)  # the user clicks the cell the cursor is already in
+    assert cell.selectedText() == "58.70", "still selected: typing replaces, nothing is inserted"
+    keys(qtbot, "7")
+    click_in_text(qtbot, cell, at=0)  # once typing, a click places the cursor
+    assert cell.text() == "7" and not cell.hasSelectedText()
+    keys(qtbot, "⏎")
+    # a double-click puts the cursor in the number to change one digit
+    first.setCursorPosition(len(first.text()))
+    end = first.cursorRect().center()
+    qtbot.mouseDClick(first, Qt.MouseButton.LeftButton, pos=QPoint(end.x() - 1, end.y()))  # after the last 0
+    assert not first.hasSelectedText() and first.cursorPosition() == len("52.30")
+    qtbot.keyClick(first, Qt.Key.Key_Backspace)
+    qtbot.keyClick(first, Qt.Key.Key_Backspace)
+    keys(qtbot, "19")
+    qtbot.keyClick(first, Qt.Key.Key_Return)
+    assert stored(store, demo_draft)["industry.total_output.2021"] == "52.19"
+    assert stored(store, demo_draft)["industry.total_output.2022"] == "7.00"
+
+
+def test_the_click_that_activates_the_window_selects_too(qtbot, open_window, demo_draft):
+    """Without a window manager (and on some desktops) the click arrives first and the focus
+    afterwards, as the window becomes active."""
+    from clusterdesk.ui.qt import QEvent, QFocusEvent
+
+    win = open_window(demo_draft)
+    win.jump_to("industry.total_output.2021")
+    cell = by_name(win, "集群总产值（亿元） 2022年")
+    qtbot.mousePress(cell, Qt.MouseButton.LeftButton, pos=QPoint(4, 4))
+    qtbot.mouseRelease(cell, Qt.MouseButton.LeftButton, pos=QPoint(4, 4))
+    cell.deselect()
+    QApplication.sendEvent(cell, QFocusEvent(QEvent.Type.FocusIn, Qt.FocusReason.ActiveWindowFocusReason))
+    assert cell.selectedText() == "58.70"
+    # whatever drops the selection afterwards, the first key still replaces the number
+    cell.setCursorPosition(0)
+    keys(qtbot, "29")
+    assert cell.text() == "29"
+
+
 def test_typing_120_135_148_with_enter_fills_three_cells(qtbot, open_window, new_draft, store):
     did = new_draft()
     win = open_window(did)

@@ -26,8 +26,9 @@ from .qt import (
     QButtonGroup,
     QCheckBox,
     QColor,
-    QEvent,
     QComboBox,
+    QElapsedTimer,
+    QEvent,
     QDesktopServices,
     QFileDialog,
     QFocusEvent,
@@ -147,6 +148,8 @@ class InputBalloon(QLabel):
                            " border-radius: 3px; padding: 3px 6px; }")
         self.setText(text)
         self.anchor = anchor
+        fm = self.fontMetrics()
+        self.setFixedWidth(min(self.maximumWidth(), max(fm.horizontalAdvance(t) for t in text.split("\n")) + 18))
         self.adjustSize()
         win = self.parentWidget()
         pos = anchor.mapTo(win, QPoint(0, anchor.height() + 2))
@@ -185,7 +188,9 @@ class FormLineEdit(QLineEdit):
 
 class NumberEdit(FormLineEdit):
     """A number cell that behaves like a spreadsheet's: focus by click or Tab selects the whole
-    content, so typing replaces it; a refused keystroke says why in a balloon at the cell."""
+    content, so typing replaces it; a click on the cell selects it again until the user starts
+    typing there. A double-click or F2 puts the cursor in the number, to change one digit.
+    A refused keystroke says why in a balloon at the cell."""
 
     def __init__(self, integer: bool = False, parent: QWidget | None = None, decimals: int = 2):
         super().__init__(parent)
@@ -195,6 +200,8 @@ class NumberEdit(FormLineEdit):
         self.setMaximumWidth(220)
         self.setMinimumWidth(72)
         self._select_on_release = False
+        self._editing = False  # the user typed or moved the cursor in the cell since it got focus
+        self._released = QElapsedTimer()  # when a mouse button was last released on the cell
         self.inputRejected.connect(self._explain)
 
     def _explain(self) -> None:
@@ -202,22 +209,72 @@ class NumberEdit(FormLineEdit):
 
     def focusInEvent(self, e: QFocusEvent) -> None:  # noqa: N802 - Qt API
         super().focusInEvent(e)
-        if e.reason() == Qt.FocusReason.MouseFocusReason:
+        reason = e.reason()
+        clicked = reason == Qt.FocusReason.MouseFocusReason
+        if reason == Qt.FocusReason.ActiveWindowFocusReason:
+            # a click into an inactive window: focus may come with the press still down, or
+            # just after the release; returning to the window otherwise keeps the cursor
+            if QApplication.mouseButtons() & Qt.MouseButton.LeftButton:
+                clicked = True
+            elif self._released.isValid() and self._released.elapsed() < 400:
+                self.selectAll()
+                return
+        if clicked:
             # the press that gave focus also places the cursor: select on its release instead,
             # unless the user dragged a selection of their own
             self._select_on_release = True
-        elif e.reason() != Qt.FocusReason.ActiveWindowFocusReason and e.reason() != Qt.FocusReason.PopupFocusReason:
+        elif reason not in (Qt.FocusReason.ActiveWindowFocusReason, Qt.FocusReason.PopupFocusReason):
             self.selectAll()
+
+    def mousePressEvent(self, e) -> None:  # noqa: N802 - Qt API
+        super().mousePressEvent(e)
+        if self.hasFocus() and not self._editing and e.button() == Qt.MouseButton.LeftButton:
+            self._select_on_release = True  # a click on the selected cell keeps it selected
 
     def mouseReleaseEvent(self, e) -> None:  # noqa: N802 - Qt API
         super().mouseReleaseEvent(e)
+        self._released.start()
         if self._select_on_release:
             self._select_on_release = False
             if not self.hasSelectedText():
                 self.selectAll()
 
+    def mouseDoubleClickEvent(self, e) -> None:  # noqa: N802 - Qt API
+        # in-cell editing: the cursor where the user double-clicked
+        self._editing = True
+        self._select_on_release = False
+        self.setCursorPosition(self.cursorPositionAt(e.position().toPoint()))
+
+    def _start_typing(self) -> None:
+        """The first key typed into a cell that is not being edited replaces its content, even
+        if a click or the window system has since dropped the selection."""
+        if not self._editing:
+            self._editing = True
+            if self.text():
+                self.selectAll()
+
+    def keyPressEvent(self, e) -> None:  # noqa: N802 - Qt API
+        key = e.key()
+        if key == Qt.Key.Key_F2:  # edit in the cell: the cursor at the end
+            self._editing = True
+            self.end(False)
+            return
+        if key in (Qt.Key.Key_Left, Qt.Key.Key_Right, Qt.Key.Key_Home, Qt.Key.Key_End):
+            self._editing = True
+        elif key in (Qt.Key.Key_Backspace, Qt.Key.Key_Delete) or e.matches(QKeySequence.StandardKey.Paste) \
+                or (e.text() and e.text().isprintable()):
+            self._start_typing()
+        super().keyPressEvent(e)
+
+    def inputMethodEvent(self, e) -> None:  # noqa: N802 - Qt API
+        if e.commitString():  # full-width digits from a Chinese input method
+            self._start_typing()
+        super().inputMethodEvent(e)
+
     def focusOutEvent(self, e: QFocusEvent) -> None:  # noqa: N802 - Qt API
         self._select_on_release = False
+        if e.reason() != Qt.FocusReason.PopupFocusReason:
+            self._editing = False
         super().focusOutEvent(e)
 
 
