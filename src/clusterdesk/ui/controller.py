@@ -39,7 +39,7 @@ class SectionProblems:
 
 
 def _merge_required(form: Any, problems: list[Problem]) -> list[Problem]:
-    """One line for the empty cells of one field: ``… 2021年、2022年共 2 格未填写；必填栏目不得空缺…``."""
+    """One line for the empty cells of one field: ``2021年、2022年共 2 格未填写；无相关情况时请填 0``."""
     groups: dict[str, list[Problem]] = defaultdict(list)
     for p in problems:
         if p.kind == "required" and form.has_cell(p.key) and form.cell(p.key).column:
@@ -53,8 +53,9 @@ def _merge_required(form: Any, problems: list[Problem]) -> list[Problem]:
             cell = form.cell(p.key)
             cols = [form.cell(q.key).column or "" for q in group]
             shown = "、".join(cols) if len(cols) <= 4 else "、".join(cols[:3]) + " 等"
+            hint = p.message.split("，", 1)[-1]  # 必填栏目不得空缺，无相关情况时请填 0 → the hint only
             out.append(Problem(p.level, p.key, f"{cell.section.title} · {cell.field.label}",
-                               f"{shown}共 {len(group)} 格未填写；{p.message}", p.kind))
+                               f"{shown}共 {len(group)} 格未填写；{hint}", p.kind))
     return sorted(out, key=lambda p: 0 if p.level == "error" else 1)
 
 

@@ -695,7 +695,9 @@ class LineFieldEditor(FieldEditor):
             if line.default_label is not None:
                 line.default_label.setVisible(shown_default)
         if line.computed_edit is not None:
-            fit_text(line.computed_edit, format_value(s.computed(key), spec) or "数据不足，暂无法计算")
+            empty = "数据不足，暂无法计算" if spec.type in ("number", "integer", "percent") else (
+                f"待填写（{self.field.formula}）" if self.field.formula else "待填写")
+            fit_text(line.computed_edit, format_value(s.computed(key), spec) or empty)
         if line.note_edit is not None and line.note_label is not None:
             # a reason is asked for only when the typed value differs from the computed one
             typed, comp = to_decimal(v), to_decimal(s.computed(key))
