@@ -414,19 +414,17 @@ class DraftWindow(QMainWindow):
         cur = QApplication.focusWidget()
         inside: list[QWidget] = []
         groups_seen: set[int] = set()
-        w = page.nextInFocusChain()
-        while w is not page and w is not None:
-            if page.isAncestorOf(w) and w.isVisible() and w.isEnabled() \
-                    and w.focusPolicy() & Qt.FocusPolicy.TabFocus and w.focusProxy() is None:
-                group = w.group() if isinstance(w, QRadioButton) else None
-                if group is None or not group.exclusive():
-                    inside.append(w)
-                elif id(group) not in groups_seen:
-                    # one stop per set of options (arrows move inside): the focused, the chosen or the first
-                    groups_seen.add(id(group))
-                    buttons = group.buttons()
-                    inside.append(cur if cur in buttons else (group.checkedButton() or buttons[0]))
-            w = w.nextInFocusChain()
+        for w in page.tab_candidates():
+            if not (w.isVisible() and w.isEnabled()):
+                continue
+            group = w.group() if isinstance(w, QRadioButton) else None
+            if group is None or not group.exclusive():
+                inside.append(w)
+            elif id(group) not in groups_seen:
+                # one stop per set of options (arrows move inside): the focused, the chosen or the first
+                groups_seen.add(id(group))
+                buttons = group.buttons()
+                inside.append(cur if cur in buttons else (group.checkedButton() or buttons[0]))
         ring: list[QWidget] = [self.section_list, *inside, self.next_button, self.prev_button]
         return [x for x in ring if x.isEnabled() and x.isVisible()]
 

@@ -6,7 +6,7 @@ from clusterdesk.model.schema import Field, Group, Heading, Note, Section, Sign
 
 from . import style
 from .controller import DraftController
-from .qt import QFrame, QHBoxLayout, QLabel, QScrollArea, QVBoxLayout, QWidget, Qt
+from .qt import QAbstractItemView, QFrame, QHBoxLayout, QLabel, QScrollArea, QVBoxLayout, QWidget, Qt
 from .widgets import FieldEditor, GridEditor, NarrativeEditor, editor_for
 
 CONTENT_MAX_WIDTH = 980
@@ -14,6 +14,15 @@ CONTENT_MAX_WIDTH = 980
 
 def _is_grid_row(section: Section, f: Field) -> bool:
     return bool(f.years) and f.type in ("number", "integer", "percent") and not f.calculation
+
+
+def _inside_item_view(w: QWidget, page: QWidget) -> bool:
+    p = w.parentWidget()
+    while p is not None and p is not page:
+        if isinstance(p, QAbstractItemView):
+            return True
+        p = p.parentWidget()
+    return False
 
 
 class SectionPage(QWidget):
@@ -59,6 +68,7 @@ class SectionPage(QWidget):
         self.body.setSpacing(10)
         wrap.addWidget(inner, 1)
         self._sign_tip_shown = False
+        self._tab_candidates: list[QWidget] | None = None
         self._build(section.items, self.body)
         self.body.addStretch(1)
         self.scroll.setWidget(content)
@@ -124,6 +134,20 @@ class SectionPage(QWidget):
             if ed is None:
                 ed = next((e for e in self.editors if any(k.startswith(field_key + ".") for k in e.keys())), None)
         return ed
+
+    def tab_candidates(self) -> list[QWidget]:
+        """The page's controls that take Tab, in focus-chain order (made once: the page's widgets
+        follow it in the chain, as they are made with it); the window keeps the visible ones."""
+        if self._tab_candidates is None:
+            out: list[QWidget] = []
+            w = self.nextInFocusChain()
+            while w is not self and w is not None and self.isAncestorOf(w):
+                if w.focusPolicy() & Qt.FocusPolicy.TabFocus and w.focusProxy() is None \
+                        and not _inside_item_view(w, self):  # a table's cell editor comes and goes
+                    out.append(w)
+                w = w.nextInFocusChain()
+            self._tab_candidates = out
+        return self._tab_candidates
 
     def first_input(self) -> QWidget | None:
         """The first control of the page the user can type in or choose with (not a computed box)."""
