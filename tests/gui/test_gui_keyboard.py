@@ -357,6 +357,11 @@ def test_menus_and_tooltips_show_the_shortcuts(qtbot, open_window, new_draft):
     # Alt+→ from anywhere opens the next section with the cursor in its first field
     qtbot.keyClick(focused(), Qt.Key.Key_Right, Qt.KeyboardModifier.AltModifier)
     assert win.current_index() == 1 and focused() is by_name(win, "区（县）中小企业主管部门")
+    # Alt+0: to the section list; Alt+Home: back to the section's first field
+    qtbot.keyClick(focused(), Qt.Key.Key_0, Qt.KeyboardModifier.AltModifier)
+    assert focused() is win.section_list
+    qtbot.keyClick(focused(), Qt.Key.Key_Home, Qt.KeyboardModifier.AltModifier)
+    assert focused() is by_name(win, "区（县）中小企业主管部门")
 
 
 def test_section_list_arrows_browse_and_enter_goes_in(qtbot, open_window, new_draft):
