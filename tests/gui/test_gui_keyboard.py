@@ -78,6 +78,8 @@ def test_a_drag_selection_of_the_users_own_is_kept(qtbot, open_window, demo_draf
     qtbot.mouseMove(cell, end)
     qtbot.mouseRelease(cell, Qt.MouseButton.LeftButton, pos=end)
     assert cell.selectedText() == "70"
+    keys(qtbot, "5")
+    assert cell.text() == "58.5", "typing replaces the dragged part only"
 
 
 def test_a_click_on_the_cell_enter_moved_to_still_replaces_double_click_edits_in_place(

@@ -238,6 +238,8 @@ class NumberEdit(FormLineEdit):
             self._select_on_release = False
             if not self.hasSelectedText():
                 self.selectAll()
+            elif self.selectedText() != self.text():
+                self._editing = True  # the user dragged over part of the number: typing replaces that part
 
     def mouseDoubleClickEvent(self, e) -> None:  # noqa: N802 - Qt API
         # in-cell editing: the cursor where the user double-clicked
