@@ -25,7 +25,7 @@ def median_ms(fn, runs: int) -> float:
 
 def main() -> None:
     from clusterdesk.model.form import Catalog
-    from clusterdesk.model.rules import eligibility, validate
+    from clusterdesk.model.rules import eligibility, plausibility_problems, validate
     from clusterdesk.service import DraftSession, load_answers
     from clusterdesk.store import Store
     from clusterdesk.templates import import_file
@@ -38,7 +38,10 @@ def main() -> None:
         draft = store.list_drafts()[0].id
         form, ans = load_answers(store, draft)
         print(f"validate demo (all rules, eligibility, targets): {median_ms(lambda: validate(form, ans), 20):.1f} ms")
+        whole = median_ms(lambda: validate(form, ans), 20)
+        plaus = median_ms(lambda: plausibility_problems(form, ans), 50)
         print(f"eligibility only: {median_ms(lambda: eligibility(form, ans), 20):.2f} ms")
+        print(f"plausibility rule (请核对) only: {plaus:.2f} ms, {plaus / whole:.1%} of validate")
         s = DraftSession(store, draft)
         i = iter(range(10**6))
         print(f"commit one field change (parse + SQLite commit, WAL, synchronous=FULL): "

@@ -6,7 +6,9 @@
     "不能小于 0" is under the field; Enter on a valid value until it is stored and the message,
     section states and eligibility panel are refreshed; and one keystroke in a narrative past
     its limit until the counter has turned red;
-(c) committing one field change through ``DraftSession.set`` (parse + SQLite commit).
+(c) committing one field change through ``DraftSession.set`` (parse + SQLite commit);
+(d) Tab to the next field with every page built (the draft window's own Tab ring), beside Qt's
+    own focus-chain step as the baseline.
 
     python benchmarks/bench_ui.py [--runs N]
 """
@@ -111,6 +113,23 @@ def bench_in_process(db: Path, draft_id: int, runs: int) -> tuple[list[float], .
         QTest.keyClick(nar.edit, Qt.Key.Key_Backspace)
     win.close()
 
+    # (d) Tab with every page built: our ring against Qt's own focus chain (the baseline)
+    from clusterdesk.ui.qt import QMainWindow
+
+    full = DraftWindow(store, draft_id, lazy=False)
+    full.show()
+    full.go_to(2)
+    QApplication.processEvents()
+    tab_ring, tab_qt = [], []
+    for _ in range(runs):
+        t = time.perf_counter()
+        QTest.keyClick(QApplication.focusWidget(), Qt.Key.Key_Tab)
+        tab_ring.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        QMainWindow.focusNextPrevChild(full, True)
+        tab_qt.append(time.perf_counter() - t)
+    full.close()
+
     # (c) DraftSession.set: parse and commit to SQLite
     session = DraftSession(store, draft_id)
     commit = []
@@ -120,7 +139,7 @@ def bench_in_process(db: Path, draft_id: int, runs: int) -> tuple[list[float], .
         commit.append(time.perf_counter() - t)
     store.close()
     del app
-    return number_latency, valid_latency, narrative_latency, commit
+    return number_latency, valid_latency, narrative_latency, commit, tab_ring, tab_qt
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -140,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
         store.close()
 
         start = bench_startup(db, draft_id, runs)
-        number, valid, narrative, commit = bench_in_process(db, draft_id, runs * 3)
+        number, valid, narrative, commit, tab_ring, tab_qt = bench_in_process(db, draft_id, runs * 3)
 
     print(f"runs: {runs} start-ups; {runs * 3} keystrokes each; {max(runs * 3, 20)} commits")
     print(f"(a) process start → first section shown:        median {median_ms(start):8.1f} ms")
@@ -148,6 +167,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"(b) Enter on a valid value → stored, refreshed: median {median_ms(valid):8.1f} ms")
     print(f"(b) keystroke past 200字 → counter red:          median {median_ms(narrative):8.1f} ms")
     print(f"(c) DraftSession.set (parse + SQLite commit):   median {median_ms(commit):8.1f} ms")
+    ring, qt = median_ms(tab_ring), median_ms(tab_qt)
+    print(f"(d) Tab, all pages built: Tab ring {ring:.2f} ms, Qt's focus chain {qt:.2f} ms "
+          f"(ratio {ring / qt if qt else float('nan'):.1f})")
     return 0
 
 

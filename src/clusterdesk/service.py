@@ -231,23 +231,33 @@ class DraftSession:
 
     # -- progress ------------------------------------------------------------------------
     def section_state(self, section_id: str) -> str:
-        """not_started / in_progress / complete / errors (for the section list).
+        """nothing / not_started / in_progress / complete / errors (for the section list).
 
+        ``nothing``: the section has nothing to answer (a statement to sign, for example).
         Cross-field errors (e.g. 中小企业数量 > 企业数量) count for the section of the field they name.
         """
-        section = self.form.section(section_id)
         cells = [c for c in self.form.answerable_cells if c.section.id == section_id]
         if not cells:
-            return "complete"
+            return "nothing"
         filled = [c for c in cells if self._values.get(c.key) is not None]
         problems = [p for p in self._problems_without_eligibility() if p.key.split(".", 1)[0] == section_id]
-        if any(p.level == "error" and p.kind != "required" for p in problems):
-            return "errors"
         if not filled:
             return "not_started"
+        if any(p.level == "error" and p.kind != "required" for p in problems):
+            return "errors"
         if any(p.kind == "required" for p in problems):
             return "in_progress"
         return "complete"
+
+    def missing_required(self, section_id: str) -> list[str]:
+        """Keys of the fields of a section that are required and still empty, in form order."""
+        out: list[str] = []
+        for p in self._problems_without_eligibility():
+            if p.kind == "required" and p.key.split(".", 1)[0] == section_id:
+                fk = self.form.cell(p.key).field_key if self.form.has_cell(p.key) else p.key
+                if fk not in out:
+                    out.append(fk)
+        return out
 
     def completion(self) -> float:
         return completion(self.form, self._values)

@@ -72,6 +72,8 @@ def field_entry(cell: Cell) -> dict[str, Any]:
         entry["max_rows"] = f.max_rows
     if f.calculation:
         entry["formula"] = f.formula
+    if f.default:
+        entry["default"] = f.formula or f.default  # left empty, the answer is this value
     if f.evidence != "none":
         entry["evidence"] = {"ticked": "每个勾选项需提供佐证材料", "if_yes": "选“是”需提供佐证材料",
                              "if_positive": "需提供相关佐证材料"}[f.evidence]

@@ -46,3 +46,20 @@ def edit_cell(qtbot, table, row: int, col: int, text: str) -> None:
         type_text(qtbot, editor, text)
     qtbot.keyClick(editor, Qt.Key.Key_Return)
     QApplication.processEvents()  # the delegate commits the editor's data in a queued call
+
+
+def by_name(root, name: str, cls=None):
+    """The one visible control under ``root`` whose accessible name is ``name`` (what a screen
+    reader announces), optionally of a given class."""
+    from clusterdesk.ui.qt import QWidget
+
+    found = [w for w in root.findChildren(cls or QWidget) if w.accessibleName() == name and w.isVisible()]
+    assert len(found) == 1, f"{len(found)} visible controls named {name!r}"
+    return found[0]
+
+
+def balloon_of(win):
+    """The window's input balloon (the note that pops up at a cell), or None if none was shown."""
+    from clusterdesk.ui.widgets import InputBalloon
+
+    return win.findChild(InputBalloon, "inputBalloon")

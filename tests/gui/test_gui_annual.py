@@ -212,7 +212,7 @@ def test_changed_target_is_marked_and_an_error_with_both_numbers(qtbot, make_sta
     assert "“450件”与申报材料中所定目标“486件”不一致" in targets.problem_label.text()
 
     dlg = win.check_all()
-    lines = [dlg.list.item(i).text() for i in range(dlg.list.count())]
+    lines = dlg.lines()
     hit = [t for t in lines if "450件" in t and "486件" in t]
     assert len(hit) == 1 and hit[0].startswith("✖ 错误")
     assert "“有效发明专利数量”的2023 年目标值“450件”与申报材料中所定目标“486件”不一致" in hit[0]

@@ -108,8 +108,37 @@ def bracket(text: Any) -> str | None:
     return t[start + 1 : end].strip() or None if start >= 0 else t
 
 
+# a telephone number inside free text: 023-49881234, 13800000000, (023)4988 1234, +86 138…, 转 ext.
+_PHONE = re.compile(r"(?<!\d)(?:\+?86[\s-]?)?(?:1\d{2}[\s-]?\d{4}[\s-]?\d{4}|(?:[(（]?0\d{2,3}[)）]?[\s-]?)?\d{3,4}[\s-]?\d{4})"
+                    r"(?:\s*(?:转|-)\s*\d{1,6})?(?!\d)")
+_CONTACT_WORDS = re.compile(r"(联系人|联系电话|联系方式|电话|手机|座机)\s*[：:]?")
+
+
+def _phones(text: Any) -> tuple[str, list[str]]:
+    s = str(text).strip() if text is not None else ""
+    return s, [m.group(0).strip() for m in _PHONE.finditer(s) if sum(ch.isdigit() for ch in m.group(0)) >= 7]
+
+
+def contact_phone(text: Any) -> str | None:
+    """The telephone number(s) in a "联系人及联系电话" answer: 李明 023-49881234 → 023-49881234."""
+    _, phones = _phones(text)
+    return "，".join(phones) or None
+
+
+def contact_name(text: Any) -> str | None:
+    """The person in a "联系人及联系电话" answer, without the number: 李明 023-49881234 → 李明."""
+    s, phones = _phones(text)
+    for p in phones:
+        s = s.replace(p, " ")
+    s = _CONTACT_WORDS.sub(" ", s)
+    s = re.sub(r"\s+", " ", s).strip(" ,，、;；:：/（）()")
+    return s or None
+
+
 FUNCTIONS: dict[str, Callable[..., Any]] = {
     "bracket": bracket,
+    "contact_name": contact_name,
+    "contact_phone": contact_phone,
     "cagr": cagr,
     "geomean_growth": geomean_growth,
     "sum": _sum,

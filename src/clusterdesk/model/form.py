@@ -195,8 +195,9 @@ class FormDef:
         """cell key → keys of computed cells that read it (for refreshing the UI)."""
         out: dict[str, list[str]] = {}
         for c in self.cells:
-            if c.field.calculation:
-                for r in E.refs(c.field.calculation):
+            derived = c.field.calculation or c.field.default
+            if derived:
+                for r in E.refs(derived):
                     out.setdefault(r, []).append(c.key)
         return {k: tuple(v) for k, v in out.items()}
 
@@ -296,7 +297,7 @@ def _cross_check(fd: FormDef, name: str) -> list[str]:
             if f.id in seen:
                 problems.append(f"{name}: sections[{si}]({s.id}) 中的栏目 id “{f.id}” 重复")
             seen.add(f.id)
-            for attr in ("calculation", "relevant"):
+            for attr in ("calculation", "default", "relevant"):
                 ex = getattr(f, attr)
                 if not ex:
                     continue

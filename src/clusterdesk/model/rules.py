@@ -12,12 +12,13 @@ import datetime
 import re
 import unicodedata
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
+from statistics import median
 from typing import Any, Iterable, Literal
 
 from . import expr as E
 from .form import Cell, FormDef, colon_join
-from .schema import Compare, Condition, Field, TargetRule
+from .schema import Compare, Condition, Field, Plausible, TargetRule
 from .plan import applies
 from .values import (EMPTY_TEXT, Spec, ValueProblem, char_count, format_number, number_in_text, parse, parse_rows,
                      rounded_in_text, same_value, to_decimal)
@@ -31,7 +32,7 @@ class Problem:
     key: str  # cell key (or field key) the problem belongs to; the UI jumps there
     where: str  # 二、主导产业情况 · 集群总产值（亿元） 2021年
     message: str
-    kind: str = "input"  # input / required / limit / evidence / check / computed / list / date / eligibility / target
+    kind: str = "input"  # input / required / limit / evidence / check / computed / list / date / plausible / eligibility / target
 
     def __str__(self) -> str:
         return colon_join(self.where, self.message)
@@ -55,27 +56,36 @@ class Answers:
         return self.raw.get(key)
 
     def computed(self, key: str) -> Any:
-        """The value the cell's calculation gives (Decimal, str) or None."""
+        """The value the cell's calculation (or its default) gives (Decimal, str) or None."""
         if key in self._computed:
             return self._computed[key]
         self._computed[key] = None  # guards against cycles
         cell = self.form.cell(key)
         result = None
-        if cell.field.calculation:
-            result = E.evaluate(cell.field.calculation, self.value)
+        derived = cell.field.calculation or cell.field.default
+        if derived:
+            result = E.evaluate(derived, self.value)
             if isinstance(result, Decimal) and cell.field.type in ("number", "percent", "integer"):
                 result = Decimal(format_number(result, cell.field.effective_decimals))
         self._computed[key] = result
         return result
 
     def value(self, key: str) -> Any:
-        """Effective value: what was typed, else what is computed. Repeat fields give their rows."""
+        """Effective value: what was typed, else what is computed (or the default). Repeat fields
+        give their rows."""
         v = self.raw.get(key)
         if v is not None:
             return v
-        if self.form.has_cell(key) and self.form.cell(key).field.calculation:
-            return self.computed(key)
+        if self.form.has_cell(key):
+            f = self.form.cell(key).field
+            if f.calculation or f.default:
+                return self.computed(key)
         return None
+
+    def is_default(self, key: str) -> bool:
+        """Whether the cell shows its default (nothing typed, and the default gives a value)."""
+        return (self.raw.get(key) is None and self.form.has_cell(key)
+                and bool(self.form.cell(key).field.default) and self.computed(key) is not None)
 
     def number(self, key: str) -> Decimal | None:
         return to_decimal(self.value(key))
@@ -130,7 +140,7 @@ def check_cell(form: FormDef, cell: Cell, ans: Answers) -> list[Problem]:
     except ValueProblem as e:
         return [Problem("error", cell.key, where, str(e))]
     if value is None:
-        if f.calculation and ans.computed(cell.key) is not None:
+        if (f.calculation or f.default) and ans.computed(cell.key) is not None:
             return out
         if f.required:
             hint = "无相关情况时应填写“无”" if f.type in ("text", "narrative") else (
@@ -260,6 +270,87 @@ def _date_problems(form: FormDef, ans: Answers) -> list[Problem]:
             if late:
                 out.append(Problem("warning", key, where,
                                    f"第{i}行“{col.label}”为 {v}，晚于数据截止日期 {shown_cut}（{as_of.basis}）", "date"))
+
+
+# -- plausibility (请核对) -------------------------------------------------------------------
+
+
+def plausible_for(form: FormDef, f: Field) -> Plausible | None:
+    """The plausible range of a field: its unit's entry in the form, overridden by its own."""
+    base = next((p for p in form.form.plausible if p.unit == f.unit), None) if f.unit else None
+    if f.plausible is None or base is None:
+        return f.plausible or base
+    return base.model_copy(update=f.plausible.model_dump(exclude_none=True))
+
+
+def _times(r: Decimal) -> str:
+    """A ratio for a message: 56, 7.5, 5.2."""
+    if r >= 10:
+        return str(r.to_integral_value(rounding=ROUND_HALF_UP))
+    return format(r.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP), "f").removesuffix(".0")
+
+
+def _jumps(points: list[tuple[int, str, Decimal]], jump: Decimal) -> list[tuple[str, Decimal, int, Decimal]]:
+    """(key, value, other year, other value) for each year that jumps past ``jump`` times from its
+    neighbours. With three or more years the odd one out is the one far from the median; with two,
+    the later one."""
+
+    def apart(a: Decimal, b: Decimal) -> bool:
+        return a > b * jump or a * jump < b
+
+    out: list[tuple[str, Decimal, int, Decimal]] = []
+    if len(points) >= 3:
+        mid = median(v for _, _, v in points)
+        odd = {i for i, (_, _, v) in enumerate(points) if apart(v, mid)}
+        if len(odd) < len(points):
+            for i in sorted(odd):
+                year, key, v = points[i]
+                near = min((j for j in range(len(points)) if j not in odd),
+                           key=lambda j: (abs(points[j][0] - year), points[j][0]))
+                if apart(v, points[near][2]):
+                    out.append((key, v, points[near][0], points[near][2]))
+            return out
+    for (y0, _, v0), (_, key, v) in zip(points, points[1:]):
+        if apart(v, v0):
+            out.append((key, v, y0, v0))
+    return out
+
+
+def plausibility_problems(form: FormDef, ans: Answers) -> list[Problem]:
+    """Typed numbers past the plausible range of their unit, or jumping from the neighbouring
+    years: warnings that name both numbers (2952.30 亿元，是 2022 年的 56 倍，请核对)."""
+    out: list[Problem] = []
+    for s in form.sections:
+        for f in s.fields():
+            if f.type not in ("number", "integer", "percent") or f.readonly:
+                continue
+            p = plausible_for(form, f)
+            if p is None:
+                continue
+            unit = f.unit or ""
+            u = f" {unit}" if unit and unit != "%" else unit
+            dec = f.effective_decimals
+            points: list[tuple[int, str, Decimal]] = []
+            for cell in form.cells_of(f"{s.id}.{f.id}"):
+                v = to_decimal(ans.typed(cell.key))
+                if v is None:
+                    continue
+                shown = f"{format_number(v, dec)}{u}"
+                if p.max is not None and v > p.max:
+                    out.append(Problem("warning", cell.key, cell.where,
+                                       f"{shown}，超过常见上限 {_thr(p.max)}{u}，请核对", "plausible"))
+                elif p.min is not None and v < p.min:
+                    out.append(Problem("warning", cell.key, cell.where,
+                                       f"{shown}，低于常见下限 {_thr(p.min)}{u}，请核对", "plausible"))
+                elif cell.year is not None and v > 0:
+                    points.append((cell.year, cell.key, v))
+            if p.jump is None or len(points) < 2:
+                continue
+            for key, v, year, other in _jumps(points, p.jump):
+                shown = f"{format_number(v, dec)}{u}"
+                ratio = f"{_times(v / other)} 倍" if v > other else f"1/{_times(other / v)}"
+                out.append(Problem("warning", key, form.cell(key).where,
+                                   f"{shown}，是 {year} 年的 {ratio}，请核对", "plausible"))
     return out
 
 
@@ -439,6 +530,7 @@ def validate(form: FormDef, ans: Answers, *, include_eligibility: bool = True) -
     out: list[Problem] = []
     for cell in form.answerable_cells:
         out.extend(check_cell(form, cell, ans))
+    out.extend(plausibility_problems(form, ans))
     for s in form.sections:
         if s.max_chars_total:
             total = sum(char_count(ans.typed(f"{s.id}.{f.id}") or "") for f in s.fields() if f.type == "narrative")

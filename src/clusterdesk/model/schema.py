@@ -77,6 +77,18 @@ class MatrixAxis(Frozen):
     label: str
 
 
+class Plausible(Frozen):
+    """Where a number stops being believable. Outside ``min``–``max``, or more than ``jump`` times
+    (or less than 1/``jump``) the neighbouring year's value, it gets a warning (请核对), never an
+    error: the value may be right. Form-level entries apply to every field with that ``unit``;
+    a field's own ``plausible`` overrides them key by key."""
+
+    unit: str | None = None
+    min: Decimal | None = None
+    max: Decimal | None = None
+    jump: Decimal | None = PField(default=None, gt=1)
+
+
 class Column(Frozen):
     """One column of a repeat table."""
 
@@ -129,6 +141,8 @@ class Field(Frozen):
     formula: str | None = None  # the formula as shown to users, in Chinese
     readonly: bool = False  # computed only; not answerable
     relevant: str | None = None  # expression: the field applies only when true
+    default: str | None = None  # expression giving the value until the user types their own
+    plausible: Plausible | None = None  # overrides the form's plausible range for this field's unit
     placeholder: str | None = None  # e.g. [重庆市中小企业特色产业集群（XX产业）]
     pattern: str | None = None  # regex the text must match (full match)
     pattern_message: str | None = None
@@ -165,6 +179,10 @@ class Field(Frozen):
             raise ValueError("repeat 类型不能按年度分栏")
         if self.readonly and not self.calculation:
             raise ValueError("readonly 栏目必须给出 calculation")
+        if self.default and (self.calculation or t in ("boxes", "matrix", "repeat")):
+            raise ValueError("default 不能与 calculation 同用，也不适用于 boxes / matrix / repeat 栏目")
+        if self.plausible is not None and self.plausible.unit is not None:
+            raise ValueError("栏目自己的 plausible 不写 unit（按单位的范围写在表单的 plausible 中）")
         if self.evidence == "ticked" and t != "boxes":
             raise ValueError("evidence: ticked 只适用于 boxes")
         if self.evidence == "if_yes" and (t != "choice" or "是" not in self.options):
@@ -485,6 +503,18 @@ class Form(Frozen):
         unknown = names - {"year", "title"}
         if unknown or "title" not in names:
             raise ValueError("list_name 只能使用 {year} 和 {title}，并且必须含有 {title}")
+        return v
+
+    plausible: tuple[Plausible, ...] = ()  # plausible ranges and year-to-year jumps, by unit
+
+    @field_validator("plausible")
+    @classmethod
+    def _plausible_by_unit(cls, v: tuple[Plausible, ...]) -> tuple[Plausible, ...]:
+        units = [p.unit for p in v]
+        if None in units:
+            raise ValueError("表单的每个 plausible 条目都必须给出 unit")
+        if len(set(units)) != len(units):
+            raise ValueError("plausible 中同一单位只能出现一次")
         return v
 
     @field_validator("schema_version")

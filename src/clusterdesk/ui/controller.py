@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import tempfile
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,45 @@ from clusterdesk.service import Change, DraftSession, InputError
 from clusterdesk.store import StoreError
 
 from .qt import QObject, Signal
+
+
+@dataclass(frozen=True)
+class SectionProblems:
+    title: str
+    section_id: str
+    state: str  # as DraftSession.section_state
+    problems: list[Problem]  # errors first; empty cells of one field merged into one
+    missing: int  # required fields still empty
+    first_key: str  # where a click on the section's line goes
+
+    @property
+    def errors(self) -> int:
+        return sum(1 for p in self.problems if p.level == "error")
+
+    @property
+    def warnings(self) -> int:
+        return len(self.problems) - self.errors
+
+
+def _merge_required(form: Any, problems: list[Problem]) -> list[Problem]:
+    """One line for the empty cells of one field: ``2021年、2022年共 2 格未填写；无相关情况时请填 0``."""
+    groups: dict[str, list[Problem]] = defaultdict(list)
+    for p in problems:
+        if p.kind == "required" and form.has_cell(p.key) and form.cell(p.key).column:
+            groups[form.cell(p.key).field_key].append(p)
+    out: list[Problem] = []
+    for p in problems:
+        group = groups.get(form.cell(p.key).field_key, []) if p.kind == "required" and form.has_cell(p.key) else []
+        if len(group) < 2:
+            out.append(p)
+        elif group[0] is p:
+            cell = form.cell(p.key)
+            cols = [form.cell(q.key).column or "" for q in group]
+            shown = "、".join(cols) if len(cols) <= 4 else "、".join(cols[:3]) + " 等"
+            hint = p.message.split("，", 1)[-1]  # 必填栏目不得空缺，无相关情况时请填 0 → the hint only
+            out.append(Problem(p.level, p.key, f"{cell.section.title} · {cell.field.label}",
+                               f"{shown}共 {len(group)} 格未填写；{hint}", p.kind))
+    return sorted(out, key=lambda p: 0 if p.level == "error" else 1)
 
 
 class DraftController(QObject):
@@ -36,9 +76,11 @@ class DraftController(QObject):
         self.form = session.form
         # problems per cell key, from the last full validation
         self._problems: dict[str, list[Problem]] = {}
-        # keys the user has left at least once (required-field messages show only then)
+        # "required" messages show only where they help: in a cell the user typed in and left
+        # empty, and in the sections 检查全部 or an export attempt revealed. Both live for this
+        # window only: reopening a draft filled over days starts calm, and F7 shows everything.
         self.touched: set[str] = set()
-        self.show_all_required = False
+        self.revealed: set[str] = set()  # section ids
         self.last_saved: str | None = None
         self._tmp: tempfile.TemporaryDirectory | None = None
         # values carried from the linked application (annual reports), by cell key or
@@ -153,13 +195,21 @@ class DraftController(QObject):
         return out
 
     def problems_for(self, key: str) -> list[Problem]:
-        """What to show under a field: every problem, but 'required' only once the field was left."""
+        """What to show under a field: every problem, but 'required' only once the user typed in
+        the field and left it empty, or once its section was revealed."""
         out = []
         for p in self._problems.get(key, ()):
-            if p.kind == "required" and not (self.show_all_required or key in self.touched):
+            if p.kind == "required" and key not in self.touched and key.split(".", 1)[0] not in self.revealed:
                 continue
             out.append(p)
         return out
+
+    def reveal(self) -> None:
+        """检查全部 or an export attempt: 'required' shows in every section the user has started.
+        Sections not started stay calm (检查全部 lists each as one line)."""
+        for s in self.form.sections:
+            if self.session.section_state(s.id) not in ("not_started", "nothing"):
+                self.revealed.add(s.id)
 
     def section_has_errors(self, section_id: str) -> bool:
         """Errors other than 'required' in a section, cross-field checks included."""
@@ -167,7 +217,21 @@ class DraftController(QObject):
         return any(p.level == "error" and p.kind != "required"
                    for k, ps in self._problems.items() if k.startswith(prefix) for p in ps)
 
-    def all_problems(self) -> list[Problem]:
-        """Every problem of the draft, errors first (for 检查全部)."""
-        problems = self.session.problems()
-        return sorted(problems, key=lambda p: 0 if p.level == "error" else 1)
+    def problem_groups(self) -> list[SectionProblems]:
+        """检查全部: the problems section by section in form order, errors first in each; the empty
+        cells of one field on one line; a section not yet started as one line of its own."""
+        by_section: dict[str, list[Problem]] = defaultdict(list)
+        for p in self.session.problems():
+            by_section[p.key.split(".", 1)[0]].append(p)
+        out = []
+        for s in self.form.sections:
+            state = self.session.section_state(s.id)
+            ps = by_section.get(s.id, [])
+            if not ps:
+                continue
+            missing = self.session.missing_required(s.id)
+            first = missing[0] if missing else ps[0].key
+            if state == "not_started":
+                ps = [p for p in ps if p.kind != "required"]
+            out.append(SectionProblems(s.title, s.id, state, _merge_required(self.form, ps), len(missing), first))
+        return out

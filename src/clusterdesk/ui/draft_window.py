@@ -29,6 +29,8 @@ from .qt import (
     QMainWindow,
     QPlainTextEdit,
     QPushButton,
+    QRadioButton,
+    QSignalBlocker,
     QSize,
     QStackedWidget,
     QVBoxLayout,
@@ -39,6 +41,21 @@ from .qt import (
 
 UNDO_KEYS = (QKeySequence("Ctrl+Z"),)
 REDO_KEYS = (QKeySequence("Ctrl+Y"), QKeySequence("Ctrl+Shift+Z"))
+
+# the section list's words for each state; "nothing": a section with nothing to answer (九、真实性声明)
+STATE_TEXT = {**style.STATE_TEXT, "nothing": "无需填写", "missing": "缺必填项"}
+_ARROWS = {"Left": "←", "Right": "→", "Up": "↑", "Down": "↓"}
+
+
+def keys_text(keys) -> str:
+    """Shortcuts as shown in menus and tooltips: Alt+←, Ctrl+S."""
+    out = []
+    for k in keys:
+        text = k.toString(QKeySequence.SequenceFormat.PortableText)
+        for name, arrow in _ARROWS.items():
+            text = text.replace(f"+{name}", f"+{arrow}")
+        out.append(text)
+    return "，".join(out)
 
 
 class DraftWindow(QMainWindow):
@@ -73,7 +90,10 @@ class DraftWindow(QMainWindow):
             it = QListWidgetItem(s.title)
             it.setToolTip(s.title)
             self.section_list.addItem(it)
-        self.section_list.currentRowChanged.connect(self.go_to)
+        # arrows in the list only browse; a click or Enter opens the section with the cursor in it
+        self.section_list.currentRowChanged.connect(lambda i: self.go_to(i, focus=not self.section_list.hasFocus()))
+        self.section_list.itemClicked.connect(lambda _it: self.current_page().focus_first())
+        self.section_list.itemActivated.connect(lambda _it: self.current_page().focus_first())
 
         # centre: the pages and the 上一步/下一步 bar
         self.stack = QStackedWidget()
@@ -83,6 +103,10 @@ class DraftWindow(QMainWindow):
         self.next_button = QPushButton("下一步 →")
         self.prev_button.setToolTip("上一部分（Alt+←）")
         self.next_button.setToolTip("下一部分（Alt+→）")
+        self.prev_button.setAccessibleName("上一部分")
+        self.next_button.setAccessibleName("下一部分")
+        for b in (self.prev_button, self.next_button):
+            b.setAutoDefault(True)  # Enter on the focused button presses it
         self.prev_button.clicked.connect(self.go_prev)
         self.next_button.clicked.connect(self.go_next)
         self.position_label = QLabel()
@@ -161,29 +185,40 @@ class DraftWindow(QMainWindow):
         tb.setObjectName("mainToolbar")
         tb.setMovable(False)
         tb.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        bar = self.menuBar()
+        file_menu = bar.addMenu("文件(&F)")
+        edit_menu = bar.addMenu("编辑(&E)")
+        go_menu = bar.addMenu("转到(&G)")
+        view_menu = bar.addMenu("查看(&V)")
 
-        def act(text: str, keys, slot, tip: str = "", toolbar: bool = True) -> QAction:
+        def act(text: str, keys, slot, tip: str = "", toolbar: bool = True, menu=None) -> QAction:
             a = QAction(text, self)
             if keys:
                 a.setShortcuts([QKeySequence(k) if isinstance(k, str) else k for k in keys])
             a.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
             a.triggered.connect(slot)
-            shown = ", ".join(k.toString(QKeySequence.SequenceFormat.NativeText) for k in a.shortcuts())
+            shown = keys_text(a.shortcuts())
             a.setToolTip(f"{tip or text}（{shown}）" if shown else (tip or text))
+            if shown:
+                a.setText(f"{text}\t{shown}")  # menus show the shortcut as written here (Alt+←)
+                a.setIconText(text.rstrip("…"))  # the toolbar shows the name only
             self.addAction(a)
             if toolbar:
                 tb.addAction(a)
+            if menu is not None:
+                menu.addAction(a)
             return a
 
-        self.save_action = act("保存", ["Ctrl+S"], self.save_now, "所有内容在离开栏目时已自动保存")
-        self.undo_action = act("撤销", UNDO_KEYS, self.undo)
-        self.redo_action = act("重做", REDO_KEYS, self.redo)
+        self.save_action = act("保存", ["Ctrl+S"], self.save_now, "所有内容在离开栏目时已自动保存", menu=file_menu)
+        self.undo_action = act("撤销", UNDO_KEYS, self.undo, menu=edit_menu)
+        self.redo_action = act("重做", REDO_KEYS, self.redo, menu=edit_menu)
         tb.addSeparator()
-        self.find_action = act("查找栏目", ["Ctrl+F"], self.show_find)
-        self.check_action = act("检查全部", ["F7"], self.check_all)
+        self.find_action = act("查找栏目", ["Ctrl+F"], self.show_find, menu=edit_menu)
+        self.check_action = act("检查全部", ["F7"], self.check_all, "列出全部错误和提醒，按部分分组", menu=go_menu)
         self.eligibility_action = self.eligibility_dock.toggleViewAction()
         self.eligibility_action.setText("申报条件自查")
         tb.addAction(self.eligibility_action)
+        view_menu.addAction(self.eligibility_action)
         if not self.form.form.eligibility and not self.form.form.targets:
             self.eligibility_action.setVisible(False)  # this form has no 申报条件 to check
         self.achievement_action: QAction | None = None
@@ -192,10 +227,18 @@ class DraftWindow(QMainWindow):
             self.achievement_action.setText("目标完成情况")
             self.achievement_action.setToolTip("目标值、完成值及达成情况，并按年份作图")
             tb.addAction(self.achievement_action)
+            view_menu.addAction(self.achievement_action)
         tb.addSeparator()
-        self.export_action = act("导出", ["Ctrl+E"], self.show_export, "导出 Word / PDF 申报材料")
-        self.prev_action = act("上一部分", ["Alt+Left"], self.go_prev, toolbar=False)
-        self.next_action = act("下一部分", ["Alt+Right"], self.go_next, toolbar=False)
+        self.export_action = act("导出…", ["Ctrl+E"], self.show_export, "导出 Word / PDF 申报材料", menu=file_menu)
+        file_menu.addSeparator()
+        self.close_action = act("关闭", ["Ctrl+W"], self.close, "关闭本草稿（内容已保存）", toolbar=False, menu=file_menu)
+        self.prev_action = act("上一部分", ["Alt+Left"], self.go_prev, toolbar=False, menu=go_menu)
+        self.next_action = act("下一部分", ["Alt+Right"], self.go_next, toolbar=False, menu=go_menu)
+        go_menu.insertSeparator(self.prev_action)
+        self.first_field_action = act("本部分第一个栏目", ["Alt+Home"], lambda: self.current_page().focus_first(),
+                                      toolbar=False, menu=go_menu)
+        self.sections_action = act("部分列表", ["Alt+0"], self.section_list.setFocus, "把光标移到左侧的部分列表",
+                                   toolbar=False, menu=go_menu)
 
     # -- pages --
     def page(self, index: int) -> SectionPage:
@@ -218,13 +261,17 @@ class DraftWindow(QMainWindow):
     def current_page(self) -> SectionPage:
         return self.page(self.current_index())
 
-    def go_to(self, index: int) -> None:
+    def go_to(self, index: int, focus: bool = True) -> None:
+        """Show a section; with ``focus`` the cursor goes to its first field."""
         if not 0 <= index < len(self.pages):
             return
         page = self.page(index)
         self.stack.setCurrentIndex(index)
         if self.section_list.currentRow() != index:
-            self.section_list.setCurrentRow(index)
+            with QSignalBlocker(self.section_list):
+                self.section_list.setCurrentRow(index)
+        if focus:
+            page.focus_first()
         n = len(self.pages)
         self.position_label.setText(f"第 {index + 1} / {n} 部分　{self.form.sections[index].title}")
         self.prev_button.setEnabled(index > 0)
@@ -245,7 +292,7 @@ class DraftWindow(QMainWindow):
         sid = key.split(".", 1)[0]
         for i, s in enumerate(self.form.sections):
             if s.id == sid:
-                self.go_to(i)
+                self.go_to(i, focus=False)
                 self.activateWindow()
                 return self.page(i).focus_key(key)
         return False
@@ -301,30 +348,43 @@ class DraftWindow(QMainWindow):
     def _update_states(self) -> None:
         for i, s in enumerate(self.form.sections):
             state = self.session.section_state(s.id)
-            if state != "errors" and self.ctl.section_has_errors(s.id):
+            revealed = s.id in self.ctl.revealed
+            if state in ("in_progress", "complete") and self.ctl.section_has_errors(s.id):
                 state = "errors"  # a failed cross-field check (e.g. 中小企业数量 > 企业数量)
+            text = STATE_TEXT[state]
+            if state == "in_progress" and revealed:
+                # after 检查全部: what is still missing, in red
+                state = "missing"
+                text = f"缺 {len(self.session.missing_required(s.id))} 项必填"
             it = self.section_list.item(i)
-            it.setText(f"{s.title}\n{style.STATE_TEXT[state]}")
-            it.setIcon(style.state_icon(state))
+            it.setText(f"{s.title}\n{text}")
+            it.setIcon(style.state_icon("errors" if state == "missing" else state))
             it.setData(Qt.ItemDataRole.UserRole, state)
+            it.setData(Qt.ItemDataRole.UserRole + 1, text)
+            it.setToolTip(f"{s.title}：{text}")
         self.completion_label.setText(f"完成度 {self.session.completion() * 100:.0f}%")
 
     def section_state_text(self, index: int) -> str:
-        return style.STATE_TEXT[self.section_list.item(index).data(Qt.ItemDataRole.UserRole)]
+        return self.section_list.item(index).data(Qt.ItemDataRole.UserRole + 1)
 
     def _update_title(self) -> None:
         self.setWindowTitle(f"{self.session.info.title} — {self.form.title} — 集群申报助手")
 
     # -- dialogs --
-    def check_all(self) -> ProblemsDialog:
-        self.flush()
-        self.ctl.show_all_required = True
+    def reveal(self) -> None:
+        """Show 'required' in every section the user has started (检查全部, an export attempt)."""
+        self.ctl.reveal()
         for p in self.built_pages():
             p.update_problems()
+        self._update_states()
+
+    def check_all(self) -> ProblemsDialog:
+        self.flush()
+        self.reveal()
         if self.problems_dialog is not None:
             self.problems_dialog.close()
             self.problems_dialog.deleteLater()
-        self.problems_dialog = ProblemsDialog(self.ctl.all_problems(), self)
+        self.problems_dialog = ProblemsDialog(self.ctl.problem_groups(), self)
         self.problems_dialog.jump.connect(self.jump_to)
         self.problems_dialog.show()
         return self.problems_dialog
@@ -338,9 +398,45 @@ class DraftWindow(QMainWindow):
 
     def show_export(self) -> ExportDialog:
         self.flush()
+        self.reveal()  # an export attempt: what is missing shows where it is
         self.export_dialog = ExportDialog(self.ctl, self)
         self.export_dialog.open()
         return self.export_dialog
+
+    # -- keyboard: Tab runs through the section list, the fields of the page, 下一步, 上一步 --
+    def tab_ring(self) -> list[QWidget]:
+        """The controls Tab visits, in order: the section list, the current page's fields (in
+        form order, only those shown), then 下一步 and 上一步 (from the last field, Tab or Enter
+        reaches 下一步 first)."""
+        page = self.current_page()
+        cur = QApplication.focusWidget()
+        inside: list[QWidget] = []
+        groups_seen: set[int] = set()
+        for w in page.tab_candidates():
+            if not (w.isVisible() and w.isEnabled()):
+                continue
+            group = w.group() if isinstance(w, QRadioButton) else None
+            if group is None or not group.exclusive():
+                inside.append(w)
+            elif id(group) not in groups_seen:
+                # one stop per set of options (arrows move inside): the focused, the chosen or the first
+                groups_seen.add(id(group))
+                buttons = group.buttons()
+                inside.append(cur if cur in buttons else (group.checkedButton() or buttons[0]))
+        ring: list[QWidget] = [self.section_list, *inside, self.next_button, self.prev_button]
+        return [x for x in ring if x.isEnabled() and x.isVisible()]
+
+    def focusNextPrevChild(self, forward: bool) -> bool:  # noqa: N802 - Qt API
+        ring = self.tab_ring()
+        cur = QApplication.focusWidget()
+        if cur not in ring:
+            return super().focusNextPrevChild(forward)
+        target = ring[(ring.index(cur) + (1 if forward else -1)) % len(ring)]
+        target.setFocus(Qt.FocusReason.TabFocusReason if forward else Qt.FocusReason.BacktabFocusReason)
+        page = self.current_page()
+        if page.isAncestorOf(target):
+            page.scroll.ensureWidgetVisible(target, 20, 40)
+        return True
 
     # -- draft-wide undo wins over a field's own undo once the field's text was committed --
     def eventFilter(self, obj, event) -> bool:  # noqa: N802 - Qt API

@@ -7,7 +7,7 @@ from clusterdesk.model.schema import Field, Group, Heading, Note, Section, Sign
 
 from . import style
 from .controller import DraftController
-from .qt import QFrame, QHBoxLayout, QLabel, QScrollArea, QVBoxLayout, QWidget, Qt
+from .qt import QAbstractItemView, QFrame, QHBoxLayout, QLabel, QScrollArea, QVBoxLayout, QWidget, Qt
 from .widgets import FieldEditor, GridEditor, NarrativeEditor, editor_for
 
 CONTENT_MAX_WIDTH = 980
@@ -15,6 +15,15 @@ CONTENT_MAX_WIDTH = 980
 
 def _is_grid_row(section: Section, f: Field) -> bool:
     return bool(f.years) and f.type in ("number", "integer", "percent") and not f.calculation
+
+
+def _inside_item_view(w: QWidget, page: QWidget) -> bool:
+    p = w.parentWidget()
+    while p is not None and p is not page:
+        if isinstance(p, QAbstractItemView):
+            return True
+        p = p.parentWidget()
+    return False
 
 
 class SectionPage(QWidget):
@@ -44,9 +53,12 @@ class SectionPage(QWidget):
         self.scroll = QScrollArea()
         self.scroll.setWidgetResizable(True)
         self.scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # no invisible Tab stop: the fields scroll it
         outer.addWidget(self.scroll, 1)
         content = QWidget()
         content.setObjectName("pageContent")
+        # a plausibility warning (请核对) on a line field: amber, as in the year grids
+        content.setStyleSheet(f'QLineEdit[warning="true"] {{ border: 2px solid {style.WARNING}; background: #fff8e6; }}')
         self.content = content
         wrap = QHBoxLayout(content)
         wrap.setContentsMargins(18, 12, 18, 24)
@@ -57,6 +69,7 @@ class SectionPage(QWidget):
         self.body.setSpacing(10)
         wrap.addWidget(inner, 1)
         self._sign_tip_shown = False
+        self._tab_candidates: list[QWidget] | None = None
         if section.layout == "instructions":  # the 填报说明, to read while filling
             for line in ctl.form.form.instructions:
                 self.body.addWidget(style.label(line))
@@ -126,6 +139,38 @@ class SectionPage(QWidget):
             if ed is None:
                 ed = next((e for e in self.editors if any(k.startswith(field_key + ".") for k in e.keys())), None)
         return ed
+
+    def tab_candidates(self) -> list[QWidget]:
+        """The page's controls that take Tab, in focus-chain order (made once: the page's widgets
+        follow it in the chain, as they are made with it); the window keeps the visible ones."""
+        if self._tab_candidates is None:
+            out: list[QWidget] = []
+            w = self.nextInFocusChain()
+            while w is not self and w is not None and self.isAncestorOf(w):
+                if w.focusPolicy() & Qt.FocusPolicy.TabFocus and w.focusProxy() is None \
+                        and not _inside_item_view(w, self):  # a table's cell editor comes and goes
+                    out.append(w)
+                w = w.nextInFocusChain()
+            self._tab_candidates = out
+        return self._tab_candidates
+
+    def first_input(self) -> QWidget | None:
+        """The first control of the page the user can type in or choose with (not a computed box)."""
+        for ed in self.editors:
+            for k in ed.keys():
+                w = ed.focus_widget(k)
+                if w is not None and w.isEnabled() and w.focusPolicy() & Qt.FocusPolicy.TabFocus:
+                    return w
+        return None
+
+    def focus_first(self) -> bool:
+        """Put the cursor in the first field of the section (when the section opens)."""
+        w = self.first_input()
+        if w is None:
+            return False
+        self.scroll.verticalScrollBar().setValue(0)
+        w.setFocus(Qt.FocusReason.TabFocusReason)
+        return True
 
     def focus_key(self, key: str) -> bool:
         ed = self.editor_for_key(key)

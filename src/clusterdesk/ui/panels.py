@@ -8,9 +8,10 @@ from clusterdesk.model.form import FormDef, colon_join
 from clusterdesk.model.rules import ConditionResult, Problem
 
 from . import style
-from .controller import DraftController
+from .controller import DraftController, SectionProblems
 from .qt import (
     QCheckBox,
+    QColor,
     QDialog,
     QDialogButtonBox,
     QEvent,
@@ -28,6 +29,8 @@ from .qt import (
     QSize,
     QThread,
     QTimer,
+    QTreeWidget,
+    QTreeWidgetItem,
     QVBoxLayout,
     QWidget,
     Qt,
@@ -123,41 +126,72 @@ def _esc(text: str) -> str:
 
 
 class ProblemsDialog(QDialog):
-    """检查全部: every problem, errors first; clicking one jumps to its field."""
+    """检查全部: the problems grouped by section with counts; a section not yet started is one
+    line (三、创新能力情况：未开始（12项必填）). Clicking a line jumps to its field."""
 
     jump = Signal(str)
 
-    def __init__(self, problems: list[Problem], parent: QWidget | None = None):
+    def __init__(self, groups: list[SectionProblems], parent: QWidget | None = None):
         super().__init__(parent)
         self.setWindowTitle("检查全部")
         self.resize(760, 480)
         lay = QVBoxLayout(self)
-        errors = sum(1 for p in problems if p.level == "error")
-        warnings = len(problems) - errors
-        if problems:
-            head = f"共发现 {errors} 个错误（导出正式版前必须改正）、{warnings} 个提醒。单击一条即可跳到对应栏目。"
+        errors = sum(g.errors for g in groups)
+        warnings = sum(g.warnings for g in groups)
+        idle = sum(1 for g in groups if g.state == "not_started")
+        if groups:
+            head = f"共发现 {errors} 个错误（导出正式版前必须改正）、{warnings} 个提醒"
+            head += f"；{idle} 个部分尚未开始填写" if idle else ""
+            head += "。单击一条即可跳到对应栏目。"
         else:
             head = "未发现问题。"
         self.summary = style.label(head)
         lay.addWidget(self.summary)
-        self.list = QListWidget()
-        self.list.setWordWrap(True)
-        for p in problems:
-            mark = "✖ 错误" if p.level == "error" else "⚠ 提醒"
-            it = QListWidgetItem(f"{mark}　{p}")
-            it.setData(Qt.ItemDataRole.UserRole, p.key)
-            it.setForeground(style_color(p.level))
-            self.list.addItem(it)
-        self.list.itemClicked.connect(self._go)
-        self.list.itemActivated.connect(self._go)
-        lay.addWidget(self.list, 1)
+        self.tree = QTreeWidget()
+        self.tree.setHeaderHidden(True)
+        self.tree.setWordWrap(True)
+        self.tree.setAccessibleName("检查结果")
+        for g in groups:
+            if g.state == "not_started":
+                text = f"{g.title}：未开始（{g.missing}项必填）"
+            else:
+                counts = [f"{n} 个{what}" for n, what in ((g.errors, "错误"), (g.warnings, "提醒")) if n]
+                text = f"{g.title}　{'，'.join(counts)}"
+            top = QTreeWidgetItem([text])
+            top.setData(0, Qt.ItemDataRole.UserRole, g.first_key)
+            font = top.font(0)
+            font.setBold(g.state != "not_started")
+            top.setFont(0, font)
+            if g.state == "not_started":
+                top.setForeground(0, QColor(style.PENDING))
+            self.tree.addTopLevelItem(top)
+            for p in g.problems:
+                mark = "✖ 错误" if p.level == "error" else "⚠ 提醒"
+                it = QTreeWidgetItem([f"{mark}　{_short(p.where)}：{p.message}"])
+                it.setData(0, Qt.ItemDataRole.UserRole, p.key)
+                it.setForeground(0, style_color(p.level))
+                it.setToolTip(0, str(p))
+                top.addChild(it)
+        self.tree.expandAll()
+        self.tree.itemClicked.connect(self._go)
+        self.tree.itemActivated.connect(self._go)
+        lay.addWidget(self.tree, 1)
         bb = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         bb.button(QDialogButtonBox.StandardButton.Close).setText("关闭")
         bb.rejected.connect(self.reject)
         lay.addWidget(bb)
 
-    def _go(self, item: QListWidgetItem) -> None:
-        key = item.data(Qt.ItemDataRole.UserRole)
+    def lines(self) -> list[str]:
+        """Every line as shown, sections and their problems in order (for tests and screen readers)."""
+        out = []
+        for i in range(self.tree.topLevelItemCount()):
+            top = self.tree.topLevelItem(i)
+            out.append(top.text(0))
+            out += [top.child(j).text(0) for j in range(top.childCount())]
+        return out
+
+    def _go(self, item: QTreeWidgetItem) -> None:
+        key = item.data(0, Qt.ItemDataRole.UserRole)
         if key:
             self.jump.emit(key)
 

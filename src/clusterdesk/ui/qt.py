@@ -99,6 +99,8 @@ from PySide6.QtWidgets import (  # noqa: F401
     QTextBrowser,
     QTextEdit,
     QToolButton,
+    QTreeWidget,
+    QTreeWidgetItem,
     QVBoxLayout,
     QWidget,
 )

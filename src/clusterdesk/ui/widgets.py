@@ -8,11 +8,11 @@ session when the controller says a key changed.
 
 from __future__ import annotations
 
-import re
+import unicodedata
 from decimal import Decimal
 from typing import Any, Iterable
 
-from clusterdesk.model.form import FormDef, colon_join
+from clusterdesk.model.form import Cell, FormDef, colon_join
 from clusterdesk.model.schema import Column, Field, Section
 from clusterdesk.model.values import Spec, char_count, format_value, to_decimal
 from clusterdesk.service import EVIDENCE_GENERAL
@@ -22,10 +22,13 @@ from . import style
 from .controller import DraftController
 from .qt import (
     QAbstractItemView,
+    QApplication,
     QButtonGroup,
     QCheckBox,
     QColor,
     QComboBox,
+    QElapsedTimer,
+    QEvent,
     QFileDialog,
     QFocusEvent,
     QFrame,
@@ -37,10 +40,14 @@ from .qt import (
     QLabel,
     QLineEdit,
     QMessageBox,
+    QModelIndex,
     QPlainTextEdit,
+    QPoint,
     QPushButton,
     QRadioButton,
+    QRect,
     QSignalBlocker,
+    QSize,
     QSizePolicy,
     QStyledItemDelegate,
     QTableWidget,
@@ -48,6 +55,7 @@ from .qt import (
     QTextEdit,
     QTextCharFormat,
     QTextCursor,
+    QTimer,
     QToolButton,
     QValidator,
     QVBoxLayout,
@@ -63,32 +71,211 @@ MAX_VISIBLE_ROWS = 12  # a repeat table taller than this scrolls inside itself
 # -- small building blocks ----------------------------------------------------------------
 
 
-_NUMBER_CHARS = re.compile(r"^[\s0-9０-９.．,，+＋\-－−%％]*$")
-_INTEGER_CHARS = re.compile(r"^[\s0-9０-９,，+＋\-－−]*$")
+_DIGITS = "0123456789"
+_SIGNS = "+-"
+_SEPARATORS = ","
+_SPACES = " "
+
+
+def number_input_problem(text: str, integer: bool, decimals: int) -> str | None:
+    """Why ``text`` cannot be typed into a number cell, or None if it may (the core parses it
+    when the cell is left). Full-width digits and signs, thousands commas and a trailing % pass;
+    letters, a second decimal point and a decimal place beyond the form's are refused, so that
+    no keystroke is dropped or rounded without the user being told."""
+    s = unicodedata.normalize("NFKC", text).replace("−", "-")
+    for ch in s:
+        if ch in _DIGITS or ch in _SIGNS or ch in _SEPARATORS or ch in _SPACES:
+            continue
+        if ch == "." or ch == "%":
+            if integer:
+                return "此栏只能填写整数" if ch == "." else f"“{ch}”不能填在这里：此栏只能填写整数"
+            continue
+        return f"“{ch}”不是数字：此栏只能填写数字" + ("（整数）" if integer else "")
+    if s.count(".") > 1:
+        return "只能有一个小数点"
+    if "." in s:
+        places = len(s.split(".", 1)[1].rstrip("% ").replace(",", ""))
+        if places > decimals:
+            return (f"此栏保留 {decimals} 位小数，第 {decimals + 1} 位小数不能填写（请自行四舍五入）"
+                    if decimals else "此栏只能填写整数")
+    return None
 
 
 class NumberValidator(QValidator):
-    """Lets through digits (also full-width), separators, sign and %; the core does the parsing.
+    """Refuses keystrokes the number cell cannot take, and remembers why (for the balloon).
 
-    Letters are refused keystroke by keystroke (``QLineEdit.inputRejected`` fires)."""
+    ``QLineEdit.inputRejected`` fires for each refused keystroke or paste."""
 
-    def __init__(self, integer: bool = False, parent: Any = None):
+    def __init__(self, integer: bool = False, decimals: int = 2, parent: Any = None):
         super().__init__(parent)
-        self._re = _INTEGER_CHARS if integer else _NUMBER_CHARS
+        self.integer = integer
+        self.decimals = 0 if integer else decimals
+        self.reason = ""
 
     def validate(self, text: str, pos: int):  # noqa: D401 - Qt API
-        if self._re.match(text):
+        why = number_input_problem(text, self.integer, self.decimals)
+        if why is None:
             return QValidator.State.Acceptable, text, pos
+        self.reason = why
         return QValidator.State.Invalid, text, pos
 
 
-class NumberEdit(QLineEdit):
-    def __init__(self, integer: bool = False, parent: QWidget | None = None):
+class InputBalloon(QLabel):
+    """A small note that appears at a cell for a few seconds: why a keystroke was refused, or a
+    plausibility warning just after a value was committed. One per window."""
+
+    MSECS = 3500
+
+    def __init__(self, window: QWidget):
+        super().__init__(window)
+        self.setObjectName("inputBalloon")
+        self.setAccessibleName("输入提示")
+        self.setWordWrap(True)
+        self.setTextFormat(Qt.TextFormat.PlainText)
+        self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        self.setMaximumWidth(420)
+        self.timer = QTimer(self)
+        self.timer.setSingleShot(True)
+        self.timer.timeout.connect(self.hide)
+        self.anchor: QWidget | None = None
+        self.hide()
+
+    def pop(self, anchor: QWidget, text: str, level: str = "error") -> None:
+        colour, bg = (style.ERROR, "#fff5f5") if level == "error" else (style.WARNING, "#fff8e6")
+        self.setStyleSheet(f"QLabel#inputBalloon {{ color: {colour}; background: {bg}; border: 1px solid {colour};"
+                           " border-radius: 3px; padding: 3px 6px; }")
+        self.setText(text)
+        self.anchor = anchor
+        fm = self.fontMetrics()
+        self.setFixedWidth(min(self.maximumWidth(), max(fm.horizontalAdvance(t) for t in text.split("\n")) + 18))
+        self.adjustSize()
+        win = self.parentWidget()
+        pos = anchor.mapTo(win, QPoint(0, anchor.height() + 2))
+        x = max(0, min(pos.x(), win.width() - self.width()))
+        y = pos.y() if pos.y() + self.height() <= win.height() else anchor.mapTo(win, QPoint(0, 0)).y() - self.height() - 2
+        self.move(x, max(0, y))
+        self.show()
+        self.raise_()
+        self.timer.start(self.MSECS)
+
+
+def balloon(anchor: QWidget, text: str, level: str = "error") -> InputBalloon:
+    """Show ``text`` briefly at ``anchor`` (the window's one balloon)."""
+    win = anchor.window()
+    b = win.findChild(InputBalloon, "inputBalloon")
+    if b is None:
+        b = InputBalloon(win)
+    b.pop(anchor, text, level)
+    return b
+
+
+class FormLineEdit(QLineEdit):
+    """A one-line field of the draft: Enter commits (``editingFinished``) and moves on to the next
+    field, Shift+Enter to the previous one, as Tab and Shift+Tab do."""
+
+    enter_moves = True  # False inside a table, whose view moves on itself
+
+    def keyPressEvent(self, e) -> None:  # noqa: N802 - Qt API
+        if self.enter_moves and e.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            super().keyPressEvent(e)  # emits editingFinished
+            e.accept()
+            self.focusNextPrevChild(not e.modifiers() & Qt.KeyboardModifier.ShiftModifier)
+            return
+        super().keyPressEvent(e)
+
+
+class NumberEdit(FormLineEdit):
+    """A number cell that behaves like a spreadsheet's: focus by click or Tab selects the whole
+    content, so typing replaces it; a click on the cell selects it again until the user starts
+    typing there. A double-click or F2 puts the cursor in the number, to change one digit.
+    A refused keystroke says why in a balloon at the cell."""
+
+    def __init__(self, integer: bool = False, parent: QWidget | None = None, decimals: int = 2):
         super().__init__(parent)
-        self.setValidator(NumberValidator(integer, self))
+        self.number_validator = NumberValidator(integer, decimals, self)
+        self.setValidator(self.number_validator)
         self.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         self.setMaximumWidth(220)
         self.setMinimumWidth(72)
+        self._select_on_release = False
+        self._editing = False  # the user typed or moved the cursor in the cell since it got focus
+        self._released = QElapsedTimer()  # when a mouse button was last released on the cell
+        self.inputRejected.connect(self._explain)
+
+    def _explain(self) -> None:
+        balloon(self, self.number_validator.reason or "此栏只能填写数字")
+
+    def focusInEvent(self, e: QFocusEvent) -> None:  # noqa: N802 - Qt API
+        super().focusInEvent(e)
+        reason = e.reason()
+        clicked = reason == Qt.FocusReason.MouseFocusReason
+        if reason == Qt.FocusReason.ActiveWindowFocusReason:
+            # a click into an inactive window: focus may come with the press still down, or
+            # just after the release; returning to the window otherwise keeps the cursor
+            if QApplication.mouseButtons() & Qt.MouseButton.LeftButton:
+                clicked = True
+            elif self._released.isValid() and self._released.elapsed() < 400:
+                self.selectAll()
+                return
+        if clicked:
+            # the press that gave focus also places the cursor: select on its release instead,
+            # unless the user dragged a selection of their own
+            self._select_on_release = True
+        elif reason not in (Qt.FocusReason.ActiveWindowFocusReason, Qt.FocusReason.PopupFocusReason):
+            self.selectAll()
+
+    def mousePressEvent(self, e) -> None:  # noqa: N802 - Qt API
+        super().mousePressEvent(e)
+        if self.hasFocus() and not self._editing and e.button() == Qt.MouseButton.LeftButton:
+            self._select_on_release = True  # a click on the selected cell keeps it selected
+
+    def mouseReleaseEvent(self, e) -> None:  # noqa: N802 - Qt API
+        super().mouseReleaseEvent(e)
+        self._released.start()
+        if self._select_on_release:
+            self._select_on_release = False
+            if not self.hasSelectedText():
+                self.selectAll()
+            elif self.selectedText() != self.text():
+                self._editing = True  # the user dragged over part of the number: typing replaces that part
+
+    def mouseDoubleClickEvent(self, e) -> None:  # noqa: N802 - Qt API
+        # in-cell editing: the cursor where the user double-clicked
+        self._editing = True
+        self._select_on_release = False
+        self.setCursorPosition(self.cursorPositionAt(e.position().toPoint()))
+
+    def _start_typing(self) -> None:
+        """The first key typed into a cell that is not being edited replaces its content, even
+        if a click or the window system has since dropped the selection."""
+        if not self._editing:
+            self._editing = True
+            if self.text():
+                self.selectAll()
+
+    def keyPressEvent(self, e) -> None:  # noqa: N802 - Qt API
+        key = e.key()
+        if key == Qt.Key.Key_F2:  # edit in the cell: the cursor at the end
+            self._editing = True
+            self.end(False)
+            return
+        if key in (Qt.Key.Key_Left, Qt.Key.Key_Right, Qt.Key.Key_Home, Qt.Key.Key_End):
+            self._editing = True
+        elif key in (Qt.Key.Key_Backspace, Qt.Key.Key_Delete) or e.matches(QKeySequence.StandardKey.Paste) \
+                or (e.text() and e.text().isprintable()):
+            self._start_typing()
+        super().keyPressEvent(e)
+
+    def inputMethodEvent(self, e) -> None:  # noqa: N802 - Qt API
+        if e.commitString():  # full-width digits from a Chinese input method
+            self._start_typing()
+        super().inputMethodEvent(e)
+
+    def focusOutEvent(self, e: QFocusEvent) -> None:  # noqa: N802 - Qt API
+        self._select_on_release = False
+        if e.reason() != Qt.FocusReason.PopupFocusReason:
+            self._editing = False
+        super().focusOutEvent(e)
 
 
 class CommitPlainTextEdit(QPlainTextEdit):
@@ -181,6 +368,20 @@ def carried_value_text(form: FormDef, key: str, value: Any) -> str:
     f = form.cell(key).field
     text = format_value(value, Spec.of(f))
     return f"{text} {f.unit}" if f.unit and f.type in ("number", "integer", "percent") else text
+
+
+def cell_name(cell: Cell) -> str:
+    """A cell's accessible name: the field's official label, then the year and the matrix row and
+    column (集群总产值（亿元） 2022年), so screen readers and tests find it."""
+    return f"{cell.field.label} {cell.column}" if cell.column else cell.field.label
+
+
+def fit_text(edit: QLineEdit, text: str) -> None:
+    """Show ``text`` in a read-only box wide enough for it (up to the box's maximum width)."""
+    edit.setText(text)
+    edit.setCursorPosition(0)
+    need = edit.fontMetrics().horizontalAdvance(text) + 20
+    edit.setMinimumWidth(min(max(need, 72), edit.maximumWidth()))
 
 
 def _unit_suffix(field: Field) -> str:
@@ -296,6 +497,12 @@ class FieldEditor(QFrame):
             lay.insertWidget(lay.indexOf(self.problem_label), self.carried_note)
         self.carried_note.show_lines(sources, changes)
 
+    def _warn_at(self, key: str, anchor: QWidget) -> None:
+        """Just committed: a plausibility warning pops up at the cell (and stays listed below)."""
+        msgs = [p.message for p in self.ctl.problems_for(key) if p.kind == "plausible"]
+        if msgs:
+            balloon(anchor, "⚠ " + "\n".join(msgs), "warning")
+
     def _commit(self, key: str, raw: Any) -> bool:
         err = self.ctl.commit(key, raw)
         if err is None:
@@ -332,6 +539,11 @@ class FieldEditor(QFrame):
             layout.addWidget(style.label(n, "note"))
 
 
+def _cell_doubtful(ctl: DraftController, key: str) -> bool:
+    """A plausibility warning (请核对) on the cell."""
+    return any(p.kind == "plausible" for p in ctl.problems_for(key))
+
+
 def _cell_invalid(ctl: DraftController, editor: FieldEditor, key: str) -> bool:
     if key in editor.input_errors:
         return True
@@ -349,6 +561,7 @@ class _CellLine:
         self.computed_edit: QLineEdit | None = None
         self.note_edit: QLineEdit | None = None
         self.note_label: QLabel | None = None
+        self.default_label: QLabel | None = None
         self.evidence: EvidencePanel | None = None
 
 
@@ -372,9 +585,6 @@ class LineFieldEditor(FieldEditor):
         self.note_edit = first.note_edit
         self.evidence = first.evidence
         self._footer(lay, field)
-        self.rejected_label = style.label("", "problem-error")
-        self.rejected_label.hide()
-        lay.addWidget(self.rejected_label)
         lay.addWidget(self.problem_label)
         self.reload()
 
@@ -407,15 +617,14 @@ class LineFieldEditor(FieldEditor):
             line.computed_edit = ce
         if not field.readonly:
             if numeric:
-                edit: QLineEdit = NumberEdit(integer=field.type == "integer")
+                edit: QLineEdit = NumberEdit(integer=field.type == "integer", decimals=field.effective_decimals)
             else:
-                edit = QLineEdit()
+                edit = FormLineEdit()
                 if field.placeholder:
                     edit.setPlaceholderText(field.placeholder)
                 edit.setMaximumWidth(640)
-            edit.setAccessibleName(f"{field.label} {caption.rstrip('：')}".strip())
+            edit.setAccessibleName(cell_name(self.form.cell(key)))
             edit.editingFinished.connect(lambda k=key: self._on_finished(k))
-            edit.inputRejected.connect(self._on_rejected)
             if field.calculation:
                 row.addSpacing(16)
                 row.addWidget(style.label("改填：", "help", wrap=False))
@@ -439,6 +648,11 @@ class LineFieldEditor(FieldEditor):
             nrow.addWidget(ne, 1)
             lay.addLayout(nrow)
             line.note_edit = ne
+        if field.default:
+            # where the value comes from until the user types their own
+            line.default_label = style.label(f"↳ {field.formula or '默认值'}，可直接修改", "help")
+            line.default_label.hide()
+            lay.addWidget(line.default_label)
         if field.evidence == "if_positive":
             line.evidence = EvidencePanel(self.ctl, key, EVIDENCE_GENERAL, field.label)
             lay.addWidget(line.evidence)
@@ -451,17 +665,16 @@ class LineFieldEditor(FieldEditor):
         col = self.form.cell(key).column
         return f"{col}：" if col and len(self.lines) > 1 else ""
 
-    def _on_rejected(self) -> None:
-        self.rejected_label.setText("此栏只能填写数字" + ("（整数）" if self.field.type == "integer" else ""))
-        self.rejected_label.show()
-
     def _on_finished(self, key: str | None = None) -> None:
         key = key or self.key
         line = self.lines[key]
         assert line.edit is not None
-        self.rejected_label.hide()
+        if not line.edit.isModified() and key not in self.input_errors:
+            return  # passing through (Tab, Enter) changes nothing and touches nothing
         if self._commit(key, line.edit.text()):
             self._show_value(key)
+            line.edit.setModified(False)
+            self._warn_at(key, line.edit)
         self.update_problems()
 
     def _on_note(self, key: str | None = None) -> None:
@@ -477,9 +690,14 @@ class LineFieldEditor(FieldEditor):
         v = s.value(key)
         spec = Spec.of(self.field)
         if line.edit is not None:
-            line.edit.setText(format_value(v, spec))
+            shown_default = v is None and s.answers().is_default(key)
+            line.edit.setText(format_value(s.computed(key) if shown_default else v, spec))
+            if line.default_label is not None:
+                line.default_label.setVisible(shown_default)
         if line.computed_edit is not None:
-            line.computed_edit.setText(format_value(s.computed(key), spec) or "（数据不足，暂无法计算）")
+            empty = "数据不足，暂无法计算" if spec.type in ("number", "integer", "percent") else (
+                f"待填写（{self.field.formula}）" if self.field.formula else "待填写")
+            fit_text(line.computed_edit, format_value(s.computed(key), spec) or empty)
         if line.note_edit is not None and line.note_label is not None:
             # a reason is asked for only when the typed value differs from the computed one
             typed, comp = to_decimal(v), to_decimal(s.computed(key))
@@ -502,7 +720,9 @@ class LineFieldEditor(FieldEditor):
     def _mark_cells(self) -> None:
         for k, line in self.lines.items():
             if line.edit is not None:
-                style.set_flag(line.edit, "invalid", _cell_invalid(self.ctl, self, k))
+                invalid = _cell_invalid(self.ctl, self, k)
+                style.set_flag(line.edit, "invalid", invalid)
+                style.set_flag(line.edit, "warning", not invalid and _cell_doubtful(self.ctl, k))
 
     def focus_widget(self, key: str) -> QWidget | None:
         line = self.lines.get(key) or self.lines[self.key]
@@ -717,6 +937,7 @@ class EvidencePanel(QWidget):
         self.files_label.setTextInteractionFlags(Qt.TextInteractionFlag.LinksAccessibleByMouse
                                                  | Qt.TextInteractionFlag.LinksAccessibleByKeyboard)
         self.files_label.linkActivated.connect(self._on_link)
+        self.files_label.setAccessibleName(f"{option if option != EVIDENCE_GENERAL else what}的佐证材料")
         self.files_label.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         self.files_label.setMinimumWidth(60)
         lay.addWidget(self.files_label, 1)
@@ -792,7 +1013,7 @@ class BoxesEditor(FieldEditor):
         for opt in field.options:
             row = QHBoxLayout()
             cb = QCheckBox()
-            cb.setAccessibleName(opt)
+            cb.setAccessibleName(f"{field.label}：{opt}")
             cb.setToolTip(opt)
             cb.toggled.connect(self._on_toggle)
             row.addWidget(cb, 0, Qt.AlignmentFlag.AlignTop)
@@ -856,18 +1077,18 @@ class GridEditor(FieldEditor):
             "QFrame#grid { background: #c9d2dd; border: 1px solid #c9d2dd; }"
             " QFrame#grid QLabel { background: white; padding: 4px; }"
             " QFrame#grid QLabel[role=\"grid-head\"] { background: #eef2f7; font-weight: bold; }"
-            " QFrame#grid QLineEdit { border: none; background: white; padding: 4px; }"
-            " QFrame#grid QLineEdit[invalid=\"true\"] { border: 2px solid #c62828; background: #fff5f5; }")
+            " QFrame#grid QLineEdit { border: 2px solid white; background: white; padding: 2px; }"
+            f" QFrame#grid QLineEdit[warning=\"true\"] {{ border: 2px solid {style.WARNING}; background: #fff8e6; }}"
+            f" QFrame#grid QLineEdit[invalid=\"true\"] {{ border: 2px solid {style.ERROR}; background: #fff5f5; }}"
+            f" QFrame#grid QLineEdit:focus {{ border: 2px solid {style.ACCENT}; }}")
         self.grid = QGridLayout(self.grid_frame)
         self.grid.setSpacing(1)
         self.grid.setContentsMargins(0, 0, 0, 0)
-        self.rejected_label = style.label("此栏只能填写数字", "problem-error")
-        self.rejected_label.hide()
+        self.place: dict[str, tuple[int, int]] = {}  # key → (row, column) in the grid, for ↑ ↓
         self._build()
         lay.addWidget(self.grid_frame)
         for f in fields:
             self._footer(lay, f)
-        lay.addWidget(self.rejected_label)
         lay.addWidget(self.problem_label)
         self.reload()
 
@@ -888,16 +1109,35 @@ class GridEditor(FieldEditor):
             lab.setToolTip(tip)
         return lab
 
-    def _edit(self, key: str, integer: bool, name: str) -> NumberEdit:
-        e = NumberEdit(integer)
+    def _edit(self, key: str, row: int, col: int) -> NumberEdit:
+        cell = self.form.cell(key)
+        e = NumberEdit(cell.spec.type == "integer", decimals=cell.spec.decimals)
         e.setMinimumWidth(52)
         e.setMaximumWidth(16777215)
         e.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
-        e.setAccessibleName(name)
+        e.setAccessibleName(cell_name(cell))
         e.editingFinished.connect(lambda k=key: self._on_finished(k))
-        e.inputRejected.connect(self.rejected_label.show)
+        e.installEventFilter(self)
         self.edits[key] = e
+        self.place[key] = (row, col)
+        self.grid.addWidget(e, row, col)
         return e
+
+    def eventFilter(self, obj, event) -> bool:  # noqa: N802 - Qt API
+        # ↑ ↓ move to the same column of the row above / below, as in a spreadsheet
+        if event.type() == QEvent.Type.KeyPress and event.key() in (Qt.Key.Key_Up, Qt.Key.Key_Down) \
+                and not event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier:
+            key = next((k for k, e in self.edits.items() if e is obj), None)
+            if key is not None:
+                r, c = self.place[key]
+                step = 1 if event.key() == Qt.Key.Key_Down else -1
+                rows = sorted({rr for rr, cc in self.place.values() if cc == c and (rr - r) * step > 0},
+                              key=lambda rr: abs(rr - r))
+                if rows:
+                    target = next(k for k, p in self.place.items() if p == (rows[0], c))
+                    self.edits[target].setFocus(Qt.FocusReason.TabFocusReason)
+                return True
+        return super().eventFilter(obj, event)
 
     def _build(self) -> None:
         years = self.section.years or self.fields[0].years
@@ -918,7 +1158,7 @@ class GridEditor(FieldEditor):
                     self.grid.addWidget(self._head(""), i, j + 1)
                     continue
                 self.row_label[key] = f"{f.label} {y}年："
-                self.grid.addWidget(self._edit(key, f.type == "integer", f"{f.label} {y}年"), i, j + 1)
+                self._edit(key, i, j + 1)
         self.grid.setColumnStretch(0, 3)
         for j in range(len(years)):
             self.grid.setColumnStretch(j + 1, 1)
@@ -927,10 +1167,13 @@ class GridEditor(FieldEditor):
         return self.row_label.get(key, "")
 
     def _on_finished(self, key: str) -> None:
-        self.rejected_label.hide()
         edit = self.edits[key]
+        if not edit.isModified() and key not in self.input_errors:
+            return  # passing through (Tab, Enter, ↑ ↓) changes nothing and touches nothing
         if self._commit(key, edit.text()):
             self._show(key)
+            edit.setModified(False)
+            self._warn_at(key, edit)
         self.update_problems()
 
     def _show(self, key: str) -> None:
@@ -948,7 +1191,9 @@ class GridEditor(FieldEditor):
 
     def _mark_cells(self) -> None:
         for k, e in self.edits.items():
-            style.set_flag(e, "invalid", _cell_invalid(self.ctl, self, k))
+            invalid = _cell_invalid(self.ctl, self, k)
+            style.set_flag(e, "invalid", invalid)
+            style.set_flag(e, "warning", not invalid and _cell_doubtful(self.ctl, k))
 
     def focus_widget(self, key: str) -> QWidget | None:
         return self.edits.get(key) or next(iter(self.edits.values()))
@@ -991,7 +1236,7 @@ class MatrixEditor(GridEditor):
                     key = ".".join(parts)
                     yl = f"{y}年 " if y is not None else ""
                     self.row_label[key] = f"{yl}{r.label} {c.label}："
-                    self.grid.addWidget(self._edit(key, True, f"{yl}{r.label}{c.label}"), 3 + i, 1 + j * len(f.cols) + k)
+                    self._edit(key, 3 + i, 1 + j * len(f.cols) + k)
         self.grid.setColumnStretch(0, 1)
         for j in range(ncols):
             self.grid.setColumnStretch(j + 1, 1)
@@ -1020,7 +1265,11 @@ class _ColumnDelegate(QStyledItemDelegate):
             cb.addItems([""] + list(col.options))
             return cb
         if col.type in ("number", "integer", "percent"):
-            return NumberEdit(col.type == "integer", parent)
+            e = NumberEdit(col.type == "integer", parent, decimals=Spec.of(col).decimals)
+            e.setMinimumWidth(0)  # the cell's own width: never over the next column
+            e.enter_moves = False
+            e.setMaximumWidth(16777215)
+            return e
         return super().createEditor(parent, option, index)
 
 
@@ -1032,10 +1281,76 @@ def _small_button(text: str) -> QToolButton:
     return b
 
 
+class WrapHeader(QHeaderView):
+    """Column headings that wrap onto several lines instead of being cut off with "…"."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(Qt.Orientation.Horizontal, parent)
+        self.setDefaultAlignment(Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap)
+        self.setTextElideMode(Qt.TextElideMode.ElideNone)
+        self.sectionResized.connect(lambda *_: self.updateGeometries())
+
+    def sectionSizeFromContents(self, logical: int) -> QSize:  # noqa: N802 - Qt API
+        size = super().sectionSizeFromContents(logical)
+        model = self.model()
+        text = str(model.headerData(logical, self.orientation(), Qt.ItemDataRole.DisplayRole) or "") if model else ""
+        width = max(self.sectionSize(logical) - 10, 24)
+        rect = self.fontMetrics().boundingRect(QRect(0, 0, width, 2000),
+                                               int(Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap), text)
+        return QSize(size.width(), max(size.height(), rect.height() + 10))
+
+
 class PasteTable(QTableWidget):
-    """A table that takes Ctrl+V of several rows copied from Excel/WPS (tab-separated)."""
+    """A repeat table that moves like a spreadsheet and takes Ctrl+V of rows from Excel/WPS.
+
+    Enter commits a cell and goes to the next editable cell in reading order (Shift+Enter: back);
+    after the last cell it leaves the table. Tab leaves the table at once (a list of hundreds of
+    patents is not walked cell by cell); arrows move inside; typing, F2 or a double-click edits."""
 
     pasted = Signal(str)
+
+    def __init__(self, rows: int, cols: int, parent: QWidget | None = None):
+        super().__init__(rows, cols, parent)
+        self.setHorizontalHeader(WrapHeader(self))
+        self.setTabKeyNavigation(False)
+
+    def _step(self, forward: bool) -> QModelIndex:
+        """The next editable cell in reading order from the current one (invalid at the end)."""
+        cur = self.currentIndex()
+        n_rows, n_cols = self.rowCount(), self.columnCount()
+        pos = cur.row() * n_cols + cur.column() if cur.isValid() else (-1 if forward else n_rows * n_cols)
+        step = 1 if forward else -1
+        pos += step
+        while 0 <= pos < n_rows * n_cols:
+            r, c = divmod(pos, n_cols)
+            it = self.item(r, c)
+            if it is not None and it.flags() & Qt.ItemFlag.ItemIsEditable and not self.isColumnHidden(c):
+                return self.model().index(r, c)
+            pos += step
+        return QModelIndex()
+
+    def _leave(self, forward: bool) -> None:
+        QWidget.focusNextPrevChild(self, forward)  # on to the next (previous) control of the page
+
+    def _go(self, forward: bool) -> None:
+        """To the next editable cell; past the last (or first) one, out of the table."""
+        target = self._step(forward)
+        if target.isValid():
+            self.setCurrentIndex(target)
+        else:
+            self._leave(forward)
+
+    def closeEditor(self, editor, hint) -> None:  # noqa: N802 - Qt API
+        hints = QStyledItemDelegate.EndEditHint
+        if hint in (hints.EditNextItem, hints.EditPreviousItem):  # Tab in a cell: commit, leave the table
+            super().closeEditor(editor, hints.NoHint)
+            self._leave(hint == hints.EditNextItem)
+            return
+        if hint == hints.SubmitModelCache:  # Enter in a cell: commit, next cell
+            super().closeEditor(editor, hints.NoHint)
+            self._go(not QGuiApplication.keyboardModifiers() & Qt.KeyboardModifier.ShiftModifier)
+            return
+        super().closeEditor(editor, hint)
 
     def keyPressEvent(self, e) -> None:  # noqa: N802 - Qt API
         if e.matches(QKeySequence.StandardKey.Paste) and self.state() != QAbstractItemView.State.EditingState:
@@ -1043,7 +1358,23 @@ class PasteTable(QTableWidget):
             if "\t" in text or "\n" in text.strip():
                 self.pasted.emit(text)
                 return
+        if e.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self.state() != QAbstractItemView.State.EditingState:
+            self._go(not e.modifiers() & Qt.KeyboardModifier.ShiftModifier)
+            return
         super().keyPressEvent(e)
+
+    def inputMethodEvent(self, e) -> None:  # noqa: N802 - Qt API
+        # Chinese typed on a cell that is not open yet: Qt opens the editor but drops the text
+        # the input method delivered; open it and hand the text on, as a key press would be
+        idx = self.currentIndex()
+        if self.state() != QAbstractItemView.State.EditingState and idx.isValid() \
+                and (e.commitString() or e.preeditString()) \
+                and self.edit(idx, QAbstractItemView.EditTrigger.AnyKeyPressed, e):
+            editor = QApplication.focusWidget()
+            if editor is not None and editor is not self:
+                QApplication.sendEvent(editor, e)
+                return
+        super().inputMethodEvent(e)
 
 
 class RepeatEditor(FieldEditor):
@@ -1060,7 +1391,8 @@ class RepeatEditor(FieldEditor):
         cols = field.columns
         self.table = PasteTable(0, len(cols))
         self.table.pasted.connect(self.paste_text)
-        self.table.setToolTip("双击单元格填写；可从 Excel 复制多行后在表中按 Ctrl+V 粘贴")
+        self.table.setToolTip("直接输入、双击或按 F2 填写；Enter 到下一格（最后一格后离开表格），方向键在表内移动，"
+                              "Tab 离开表格；可从 Excel 复制多行后在表中按 Ctrl+V 粘贴")
         self.table.setAccessibleName(field.label)
         self.table.setHorizontalHeaderLabels([c.label for c in cols])
         self.table.setItemDelegate(_ColumnDelegate(cols, self.table))
@@ -1068,7 +1400,6 @@ class RepeatEditor(FieldEditor):
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.table.setWordWrap(True)
-        self.table.setTabKeyNavigation(False)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.DoubleClicked
                                    | QAbstractItemView.EditTrigger.EditKeyPressed
                                    | QAbstractItemView.EditTrigger.AnyKeyPressed
