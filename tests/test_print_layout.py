@@ -669,9 +669,9 @@ def test_full_names_in_messages_templates_and_lists(tmp_path):
     assert form.full_label("green.water_reuse_above") == "工业用水重复利用率（%） · 是否高于行业平均水平"
     assert form.full_label("basic.operator") == "集群运营管理机构"
     a = demo_answers(form)
-    missing = Answers(form, {k: v for k, v in a.raw.items() if k != "basic.operator_phone"})
-    msgs = [str(p) for p in validate(form, missing) if p.key == "basic.operator_phone"]
-    assert msgs == ["一、基本情况 · 集群运营管理机构 · 联系方式：必填栏目不得空缺，无相关情况时应填写“无”"]
+    missing = Answers(form, {k: v for k, v in a.raw.items() if k != "basic.authority_phone"})
+    msgs = [str(p) for p in validate(form, missing) if p.key == "basic.authority_phone"]
+    assert msgs == ["一、基本情况 · 区（县）中小企业主管部门 · 联系方式：必填栏目不得空缺，无相关情况时应填写“无”"]
     labels = {e["id"]: e["label"] for e in template_dict(form)["fields"]}
     assert labels["basic.authority_contact"] == "区（县）中小企业主管部门 · 联系人"
     xlsx = write_template(form, tmp_path / "模板.xlsx")

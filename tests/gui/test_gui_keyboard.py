@@ -23,6 +23,11 @@ def stored(store, draft_id: int) -> dict:
         other.close()
 
 
+def index_of(win, section_id: str) -> int:
+    """The position of a section in the draft window (the 填报说明 page sits between 封面 and 一)."""
+    return [sec.id for sec in win.form.sections].index(section_id)
+
+
 def focused():
     return QApplication.focusWidget()
 
@@ -201,8 +206,10 @@ def test_fill_section_one_with_the_keyboard_alone(qtbot, open_window, new_draft,
     keys(qtbot, "重庆市中小企业特色产业集群（永川数控机床产业）⇥永川区⇥重庆市永川区经济和信息化委员会⇥"
                 "重庆永川高新技术产业开发区管理委员会⇥2024年3月⇥李明 023-49881234⏎")
     assert focused() is win.next_button, "Enter in the last field reaches 下一步"
-    keys(qtbot, "⏎")  # presses 下一步
-    assert win.current_index() == 1
+    keys(qtbot, "⏎")  # presses 下一步: the 填报说明 page, to read; the cursor waits on 下一步
+    assert win.current_index() == index_of(win, "instructions") and focused() is win.next_button
+    keys(qtbot, "⏎")
+    assert win.current_index() == index_of(win, "basic")
     # section 一 opens with the cursor in its first field, which shows the cover's 主管部门
     first = focused()
     assert first.accessibleName() == "区（县）中小企业主管部门"
@@ -222,7 +229,7 @@ def test_fill_section_one_with_the_keyboard_alone(qtbot, open_window, new_draft,
     assert [values[f"basic.{k}"] for k in ("not_prohibited", "no_accidents", "no_violations",
                                             "energy_efficiency", "water_efficiency")] == ["是"] * 5
     assert "basic.operator_contact" not in values  # carried from the cover, not copied
-    assert win.section_state_text(1) == "已完成"
+    assert win.section_state_text(index_of(win, "basic")) == "已完成"
     from clusterdesk.service import load_answers
 
     _form, ans = load_answers(store, did)
@@ -277,7 +284,7 @@ def test_every_field_control_carries_its_official_label(qtbot, open_window, demo
 
 def test_tab_through_an_empty_field_shows_no_red_typing_and_emptying_does(qtbot, open_window, new_draft, store):
     win = open_window(new_draft())
-    win.go_to(2)
+    win.go_to(index_of(win, "industry"))
     first = by_name(win, "集群总产值（亿元） 2021年")
     assert focused() is first
     for _ in range(6):
@@ -358,7 +365,9 @@ def test_menus_and_tooltips_show_the_shortcuts(qtbot, open_window, new_draft):
     assert win.check_action.toolTip() == "列出全部错误和提醒，按部分分组（F7）"
     # Alt+→ from anywhere opens the next section with the cursor in its first field
     qtbot.keyClick(focused(), Qt.Key.Key_Right, Qt.KeyboardModifier.AltModifier)
-    assert win.current_index() == 1 and focused() is by_name(win, "区（县）中小企业主管部门")
+    assert win.current_index() == index_of(win, "instructions") and focused() is win.next_button
+    qtbot.keyClick(focused(), Qt.Key.Key_Right, Qt.KeyboardModifier.AltModifier)
+    assert win.current_index() == index_of(win, "basic") and focused() is by_name(win, "区（县）中小企业主管部门")
     # Alt+0: to the section list; Alt+Home: back to the section's first field
     qtbot.keyClick(focused(), Qt.Key.Key_0, Qt.KeyboardModifier.AltModifier)
     assert focused() is win.section_list
@@ -369,9 +378,9 @@ def test_menus_and_tooltips_show_the_shortcuts(qtbot, open_window, new_draft):
 def test_section_list_arrows_browse_and_enter_goes_in(qtbot, open_window, new_draft):
     win = open_window(new_draft())
     win.section_list.setFocus()
-    qtbot.keyClick(win.section_list, Qt.Key.Key_Down)
-    qtbot.keyClick(win.section_list, Qt.Key.Key_Down)
-    assert win.current_index() == 2 and focused() is win.section_list
+    for _ in range(index_of(win, "industry")):
+        qtbot.keyClick(win.section_list, Qt.Key.Key_Down)
+    assert win.current_index() == index_of(win, "industry") and focused() is win.section_list
     qtbot.keyClick(win.section_list, Qt.Key.Key_Return)
     assert focused() is by_name(win, "集群总产值（亿元） 2021年")
 
@@ -382,7 +391,7 @@ def test_cover_changes_reach_section_one_until_the_user_types_there(qtbot, open_
     contact = by_name(win, "联系人及联系电话")
     qtbot.mouseClick(contact, Qt.MouseButton.LeftButton)
     keys(qtbot, "李明 023-49881234⏎")
-    win.go_to(1)
+    win.go_to(index_of(win, "basic"))
     page = win.current_page()
     ed = page.editor_for_key("basic.operator_contact")
     assert ed.edit.text() == "李明"
@@ -393,7 +402,7 @@ def test_cover_changes_reach_section_one_until_the_user_types_there(qtbot, open_
     qtbot.keyClick(contact, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
     keys(qtbot, "王芳 13800000000⏎")
     assert ed.edit.text() == "王芳"
-    win.go_to(1)
+    win.go_to(index_of(win, "basic"))
     qtbot.mouseClick(ed.edit, Qt.MouseButton.LeftButton)
     qtbot.keyClick(ed.edit, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
     keys(qtbot, "刘强⏎")

@@ -270,6 +270,7 @@ def _date_problems(form: FormDef, ans: Answers) -> list[Problem]:
             if late:
                 out.append(Problem("warning", key, where,
                                    f"第{i}行“{col.label}”为 {v}，晚于数据截止日期 {shown_cut}（{as_of.basis}）", "date"))
+    return out
 
 
 # -- plausibility (请核对) -------------------------------------------------------------------

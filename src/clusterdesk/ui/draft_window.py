@@ -270,12 +270,12 @@ class DraftWindow(QMainWindow):
         if self.section_list.currentRow() != index:
             with QSignalBlocker(self.section_list):
                 self.section_list.setCurrentRow(index)
-        if focus:
-            page.focus_first()
         n = len(self.pages)
         self.position_label.setText(f"第 {index + 1} / {n} 部分　{self.form.sections[index].title}")
         self.prev_button.setEnabled(index > 0)
         self.next_button.setEnabled(index < n - 1)
+        if focus and not page.focus_first() and index < n - 1:
+            self.next_button.setFocus(Qt.FocusReason.TabFocusReason)  # a page to read (填报说明): Enter goes on
         page.update_problems()
         self.page_shown.emit(index)
 
