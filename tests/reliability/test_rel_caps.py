@@ -206,14 +206,17 @@ def _answers_with_table(members: dict[str, bytes], rows_json: bytes) -> bytes:
     return json.dumps(doc, ensure_ascii=False).encode("utf-8").replace(b'"@@ROWS@@"', rows_json)
 
 
-def test_package_whose_answers_expand_to_60mb(demo_package, tmp_path):
+def test_package_15mb_whose_answers_expand_to_60mb(demo_package, tmp_path):
+    """The issue's kind: a 1.5 MB package (here: an exported PDF of 1.1 MB that does not compress)
+    whose answers.json is 60 MB — under the old 64 MB cap, gigabytes as Python objects."""
     members = package_members(demo_package)
-    rows = b"[" + b"{}, " * 20_000_000 + b"{}]"  # "[{}, {}, …]": 60 MB, gigabytes as Python objects
-    path = tmp_path / "60mb-answers.cdpkg"
-    path.write_bytes(rebuild_package(members, answers=_answers_with_table(members, rows)))
+    rows = b"[" + b"{}, " * 20_000_000 + b"{}]"  # "[{}, {}, …]"
+    path = tmp_path / "1.5mb.cdpkg"
+    path.write_bytes(rebuild_package(members, answers=_answers_with_table(members, rows),
+                                     extra={"documents/申报表.pdf": pdf_bytes() + os.urandom(1100 * 1024)}))
     del rows
-    record("caps", **{"package_60mb_answers.answers_mb": 60})
-    _refused("package", path, "package_60mb_answers", "answers.json 过大")
+    record("caps", **{"package_15mb.answers_mb": 60})
+    _refused("package", path, "package_15mb", "answers.json 过大")
     # within the byte cap, the items are counted before json.loads builds them
     path = tmp_path / "items.cdpkg"
     path.write_bytes(rebuild_package(members, answers=_answers_with_table(members, b"[" + b"{}," * 3_000_000 + b"{}]")))

@@ -487,8 +487,12 @@ class _Reader:
         del answers
 
         # every other member: size, checksum and (evidence) content type, inflated once, not kept
+        first_use: dict[str, EvidenceItem] = {}
+        for e in checked.evidence:
+            first_use.setdefault(e.sha256, e)
         for name in sorted(n for n in files if n != ANSWERS):
-            self._verify(fh, files[name], members[name], checked.evidence)
+            parts = PurePosixPath(name).parts
+            self._verify(fh, files[name], members[name], first_use.get(parts[1]) if parts[0] == EVIDENCE_DIR else None)
         blobs: dict[str, bytes] = {}
         documents: dict[str, bytes] = {}
         for name in sorted(n for n in files if n != ANSWERS):
@@ -502,15 +506,16 @@ class _Reader:
         checked.blobs, checked.documents = blobs, documents
         return checked
 
-    def _verify(self, fh: Any, info: zipfile.ZipInfo, member: dict[str, Any], items: list[EvidenceItem]) -> None:
+    def _verify(self, fh: Any, info: zipfile.ZipInfo, member: dict[str, Any], use: EvidenceItem | None) -> None:
+        """Inflate one member without keeping it: size, CRC, SHA-256 and, for evidence (``use``: the
+        first place it is used, for the message), the content type."""
         name = info.filename
         hasher = hashlib.sha256()
-        sniffer = evidence_types.StreamSniffer() if name.startswith(EVIDENCE_DIR + "/") else None
-        used = [e for e in items if name.startswith(f"{EVIDENCE_DIR}/{e.sha256}/")]
+        sniffer = evidence_types.StreamSniffer() if use is not None else None
 
         def not_allowed() -> PackageError:
-            e = used[0]
-            return self.fail(f"{e.where}：证明材料“{strip_controls(e.filename, '?')[:60]}”的内容不是允许的文档或图片"
+            assert use is not None
+            return self.fail(f"{use.where}：证明材料“{strip_controls(use.filename, '?')[:60]}”的内容不是允许的文档或图片"
                              f"（{evidence_types.describe_allowed()}），已拒绝导入。")
 
         def sink(piece: bytes) -> None:
