@@ -110,6 +110,19 @@ def test_a_document_named_as_another_allowed_type_opens_as_what_it_is(session, t
 # ----------------------------------------------------------------------------- through a template
 
 
+def _refused_naming_the_field(db: Path, error: type, action) -> dict:
+    """``action(store)`` raises ``error`` whose lines name the field; the store is unchanged."""
+    with Store.open(db) as store:
+        before = logical_state(db)
+        with pytest.raises(error) as err:
+            action(store)
+        text = "\n".join(err.value.problems)
+        assert all(w in text for w in WHERE), text
+        assert logical_state(db) == before
+    return before
+
+
+
 @pytest.mark.parametrize("name", ["佐证.exe", "佐证\u202efdp.exe", "发票.pdf", "佐证.hta", "佐证\x85.pdf"])
 def test_template_evidence_is_checked(tmp_path, name):
     from clusterdesk.templates import TemplateError, import_file
@@ -122,13 +135,7 @@ def test_template_evidence_is_checked(tmp_path, name):
     template = folder / "申报.json"
     template.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
     db = tmp_path / "data" / "clusterdesk.sqlite3"
-    with Store.open(db) as store:
-        before = logical_state(db)
-        with pytest.raises(TemplateError) as err:
-            import_file(store, template)
-        text = "\n".join(err.value.problems)
-        assert all(w in text for w in WHERE), text
-        assert logical_state(db) == before
+    before = _refused_naming_the_field(db, TemplateError, lambda store: import_file(store, template))
     proc = subprocess.run([PYTHON, "-m", "clusterdesk", "--db", str(db), "import", str(template)],
                           capture_output=True, text=True, timeout=120, env=child_env(), cwd=ROOT)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr and has_cjk(proc.stderr), proc.stderr
@@ -155,14 +162,8 @@ def test_package_evidence_is_checked(demo_package, tmp_path, name):
 
     path = tmp_path / "来自集群.cdpkg"
     path.write_bytes(_package_with(demo_package, name, forbidden_files()[name]))
-    db = tmp_path / "data" / "clusterdesk.sqlite3"
-    with Store.open(db) as store:
-        before = logical_state(db)
-        with pytest.raises(PackageError) as err:
-            import_package(store, path)
-        text = "\n".join(err.value.problems)
-        assert all(w in text for w in WHERE), text
-        assert logical_state(db) == before
+    _refused_naming_the_field(tmp_path / "data" / "clusterdesk.sqlite3", PackageError,
+                              lambda store: import_package(store, path))
     bump("evidence_types", "package_refused")
 
 
