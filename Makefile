@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run cli test setup setup-test system-deps bench screenshots dist clean
+.PHONY: run cli test fuzz setup setup-test system-deps bench screenshots dist clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,12 @@ cli: setup
 
 test: system-deps setup-test
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q
+
+# The Hypothesis tests only, with random seeds and 5x the examples (profile "fuzz", tests/conftest.py).
+# A failure prints its example and a reproduce blob; .hypothesis/ replays it on the next run. Keep
+# every find as an @example regression in its test. (`make test` runs the same tests derandomized.)
+fuzz: setup-test
+	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q -m hypothesis --hypothesis-profile=fuzz --hypothesis-show-statistics tests
 
 bench: setup-test
 	$(PY) benchmarks/run_all.py

@@ -7,11 +7,20 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from cd_support import DEMO, ROOT, SEEDS  # noqa: F401  (re-exported for older imports)
 
 # Never touch the user's real data folder from tests.
 os.environ.setdefault("CLUSTERDESK_TEST", "1")
+
+# Hypothesis: the test command (make test, CI) runs derandomized, so every run tries the same
+# examples and a red build is reproducible; ``make fuzz`` selects the "fuzz" profile (random seeds,
+# five times the examples, finds kept in .hypothesis/ and replayed). Keep each find as an
+# ``@example`` regression in the test that found it.
+settings.register_profile("ci", derandomize=True, database=None, deadline=None, print_blob=True)
+settings.register_profile("fuzz", derandomize=False, deadline=None, print_blob=True, max_examples=5000)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 @pytest.fixture()

@@ -303,9 +303,9 @@ def test_delete_draft_removes_rows_and_unreferenced_blobs(store):
     gone = store.create_draft("f", 1, "gone")
     store.set_answer(gone.id, "a", 1, note="n")
     store.set_meta(gone.id, "year", 2023)
-    store.add_evidence_bytes(gone.id, "a", "", "only-here.txt", b"only here")
-    shared = store.add_evidence_bytes(gone.id, "a", "", "shared.txt", b"shared bytes")
-    store.add_evidence_bytes(keep.id, "b", "", "shared-too.txt", b"shared bytes")
+    store.add_evidence_bytes(gone.id, "a", "", "only-here.pdf", b"%PDF-1.4 only here")
+    shared = store.add_evidence_bytes(gone.id, "a", "", "shared.pdf", b"%PDF-1.4 shared bytes")
+    store.add_evidence_bytes(keep.id, "b", "", "shared-too.pdf", b"%PDF-1.4 shared bytes")
 
     store.delete_draft(gone.id)
     with pytest.raises(DraftNotFound):
@@ -324,13 +324,13 @@ def test_evidence_copy_dedupe_and_order(store, tmp_path):
     d1 = store.create_draft("f", 1, "一")
     d2 = store.create_draft("f", 1, "二")
     src = tmp_path / "营业执照.pdf"
-    content = b"%PDF" + os.urandom(3000)
+    content = b"%PDF-" + os.urandom(3000)
     src.write_bytes(content)
 
     e1 = store.add_evidence(d1.id, "license", "yes", src)
     e2 = store.add_evidence(d1.id, "license", "yes", tmp_path / "营业执照.pdf")
     e3 = store.add_evidence(d2.id, "license", "yes", str(src))
-    e0 = store.add_evidence_bytes(d1.id, "award", "a", "奖状.jpg", b"jpg")
+    e0 = store.add_evidence_bytes(d1.id, "award", "a", "奖状.jpg", b"\xff\xd8\xff jpg")
     assert isinstance(e1, EvidenceInfo)
     assert (e1.filename, e1.size, e1.sha256) == ("营业执照.pdf", len(content), hashlib.sha256(content).hexdigest())
     assert (e1.position, e2.position, e3.position) == (0, 1, 0)
@@ -342,30 +342,30 @@ def test_evidence_copy_dedupe_and_order(store, tmp_path):
 
 def test_source_deleted_after_add_is_still_readable_and_exportable(store, tmp_path):
     d = store.create_draft("f", 1, "t")
-    src = tmp_path / "a:b?.txt" if POSIX else tmp_path / "ab.txt"
-    src.write_bytes(b"evidence bytes")
+    src = tmp_path / "a:b?.pdf" if POSIX else tmp_path / "ab.pdf"
+    src.write_bytes(b"%PDF-1.4 evidence bytes")
     ev = store.add_evidence(d.id, "k", "o", src)
     src.unlink()
-    assert store.read_blob(ev.sha256) == b"evidence bytes"
+    assert store.read_blob(ev.sha256) == b"%PDF-1.4 evidence bytes"
 
     out = tmp_path / "out"
     out.mkdir()
     first = store.export_evidence(ev.id, out)
     second = store.export_evidence(ev.id, out)
     assert first.parent == out and second.parent == out and first != second
-    assert first.read_bytes() == second.read_bytes() == b"evidence bytes"
+    assert first.read_bytes() == second.read_bytes() == b"%PDF-1.4 evidence bytes"
     assert ":" not in first.name and "?" not in first.name
-    assert second.name.endswith(" (2).txt")
+    assert second.name.endswith(" (2).pdf")
     with pytest.raises(EvidenceError):
         store.export_evidence(ev.id, tmp_path / "no-such-dir")
 
 
 def test_removing_last_reference_deletes_blob(store):
     d = store.create_draft("f", 1, "t")
-    a = store.add_evidence_bytes(d.id, "k", "o", "a.txt", b"same")
-    b = store.add_evidence_bytes(d.id, "k", "o", "b.txt", b"same")
+    a = store.add_evidence_bytes(d.id, "k", "o", "a.pdf", b"%PDF-1.4 same")
+    b = store.add_evidence_bytes(d.id, "k", "o", "b.pdf", b"%PDF-1.4 same")
     store.remove_evidence(a.id)
-    assert store.read_blob(b.sha256) == b"same"
+    assert store.read_blob(b.sha256) == b"%PDF-1.4 same"
     assert [e.id for e in store.list_evidence(d.id)] == [b.id]
     store.remove_evidence(b.id)
     assert store.list_evidence(d.id) == []
@@ -378,7 +378,7 @@ def test_removing_last_reference_deletes_blob(store):
 
 def test_deleted_evidence_space_is_given_back(store):
     d = store.create_draft("f", 1, "t")
-    ev = store.add_evidence_bytes(d.id, "k", "o", "big.bin", os.urandom(2 * 1024 * 1024))
+    ev = store.add_evidence_bytes(d.id, "k", "o", "big.pdf", b"%PDF-" + os.urandom(2 * 1024 * 1024))
     pages_with_blob = store._raw.execute("PRAGMA page_count").fetchone()[0]
     store.remove_evidence(ev.id)
     assert store._raw.execute("PRAGMA freelist_count").fetchone()[0] == 0
@@ -405,15 +405,15 @@ def test_vanished_or_directory_source_stores_nothing(store, tmp_path):
 def test_over_cap_is_refused(store, tmp_path, monkeypatch):
     monkeypatch.setattr(store_db, "EVIDENCE_MAX_BYTES", 1024)
     d = store.create_draft("f", 1, "t")
-    big = tmp_path / "大文件.zip"
+    big = tmp_path / "大文件.pdf"
     big.write_bytes(b"x" * 1025)
     with pytest.raises(EvidenceError) as info:
         store.add_evidence(d.id, "k", "o", big)
-    assert "大文件.zip" in str(info.value)
+    assert "大文件.pdf" in str(info.value) and "太大" in str(info.value)
     with pytest.raises(EvidenceError):
-        store.add_evidence_bytes(d.id, "k", "o", "大.bin", b"x" * 1025)
-    exact = tmp_path / "ok.bin"
-    exact.write_bytes(b"y" * 1024)
+        store.add_evidence_bytes(d.id, "k", "o", "大.pdf", b"x" * 1025)
+    exact = tmp_path / "ok.pdf"
+    exact.write_bytes(b"%PDF-" + b"y" * 1019)
     assert store.add_evidence(d.id, "k", "o", exact).size == 1024
     assert count_rows(store, "evidence") == 1
 
@@ -429,8 +429,8 @@ def test_cap_patched_on_package_is_honoured(store, monkeypatch):
 
 def test_file_changed_between_hash_and_copy_is_refused(store, tmp_path, monkeypatch):
     d = store.create_draft("f", 1, "t")
-    src = tmp_path / "changing.docx"
-    src.write_bytes(b"version 2 of the document")
+    src = tmp_path / "changing.pdf"
+    src.write_bytes(b"%PDF-1.4 version 2 of the doc")
     # First pass saw different bytes (as if the file was rewritten in between).
     monkeypatch.setattr(store_db, "_hash_file", lambda path, cap: (hashlib.sha256(b"v1").hexdigest(), 25))
     with pytest.raises(EvidenceError, match="变化"):
@@ -633,7 +633,7 @@ def test_backup_and_restore_round_trip(db_path, tmp_path):
     with Store.open(db_path) as s:
         d = s.create_draft("f", 1, "备份时")
         s.set_answer(d.id, "a", "before")
-        s.add_evidence_bytes(d.id, "a", "", "x.txt", b"evidence")
+        s.add_evidence_bytes(d.id, "a", "", "x.pdf", b"%PDF-1.4 evidence")
         assert s.backup(backup_file) == backup_file
         assert not [p for p in backup_file.parent.iterdir() if p != backup_file]  # no temp leftovers
         s.set_answer(d.id, "a", "after")
@@ -646,7 +646,7 @@ def test_backup_and_restore_round_trip(db_path, tmp_path):
         assert s.get_draft(d.id).title == "备份时"
         assert s.get_answers(d.id) == {"a": "before"}
         [ev] = s.list_evidence(d.id)
-        assert s.read_blob(ev.sha256) == b"evidence"
+        assert s.read_blob(ev.sha256) == b"%PDF-1.4 evidence"
         assert s.data_version() > version_before_restore  # never goes backwards
         # The state before the restore was kept as a snapshot.
         [snap] = s.list_snapshots()

@@ -29,9 +29,10 @@ class CliError(Exception):
         super().__init__("\n".join(self.lines))
 
 
-# Control characters from a file (terminal escapes such as \x1b]0;…\x07) must not reach the
-# terminal of whoever runs the command: they are shown as "?" instead.
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# Control characters from a file (terminal escapes such as \x1b]0;…\x07, C1 controls, and the
+# bidi overrides that show "佐证\u202efdp.exe" as "佐证exe.pdf") must not reach the terminal of
+# whoever runs the command: they are shown as "?" instead.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]")
 
 
 def _safe(text: str) -> str:

@@ -8,15 +8,16 @@ returns what changed so each screen refreshes only what it must.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from clusterdesk.export.textsafe import has_controls, strip_controls
 from clusterdesk.model.form import Catalog, FormDef, colon_join, default_catalog
 from clusterdesk.model.rules import Answers, ConditionResult, Problem, check_cell, eligibility, target_results, validate
 from clusterdesk.model.schema import EVIDENCE_GENERAL  # the option name of evidence for a whole field
-from clusterdesk.model.values import Spec, ValueProblem, parse, parse_rows
-from clusterdesk.store import DraftInfo, EvidenceInfo, Store
+from clusterdesk.model.values import MAX_ANSWERS_CHARS, Spec, ValueProblem, parse, parse_rows
+from clusterdesk.store import DraftInfo, EvidenceError, EvidenceInfo, Store
 
 
 class InputError(ValueError):
@@ -72,10 +73,13 @@ def parse_answers(form: FormDef, answers_in: Any) -> tuple[dict[str, Any], list[
         return {}, ["answers 必须是对象（栏目 id: 值）"]
     problems: list[str] = []
     answers: dict[str, Any] = {}
+    unknown = 0
     for key, raw in answers_in.items():
         if not isinstance(key, str) or not form.has_cell(key):
-            shown = re.sub(r"[\x00-\x1f\x7f-\x9f]", "?", str(key)[:60])  # one line per problem, even for "\n"
-            problems.append(f"未知的栏目 id“{shown}”")
+            unknown += 1
+            if unknown <= MAX_LISTED_PROBLEMS:
+                shown = re.sub(r"[\x00-\x1f\x7f-\x9f]", "?", str(key)[:60])  # one line per problem, even for "\n"
+                problems.append(f"未知的栏目 id“{shown}”")
             continue
         try:
             value = parse_cell(form, key, raw)
@@ -84,7 +88,27 @@ def parse_answers(form: FormDef, answers_in: Any) -> tuple[dict[str, Any], list[
             continue
         if value is not None:
             answers[key] = value
+    if unknown > MAX_LISTED_PROBLEMS:
+        problems.append(f"另有 {unknown - MAX_LISTED_PROBLEMS:,} 个未知的栏目 id 未列出")
+    size = _text_size(answers)
+    if size > MAX_ANSWERS_CHARS:
+        problems.append(f"填报内容合计 {size:,} 字，超过 {MAX_ANSWERS_CHARS:,} 字的上限")
     return answers, problems
+
+
+#: Unknown ids listed one per line; the rest are counted.
+MAX_LISTED_PROBLEMS = 100
+
+
+def _text_size(value: Any) -> int:
+    """Characters a value expands to (texts, rows, lists), as stored and exported."""
+    if isinstance(value, str):
+        return len(value)
+    if isinstance(value, dict):
+        return sum(_text_size(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return sum(_text_size(v) for v in value)
+    return 8
 
 
 class DraftSession:
@@ -130,12 +154,14 @@ class DraftSession:
         return self._answers
 
     def problems(self, *, include_eligibility: bool = True) -> list[Problem]:
-        return validate(self.form, self.answers(), include_eligibility=include_eligibility)
+        return (validate(self.form, self.answers(), include_eligibility=include_eligibility)
+                + stored_evidence_problems(self.form, self._evidence))
 
     def _problems_without_eligibility(self) -> list[Problem]:
         ans = self.answers()
         if self._problems_for is not ans:
-            self._problems_cache = validate(self.form, ans, include_eligibility=False)
+            self._problems_cache = (validate(self.form, ans, include_eligibility=False)
+                                    + stored_evidence_problems(self.form, self._evidence))
             self._problems_for = ans
         return self._problems_cache
 
@@ -214,7 +240,11 @@ class DraftSession:
 
     # -- evidence ------------------------------------------------------------------------
     def evidence(self, key: str | None = None, option: str | None = None) -> list[EvidenceInfo]:
-        return [e for e in self._evidence
+        """The draft's evidence as shown to the user: a control or direction character that an older
+        version let into a name (``佐证\u202efdp.exe`` would show as "佐证exe.pdf" and reverse the
+        rest of the line) is shown as "?"."""
+        return [replace(e, filename=strip_controls(e.filename, "?")) if has_controls(e.filename) else e
+                for e in self._evidence
                 if (key is None or e.key == key) and (option is None or e.option == option)]
 
     def add_evidence(self, key: str, option: str | None, path: Path) -> EvidenceInfo:
@@ -261,6 +291,49 @@ class DraftSession:
 
     def completion(self) -> float:
         return completion(self.form, self._values)
+
+
+def stored_evidence_problems(form: FormDef, evidence: list[EvidenceInfo]) -> list[Problem]:
+    """Evidence stored by an older version whose name is not allowed any more (an ``.exe``, a name
+    with a direction override): kept in the draft, never deleted, but an error of its field, so the
+    user sees it; it is not opened (:func:`evidence_viewing_copy`) and not packaged."""
+    from clusterdesk.evidence_types import name_problem
+
+    out: list[Problem] = []
+    for e in evidence:
+        problem = name_problem(e.filename)
+        if problem and form.has_cell(e.key):
+            out.append(Problem("error", e.key, form.cell(e.key).where,
+                               f"{problem}（这份佐证材料已保留，但不能打开，也不能打包；请移除它）", "evidence"))
+    return out
+
+
+def evidence_viewing_copy(store: Store, evidence_id: int, folder: Path) -> Path:
+    """Write a stored evidence file into ``folder`` (private, empty) as a copy that is safe to hand
+    to the system's default program: named with the extension of its checked content. Evidence
+    whose content is not an allowed document or image is refused (EvidenceError), never opened."""
+    from clusterdesk.evidence_types import content_kind, describe_allowed, viewing_name
+    from clusterdesk.safeio import open_regular
+
+    raw_dir = Path(folder) / ".raw"
+    raw_dir.mkdir(mode=0o700)
+    exported = Path(store.export_evidence(evidence_id, raw_dir))
+    try:
+        with open_regular(exported) as fh:
+            kind = content_kind(fh)
+        if kind is None:
+            raise EvidenceError(
+                f"佐证材料“{strip_controls(exported.name, '?')}”的内容不是允许的文档或图片（{describe_allowed()}），"
+                "为安全起见不予打开。这份佐证材料仍保留在草稿中，请移除它，把原文件另存为上述格式后重新添加")
+        target = Path(folder) / viewing_name(exported.name, kind)
+        exported.replace(target)
+        return target
+    finally:
+        exported.unlink(missing_ok=True)
+        try:
+            raw_dir.rmdir()
+        except OSError:
+            pass
 
 
 def completion(form: FormDef, values: dict[str, Any]) -> float:

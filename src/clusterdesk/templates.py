@@ -12,17 +12,26 @@ file gives one Chinese line per problem.
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass, field as dc_field
 from pathlib import Path
 from typing import Any
 
+from clusterdesk import evidence_types
+from clusterdesk.export.textsafe import has_controls, strip_controls
 from clusterdesk.fsutil import os_reason
 from clusterdesk.model.form import Catalog, Cell, FormDef, default_catalog
 from clusterdesk.model.plan import table_rows
-from clusterdesk.model.values import format_value
+from clusterdesk.model.values import (MAX_TABLE_ROWS, find_non_finite, format_value, is_non_finite, json_constant,
+                                      json_float_text)
+from clusterdesk.safeio import UnsafeFile, open_regular, read_bounded
 from clusterdesk.service import EVIDENCE_GENERAL, InputError, evidence_option, parse_answers
 
 MAX_TEMPLATE_BYTES = 50 * 1024 * 1024
+#: A JSON template is read into memory whole: its bytes and its items (values and containers)
+#: are capped like a package's answers.json.
+MAX_JSON_TEMPLATE_BYTES = 16 * 1024 * 1024
+MAX_JSON_ITEMS = 400_000
 XLSX_MAIN_SHEET = "填报"
 XLSX_HEADER = ["id", "部分", "栏目", "列", "类型", "必填", "单位", "小数位", "最小值", "最大值", "字数上限", "选项", "填写值"]
 TYPE_NAMES = {
@@ -218,18 +227,22 @@ def json_problem(msg: str) -> str:
 
 def _read_json(path: Path) -> dict[str, Any]:
     try:
-        size = path.stat().st_size
-        if size > MAX_TEMPLATE_BYTES:
-            raise TemplateError([f"{path.name}：文件过大（{size // 1024 // 1024} MB）"])
-        raw = path.read_bytes()
+        raw = read_bounded(path, MAX_JSON_TEMPLATE_BYTES)
+    except UnsafeFile as e:
+        raise TemplateError([f"{path.name}：{e}"]) from None
     except OSError as e:
         raise TemplateError([f"{path.name}：无法读取文件（{os_reason(e)}）"]) from None
+    items = raw.count(b",") + raw.count(b"[") + raw.count(b"{")
+    if items > MAX_JSON_ITEMS:
+        raise TemplateError([f"{path.name}：内容的条目过多（{items:,} 个，上限 {MAX_JSON_ITEMS:,} 个），不是本程序的填报模板"])
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise TemplateError([f"{path.name}：文件不是 UTF-8 编码的文本"]) from None
+    del raw
     try:
-        data = json.loads(text, parse_float=str, parse_constant=lambda c: c)
+        # NaN / Infinity stay visible (NonFinite) so the field that holds one is named and refused
+        data = json.loads(text, parse_float=json_float_text, parse_constant=json_constant)
     except json.JSONDecodeError as e:
         raise TemplateError([f"{path.name}：不是有效的 JSON（第{e.lineno}行第{e.colno}列：{json_problem(e.msg)}）"]) from None
     except (ValueError, RecursionError):  # a 4,300-digit number, or arrays nested thousands deep
@@ -240,10 +253,13 @@ def _read_json(path: Path) -> dict[str, Any]:
 
 
 def _read_xlsx(path: Path, catalog: Catalog) -> dict[str, Any]:
-    from clusterdesk.export.xlsxkit import read_workbook_values
+    from clusterdesk.export.xlsxkit import XlsxLimits, read_workbook_values
 
     try:
-        sheets = read_workbook_values(path)
+        with open_regular(path, MAX_TEMPLATE_BYTES) as fh:
+            sheets = read_workbook_values(fh, name=path.name, limits=XlsxLimits(max_rows=MAX_TABLE_ROWS + 10))
+    except UnsafeFile as e:
+        raise TemplateError([f"{path.name}：{e}"]) from None
     except Exception as e:  # the kit raises Chinese messages for bad files
         raise TemplateError([f"{path.name}：{e}"]) from None
     meta = {str(r[0]): r[1] for r in sheets.get("说明", []) if r and r[0] is not None and len(r) > 1}
@@ -268,7 +284,9 @@ def _read_xlsx(path: Path, catalog: Catalog) -> dict[str, Any]:
         val = row[val_col]
         if form is not None and form.has_cell(key) and form.cell(key).field.type == "boxes":
             lst = boxes.setdefault(key, [])
-            if val not in (None, "") and str(val).strip() not in ("", "否", "×"):
+            if is_non_finite(val):  # 1E999 in a tick cell: refused by parse, never a tick
+                lst.append(val)
+            elif val not in (None, "") and str(val).strip() not in ("", "否", "×"):
                 lst.append(str(row[col_col]))
             continue
         if form is not None and form.has_cell(key) and form.cell(key).field.type == "repeat":
@@ -299,6 +317,41 @@ def _read_xlsx(path: Path, catalog: Catalog) -> dict[str, Any]:
     return {"form": form_id, "version": meta.get("version"), "answers": answers}
 
 
+def _evidence_file(base: Path, rel: str, where: str, checked: dict[Path, int | str]) -> Path | str:
+    """The evidence file ``rel`` (relative to the template's folder ``base``), or why it is refused:
+    outside the folder, a name with control characters (a NUL byte, a direction override), not a
+    regular file, over the size cap, or not an allowed type by name and content."""
+    from clusterdesk.store import EVIDENCE_MAX_BYTES
+
+    shown = strip_controls(rel, "?")[:120]
+    if "\x00" in rel or has_controls(rel):
+        return (f"{where}的佐证材料路径“{shown}”含有控制字符或文字方向控制符（可能伪装真实的文件名），"
+                "出于安全考虑不予读取")
+    p = base / rel
+    try:
+        inside = not Path(rel).is_absolute() and ":" not in rel and base.resolve() in p.resolve().parents
+    except (OSError, RuntimeError, ValueError):  # a symlink loop
+        inside = False
+    if not inside:
+        return (f"佐证材料“{shown}”不在模板所在的文件夹内，"
+                "出于安全考虑不予读取（请把文件放在模板旁边，并写相对路径）")
+    key = p.resolve()
+    if key not in checked:
+        try:
+            with open_regular(p, EVIDENCE_MAX_BYTES) as fh:
+                evidence_types.check_name(p.name)
+                evidence_types.check_kind(p.name, evidence_types.content_kind(fh))
+                checked[key] = os.fstat(fh.fileno()).st_size
+        except FileNotFoundError:
+            checked[key] = f"{where}的佐证材料“{shown}”不存在"
+        except (evidence_types.EvidenceTypeError, UnsafeFile) as e:
+            checked[key] = f"{where}的佐证材料：{e}"
+        except OSError as e:
+            checked[key] = f"{where}的佐证材料“{shown}”无法读取（{e.strerror or e}）"
+    found = checked[key]
+    return found if isinstance(found, str) else p
+
+
 def read_filled(path: Path | str, catalog: Catalog | None = None) -> Filled:
     """Read and check a filled template; raises TemplateError listing every problem."""
     catalog = catalog or default_catalog()
@@ -324,12 +377,17 @@ def read_filled(path: Path | str, catalog: Catalog | None = None) -> Filled:
         raise TemplateError([f"{name}：模板版本 {v} 比本程序的“{form.title}”定义（版本 {form.version}）新，请升级程序"])
     answers, found = parse_answers(form, data.get("answers", {}))
     problems: list[str] = [f"{name}：{p}" for p in found]
+    bad = find_non_finite({k: v for k, v in data.items() if k != "answers"})
+    if bad:
+        problems.append(f"{name}：“{strip_controls(bad, '?')[:80]}”是 NaN 或 Infinity 等非数值")
     evidence: list[tuple[str, str, Path]] = []
     ev_in = data.get("evidence") or {}
     if not isinstance(ev_in, dict):
         problems.append(f"{name}：evidence 必须是对象")
         ev_in = {}
     base = path.parent
+    links = 0
+    checked: dict[Path, int | str] = {}  # each file once: its size, or why it is refused
     for key, by_opt in ev_in.items():
         if not isinstance(key, str) or not form.has_cell(key) or form.cell(key).field.evidence == "none":
             problems.append(f"{name}：evidence 中的栏目“{key}”不需要佐证材料或不存在")
@@ -347,17 +405,16 @@ def read_filled(path: Path | str, catalog: Catalog | None = None) -> Filled:
                 problems.append(f"{name}：evidence.{key}.{opt} 必须是文件路径的列表")
                 continue
             for rel in files:
-                p = base / rel
-                inside = not Path(rel).is_absolute() and ":" not in rel and base.resolve() in (
-                    p.resolve().parents)
-                if not inside:
-                    problems.append(f"{name}：佐证材料“{rel}”不在模板所在的文件夹内，"
-                                    "出于安全考虑不予读取（请把文件放在模板旁边，并写相对路径）")
+                links += 1
+                if links > evidence_types.MAX_EVIDENCE_LINKS:
+                    raise TemplateError(problems + [f"{name}：佐证材料超过 {evidence_types.MAX_EVIDENCE_LINKS} 个的上限"])
+                found = _evidence_file(base, rel, f"{form.cell(key).where}“{opt}”", checked)
+                if isinstance(found, str):
+                    problems.append(f"{name}：{found}")
                     continue
-                if not p.is_file():
-                    problems.append(f"{name}：{form.cell(key).where}“{opt}”的佐证材料“{rel}”不存在")
-                    continue
-                evidence.append((key, option, p))
+                evidence.append((key, option, found))
+    if sum(v for v in checked.values() if isinstance(v, int)) > evidence_types.MAX_EVIDENCE_TOTAL_BYTES:
+        problems.append(f"{name}：佐证材料合计超过 {evidence_types.MAX_EVIDENCE_TOTAL_BYTES // (1024 * 1024)} MB 的上限")
     notes_in = data.get("notes") or {}
     notes: dict[str, str] = {}
     if not isinstance(notes_in, dict):

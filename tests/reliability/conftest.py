@@ -45,6 +45,21 @@ def demo_doc() -> dict:
     return json.loads(rel_support.DEMO_CQ.read_text(encoding="utf-8"))
 
 
+@pytest.fixture(scope="session")
+def demo_package(tmp_path_factory) -> bytes:
+    """The demo application (151 answers, 486 patents, 38 evidence links) as a .cdpkg, without the
+    exported documents."""
+    from clusterdesk.packages import write_package
+    from clusterdesk.store import Store
+    from clusterdesk.templates import import_file
+
+    folder = tmp_path_factory.mktemp("demo-package")
+    with Store.open(folder / "source.sqlite3") as store:
+        draft_id = import_file(store, rel_support.DEMO_CQ)
+        out = write_package(store, draft_id, folder / "永川数控机床产业集群.cdpkg", documents=False)
+    return out.read_bytes()
+
+
 @pytest.fixture()
 def umask022():
     old = os.umask(0o022)

@@ -8,7 +8,17 @@ from functools import lru_cache
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
-FUZZ = settings(max_examples=1000, deadline=None, database=None, derandomize=False,
+# Seeds and the example database come from the profile (tests/conftest.py): derandomized in the
+# test command, random in ``make fuzz``, which also multiplies every count below by SCALE.
+SCALE = max(1, settings.default.max_examples // 1000)
+
+
+def examples(n: int) -> int:
+    """``n`` examples in the test command, ``n × SCALE`` under ``make fuzz``."""
+    return n * SCALE
+
+
+FUZZ = settings(max_examples=examples(1000), deadline=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
                                        HealthCheck.filter_too_much])
 

@@ -128,7 +128,7 @@ def test_over_a_small_cap(session, tmp_path, monkeypatch):
     assert has_cjk(str(err.value))
     assert orphan_blobs(session.store.path) == 0
     # exactly at the cap is fine
-    info = session.add_evidence(KEY_GENERAL, None, _file(tmp_path, "ok.pdf", b"z" * 1000))
+    info = session.add_evidence(KEY_GENERAL, None, _file(tmp_path, "ok.pdf", b"%PDF-" + b"z" * 995))
     assert info.size == 1000
 
 
@@ -194,18 +194,18 @@ def _template_with_evidence(tmp_path: Path, data: bytes) -> Path:
 
 def test_import_with_oversized_evidence_leaves_nothing(tmp_path, monkeypatch, capsys):
     from clusterdesk import cli
-    from clusterdesk.templates import import_file
+    from clusterdesk.templates import TemplateError, import_file
 
     monkeypatch.setattr(store_pkg, "EVIDENCE_MAX_BYTES", 30_000)  # demo files are ~25 KB
-    template = _template_with_evidence(tmp_path, b"x" * 40_000)
+    template = _template_with_evidence(tmp_path, b"%PDF-1.4 " + b"x" * 40_000)
     db = tmp_path / "data" / "clusterdesk.sqlite3"
     with Store.open(db) as store:
         keep = store.create_draft("cq-2024-application", 1, "已有草稿")
         store.set_answer(keep.id, "basic.area", "1.00")
         before = logical_state(db)
-        with pytest.raises(EvidenceError) as err:
+        with pytest.raises(TemplateError) as err:  # refused while checking, before the store is touched
             import_file(store, template)
-        assert has_cjk(str(err.value))
+        assert "境外分支机构佐证.pdf" in str(err.value) and "过大" in str(err.value)
         assert logical_state(db) == before, "a half-imported draft or its files stayed in the store"
         assert orphan_blobs(db) == 0
 

@@ -23,12 +23,15 @@ import pytest
 from hypothesis import assume, example, given
 from hypothesis import strategies as st
 
-from fuzz_strategies import FUZZ, SPECIAL_TEXTS, any_text, json_scalars, json_values
+from fuzz_strategies import FUZZ, SPECIAL_TEXTS, any_text, examples, json_scalars, json_values
 from rel_support import DEMO, DEMO_CQ, bump, has_cjk, logical_state, minimal_xlsx, orphan_blobs, record
 
 from clusterdesk.model.form import default_catalog
 from clusterdesk.store import Store
 from clusterdesk.templates import XLSX_HEADER, TemplateError, import_file, read_filled
+
+# Hypothesis tests (their @given functions are built inside the tests): `make fuzz` selects them.
+pytestmark = pytest.mark.hypothesis
 
 FORM = default_catalog().get("cq-2024-application")
 KEYS = [c.key for c in FORM.answerable_cells]
@@ -167,7 +170,7 @@ def test_cli_import_refuses_with_exit_2(work, tmp_path_factory):
     db = folder / "data" / "clusterdesk.sqlite3"
     from hypothesis import settings
 
-    @settings(FUZZ, max_examples=200)
+    @settings(FUZZ, max_examples=examples(200))
     @given(data=template_bytes())
     # a key holding a line break printed its message over two lines
     @example(data=b'{"form": "cq-2024-application", "version": 1, "title": "fuzz", "answers": {"\\n": null}}')

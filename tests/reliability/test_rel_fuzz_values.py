@@ -22,6 +22,9 @@ from clusterdesk.model.form import default_catalog
 from clusterdesk.model.values import MAX_TEXT, Spec, ValueProblem, format_value, parse
 from clusterdesk.service import InputError, parse_cell
 
+# Hypothesis tests (their @given functions are built inside the tests): `make fuzz` selects them.
+pytestmark = pytest.mark.hypothesis
+
 FORM = default_catalog().get("cq-2024-application")
 LIMIT = Decimal("1e15")
 _XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")

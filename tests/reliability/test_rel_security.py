@@ -31,7 +31,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from flow_worker import full_flow
-from fuzz_strategies import FUZZ, any_text
+from fuzz_strategies import FUZZ, any_text, examples
 from rel_support import (HERE, PYTHON, bump, child_env, has_cjk, logical_state, minimal_xlsx, record, rewrite_zip,
                          zip_member, zip_names)
 
@@ -124,6 +124,7 @@ def test_xlsxkit_writes_risky_text_as_strings(tmp_path):
     bump("security", "formula_texts_checked", len(RISKY))
 
 
+@pytest.mark.hypothesis  # selected by `make fuzz`
 def test_xlsxkit_any_risky_text_property(tmp_path_factory):
     from clusterdesk.export.textsafe import clean_text
     from clusterdesk.export.xlsxkit import SheetSpec, read_workbook_values, write_workbook
@@ -131,7 +132,7 @@ def test_xlsxkit_any_risky_text_property(tmp_path_factory):
     folder = tmp_path_factory.mktemp("inj")
     risky_text = st.builds(lambda p, t: p + t, st.sampled_from(["=", "+", "-", "@", "\t", "\r", "＝"]), any_text(30))
 
-    @settings(FUZZ, max_examples=150)
+    @settings(FUZZ, max_examples=examples(150))
     @given(texts=st.lists(risky_text, min_size=1, max_size=5))
     def run(texts):
         bump("hypothesis", "xlsxkit.formula_injection")

@@ -9,13 +9,12 @@ is 1. Bad input (unknown draft, unreadable file, folder that cannot be written) 
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 from typing import Any, Callable
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from clusterdesk.cli import EXIT_BAD_INPUT, EXIT_OK, EXIT_PROBLEMS, CliError, _store
+    from clusterdesk.cli import EXIT_BAD_INPUT, EXIT_OK, EXIT_PROBLEMS, CliError, _err, _out, _store
     from clusterdesk.export.api import ExportRefused, export_answers, export_draft
     from clusterdesk.export.atomic import ExportError
 
@@ -48,12 +47,12 @@ def cmd_export(args: argparse.Namespace) -> int:
             result = export_answers(filled.form, answers, filled.evidence, filled.title, out,
                                     pdf=not args.no_pdf, draft_copy=args.draft_copy)
     except ExportRefused as e:
-        sys.stdout.write(f"未导出：存在 {len(e.problems)} 个错误（修改后重试，或加 --draft-copy 导出草稿）\n")
+        _out(f"未导出：存在 {len(e.problems)} 个错误（修改后重试，或加 --draft-copy 导出草稿）")
         for p in e.problems:
-            sys.stdout.write(f"错误\t{p}\n")
+            _out(f"错误\t{p}")
         return EXIT_PROBLEMS
     except ExportError as e:
-        sys.stderr.write(f"{e}\n")
+        _err(str(e))
         return EXIT_BAD_INPUT
     return _report(result)
 
@@ -63,9 +62,9 @@ def _report(result: Any) -> int:
     from clusterdesk.cli import EXIT_OK
 
     for f in result.files:
-        sys.stdout.write(f"{f}\n")
+        _out(str(f))
     for m in result.messages:
-        sys.stderr.write(f"提示：{m}\n")
+        _err(f"提示：{m}")
     return EXIT_OK
 
 

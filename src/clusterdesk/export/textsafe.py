@@ -10,6 +10,13 @@ break), so that one is turned into a newline rather than dropped.
 Call :func:`clean_text` when text enters the application (form input, Excel
 import) *and* again just before export; it is idempotent and cheap for text
 that is already clean.
+
+Text from other PCs may also carry C1 controls (U+0080–U+009F) and the
+Unicode bidirectional controls (U+202E RIGHT-TO-LEFT OVERRIDE shows
+``佐证\u202efdp.exe`` as "佐证exe.pdf").  No form answer needs them, so
+:func:`clean_text` drops them too; :func:`has_controls` and
+:func:`strip_controls` are for names (file names, titles, folder names and
+whatever is printed to a terminal).
 """
 
 from __future__ import annotations
@@ -18,13 +25,21 @@ import re
 import unicodedata
 from typing import Any
 
-__all__ = ["clean_text", "clean_value", "display_width", "char_width"]
+__all__ = ["clean_text", "clean_value", "display_width", "char_width", "has_controls", "strip_controls",
+           "CONTROLS"]
+
+#: Bidirectional formatting characters: ALM, LRM, RLM, LRE/RLE/PDF/LRO/RLO, LRI/RLI/FSI/PDI.
+BIDI_CONTROLS = "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
+#: What must never appear in a name shown to a user or used as a path: C0, DEL, C1, the bidi
+#: controls, and the line / paragraph separators.
+CONTROLS = f"\x00-\x1f\x7f-\x9f{BIDI_CONTROLS}\u2028\u2029"
+_CONTROLS_RE = re.compile(f"[{CONTROLS}]")
 
 # Characters removed outright.  \t (09), \n (0A) and \r (0D) are legal XML;
 # \r is normalised separately, \x0b becomes a newline.
-_ILLEGAL_RE = re.compile("[\x00-\x08\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+_ILLEGAL_RE = re.compile(f"[\x00-\x08\x0c\x0e-\x1f\x7f-\x9f{BIDI_CONTROLS}\ufffe\uffff\ud800-\udfff]")
 # Quick test: does the string need any work at all?
-_NEEDS_WORK_RE = re.compile("[\x00-\x08\x0b\x0c\r\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+_NEEDS_WORK_RE = re.compile(f"[\x00-\x08\x0b\x0c\r\x0e-\x1f\x7f-\x9f{BIDI_CONTROLS}\ufffe\uffff\ud800-\udfff]")
 _SURROGATE_RE = re.compile("[\ud800-\udfff]")
 
 
@@ -41,8 +56,9 @@ def clean_text(s: str | None) -> str:
     * ``None`` becomes ``""``.
     * ``\\r\\n`` and lone ``\\r`` become ``\\n``.
     * ``\\x0b`` (Word's manual line break when pasted) becomes ``\\n``.
-    * ``\\x00``–``\\x08``, ``\\x0c``, ``\\x0e``–``\\x1f``, U+FFFE, U+FFFF and
-      unpaired surrogates are removed; a surrogate pair spelled as two code
+    * ``\\x00``–``\\x08``, ``\\x0c``, ``\\x0e``–``\\x1f``, DEL and C1
+      (U+007F–U+009F), the bidi controls, U+FFFE, U+FFFF and unpaired
+      surrogates are removed; a surrogate pair spelled as two code
       points is joined into the proper character.
     * Tabs and newlines are kept; nothing else is altered (no trimming, no
       Unicode normalisation), so clean text round-trips unchanged.
@@ -60,6 +76,16 @@ def clean_text(s: str | None) -> str:
     if _SURROGATE_RE.search(s):
         s = _repair_surrogate_pairs(s)
     return _ILLEGAL_RE.sub("", s)
+
+
+def has_controls(s: str) -> bool:
+    """Whether a name carries a control character (C0, DEL, C1, bidi, line separators)."""
+    return bool(_CONTROLS_RE.search(s))
+
+
+def strip_controls(s: str, replacement: str = "") -> str:
+    """A name with every control character (see :data:`CONTROLS`) replaced."""
+    return _CONTROLS_RE.sub(replacement, s)
 
 
 def clean_value(value: Any) -> Any:

@@ -21,6 +21,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 import errno
 import os
@@ -52,7 +53,7 @@ __all__ = [
     "SheetSpec", "ColumnFormat", "XlsxExportError", "WorkbookReadError",
     "EXCEL_CELL_LIMIT", "MAX_TITLE_LEN", "HIDDEN_LIST_SHEET",
     "write_workbook", "sanitize_sheet_title", "add_list_validation", "read_workbook_values",
-    "text_cell_value",
+    "text_cell_value", "XlsxLimits",
 ]
 
 EXCEL_CELL_LIMIT = 32767
@@ -472,85 +473,252 @@ def _options_range(wb: Workbook, opts: list[str]) -> str:
 # Safe reading
 # --------------------------------------------------------------------------
 
-_MAX_MEMBERS = 10000
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
 
-def _check_package(path: Path, max_uncompressed: int) -> None:
-    """Reject zip bombs and XML carrying DTDs/entities before openpyxl
-    touches the file.  A DTD can only precede the root element, so each XML
-    part is parsed just up to its first element."""
-    from defusedxml import DefusedXmlException
-    from defusedxml.ElementTree import iterparse
-    from xml.etree.ElementTree import ParseError
+@dataclass(frozen=True)
+class XlsxLimits:
+    """Caps on every dimension of a workbook, checked by streaming each part before openpyxl
+    loads anything: a 155 KB file can declare a sheet of a million rows × 16,384 columns, or
+    expand into millions of cells, shared strings or styles, and openpyxl would build them all.
+    The defaults fit the fill-in templates (the largest table: 10,000 rows)."""
+
+    max_members: int = 500
+    max_total_bytes: int = 100 * 1024 * 1024  # sum of the declared uncompressed sizes
+    max_sheet_bytes: int = 64 * 1024 * 1024  # one worksheet or the shared strings, uncompressed
+    max_part_bytes: int = 4 * 1024 * 1024  # any other part
+    max_sheets: int = 100
+    max_rows: int = 10_010  # highest row number of a sheet
+    max_columns: int = 64  # highest column number (BL)
+    max_cells: int = 250_000  # cells of one sheet
+    max_shared_strings: int = 250_000
+    max_styles: int = 20_000  # elements of styles.xml
+
+
+class _TooBig(Exception):
+    pass
+
+
+def _col_number(ref: str) -> int:
+    n = 0
+    for ch in ref:
+        if "A" <= ch <= "Z":
+            n = n * 26 + ord(ch) - 64
+        else:
+            break
+    return n
+
+
+def _sheet_titles(zf: zipfile.ZipFile) -> dict[str, str]:
+    """``{"xl/worksheets/sheet1.xml": "填报", …}`` for messages (empty if the parts are odd)."""
+    from defusedxml.ElementTree import fromstring
 
     try:
-        zf = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError, ValueError) as exc:
-        raise WorkbookReadError(f"无法读取 Excel 文件：{path.name}（文件已损坏或不是 .xlsx 格式）") from exc
+        rels = fromstring(zf.read("xl/_rels/workbook.xml.rels"), forbid_dtd=True)
+        book = fromstring(zf.read("xl/workbook.xml"), forbid_dtd=True)
+    except Exception:  # the checks that follow name the problem
+        return {}
+    targets = {r.get("Id"): r.get("Target", "").lstrip("/") for r in rels}
+    out: dict[str, str] = {}
+    for el in book.iter():
+        if el.tag.rpartition("}")[2] == "sheet":
+            rid = next((v for k, v in el.attrib.items() if k.rpartition("}")[2] == "id"), None)
+            target = targets.get(rid, "")
+            out[(target if target.startswith("xl/") else f"xl/{target}").lower()] = el.get("name", "")
+    return out
+
+
+class _Counter:
+    """SAX handler counting what openpyxl would build from one part; raises _TooBig at a cap."""
+
+    def __init__(self, kind: str, limits: XlsxLimits, where: str):
+        self.kind, self.limits, self.where = kind, limits, where
+        self.rows = self.cells = self.row_cells = self.count = self.max_row = 0
+
+    # the SAX ContentHandler interface (only what the counting needs)
+    def setDocumentLocator(self, locator: Any) -> None: ...
+    def startDocument(self) -> None: ...
+    def endDocument(self) -> None: ...
+    def startPrefixMapping(self, prefix: Any, uri: Any) -> None: ...
+    def endPrefixMapping(self, prefix: Any) -> None: ...
+    def endElement(self, name: str) -> None: ...
+    def characters(self, content: str) -> None: ...
+    def ignorableWhitespace(self, whitespace: str) -> None: ...
+    def processingInstruction(self, target: str, data: str) -> None: ...
+    def skippedEntity(self, name: str) -> None: ...
+
+    def startElement(self, name: str, attrs: Any) -> None:
+        tag = name.rpartition(":")[2]
+        lim = self.limits
+        if self.kind == "other":
+            raise _Done  # the DTD (if any) came before the first element: checked
+        if self.kind == "sheet":
+            if tag == "row":
+                self.rows += 1
+                self.row_cells = 0
+                r = attrs.get("r")
+                self.max_row = int(r) if r and r.isdigit() and len(r) < 9 else self.max_row + 1
+                if self.max_row > lim.max_rows or self.rows > lim.max_rows:
+                    raise _TooBig(f"{self.where}用到了第 {max(self.max_row, self.rows):,} 行，"
+                                  f"超过 {lim.max_rows:,} 行的上限")
+            elif tag == "c":
+                self.cells += 1
+                self.row_cells += 1
+                ref = attrs.get("r")
+                col = _col_number(ref) if ref else self.row_cells
+                if col > lim.max_columns or self.row_cells > lim.max_columns:
+                    raise _TooBig(f"{self.where}用到了第 {max(col, self.row_cells):,} 列，"
+                                  f"超过 {lim.max_columns} 列的上限")
+                if self.cells > lim.max_cells:
+                    raise _TooBig(f"{self.where}的单元格超过 {lim.max_cells:,} 个的上限")
+        elif self.kind == "strings":
+            if tag == "si":
+                self.count += 1
+                if self.count > lim.max_shared_strings:
+                    raise _TooBig(f"共享字符串超过 {lim.max_shared_strings:,} 个的上限")
+        else:
+            self.count += 1
+            if self.count > lim.max_styles:
+                raise _TooBig(f"样式定义超过 {lim.max_styles:,} 个的上限")
+
+
+class _Done(Exception):
+    pass
+
+
+def _scan_part(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limits: XlsxLimits, where: str) -> None:
+    """Stream one XML part through defusedxml's SAX parser (DTDs, entities and external references
+    forbidden), counting what openpyxl would build from it: nothing of the part is kept, and the
+    scan stops at the first cap (_TooBig)."""
+    from defusedxml.expatreader import create_parser
+
+    name = info.filename.lower()
+    if name.startswith("xl/worksheets/") and name.endswith(".xml"):
+        kind = "sheet"
+    elif name == "xl/sharedstrings.xml":
+        kind = "strings"
+    elif name == "xl/styles.xml":
+        kind = "styles"
+    else:
+        kind = "other"
+    parser = create_parser(forbid_dtd=True, forbid_entities=True, forbid_external=True)
+    parser.setContentHandler(_Counter(kind, limits, where))
+    try:
+        with zf.open(info) as fh:
+            while chunk := fh.read(256 * 1024):
+                parser.feed(chunk)
+        parser.close()
+    except _Done:
+        pass
+
+
+def _check_package(fh: Any, fname: str, limits: XlsxLimits) -> None:
+    """Reject oversized, bomb-like and DTD-carrying packages before openpyxl touches the file:
+    the zip directory (entries read from its end record first), every declared size, then each
+    XML part streamed once (see :func:`_scan_part`)."""
+    from xml.sax import SAXException
+
+    from defusedxml import DefusedXmlException
+
+    from clusterdesk.safeio import ZipDirectoryTooBig, check_zip_directory
+
+    unsafe = f"拒绝读取 Excel 文件：{fname}"
+    try:
+        check_zip_directory(fh, limits.max_members, limits.max_members * 1024)
+        zf = zipfile.ZipFile(fh)
+    except ZipDirectoryTooBig as exc:
+        raise WorkbookReadError(f"{unsafe}（包含 {exc.entries:,} 个部件，超过 {limits.max_members} 个的上限，"
+                                "可能是恶意文件）") from None
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+        raise WorkbookReadError(f"无法读取 Excel 文件：{fname}（文件已损坏或不是 .xlsx 格式）") from exc
     with zf:
         infos = zf.infolist()
-        if len(infos) > _MAX_MEMBERS or sum(i.file_size for i in infos) > max_uncompressed:
-            raise WorkbookReadError(f"拒绝读取 Excel 文件：{path.name}（解压后体积异常巨大，可能是恶意文件）")
+        if len(infos) > limits.max_members or sum(i.file_size for i in infos) > limits.max_total_bytes:
+            raise WorkbookReadError(f"{unsafe}（解压后体积异常巨大，可能是恶意文件）")
+        sheets = [i for i in infos if i.filename.lower().startswith("xl/worksheets/")
+                  and i.filename.lower().endswith(".xml")]
+        if len(sheets) > limits.max_sheets:
+            raise WorkbookReadError(f"{unsafe}（工作表超过 {limits.max_sheets} 个的上限）")
+        titles = _sheet_titles(zf) if all(i.file_size <= limits.max_part_bytes for i in infos
+                                          if i.filename in ("xl/workbook.xml", "xl/_rels/workbook.xml.rels")) else {}
         for info in infos:
             if info.is_dir():
                 continue
             name = info.filename.lower()
+            big = name in ("xl/sharedstrings.xml",) or info in sheets
+            cap = limits.max_sheet_bytes if big else limits.max_part_bytes
+            if info.file_size > cap:
+                raise WorkbookReadError(f"{unsafe}（部件 {info.filename[:80]} 解压后 {info.file_size // (1024 * 1024)} MB，"
+                                        f"超过 {cap // (1024 * 1024)} MB 的上限，可能是恶意文件）")
             try:
-                with zf.open(info) as fh:
-                    head = fh.read(64).lstrip(b"\xef\xbb\xbf \t\r\n")
-                    if not (name.endswith((".xml", ".rels", ".vml")) or head.startswith(b"<")):
-                        continue
-                with zf.open(info) as fh:
-                    for _event, _elem in iterparse(fh, events=("start",), forbid_dtd=True,
-                                                   forbid_entities=True, forbid_external=True):
-                        break
+                with zf.open(info) as part:
+                    head = part.read(64).lstrip(b"\xef\xbb\xbf \t\r\n")
+                if not (name.endswith((".xml", ".rels", ".vml")) or head.startswith(b"<")):
+                    continue
+                title = titles.get(name)
+                _scan_part(zf, info, limits, f"工作表“{title}”" if title else f"部件 {info.filename[:80]} ")
+            except _TooBig as exc:
+                raise WorkbookReadError(f"{unsafe}：{exc}。请删除多余的行、列或格式后再导入") from None
             except DefusedXmlException as exc:
-                raise WorkbookReadError(
-                    f"拒绝读取 Excel 文件：{path.name}（包含不安全的 XML 内容：DTD/实体定义，可能是恶意文件）") from exc
-            except ParseError as exc:
+                raise WorkbookReadError(f"{unsafe}（包含不安全的 XML 内容：DTD/实体定义，可能是恶意文件）") from exc
+            except SAXException as exc:
                 if name.endswith((".xml", ".rels")):
-                    raise WorkbookReadError(
-                        f"无法读取 Excel 文件：{path.name}（文件内容已损坏）") from exc
+                    raise WorkbookReadError(f"无法读取 Excel 文件：{fname}（文件内容已损坏）") from exc
             except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError, RuntimeError) as exc:
-                raise WorkbookReadError(
-                    f"无法读取 Excel 文件：{path.name}（文件已损坏或已加密）") from exc
+                raise WorkbookReadError(f"无法读取 Excel 文件：{fname}（文件已损坏或已加密）") from exc
+    fh.seek(0)
 
 
-def read_workbook_values(path: str | os.PathLike[str], *,
-                         max_uncompressed_mb: int = 300) -> dict[str, list[list[Any]]]:
+def read_workbook_values(path: str | os.PathLike[str] | Any, *, name: str | None = None,
+                         limits: XlsxLimits | None = None,
+                         max_uncompressed_mb: int | None = None) -> dict[str, list[list[Any]]]:
     """Read every worksheet's cell values: ``{sheet title: rows}``.
 
-    Formulas are never evaluated: the values cached by Excel are returned
-    (``data_only=True``; ``None`` if the file never was calculated).  The
-    package is checked first with defusedxml (DTD, entity and external
-    references forbidden) and for zip bombs.  Strings are passed through
-    :func:`~clusterdesk.export.textsafe.clean_text`.  Each row is a list
-    with trailing empty cells dropped; trailing empty rows are dropped.
+    ``path``: a path, or a binary file object opened for reading (``name`` is then shown in
+    messages). Formulas are never evaluated: the values cached by Excel are returned
+    (``data_only=True``; ``None`` if the file never was calculated).  The package is checked
+    first: every dimension against ``limits`` (see :class:`XlsxLimits`), zip bombs, and XML with
+    defusedxml (DTD, entity and external references forbidden).  Strings are passed through
+    :func:`~clusterdesk.export.textsafe.clean_text`.  Each row is a list with trailing empty cells
+    dropped; trailing empty rows are dropped.
 
-    Raises :class:`WorkbookReadError` (Chinese message) for a missing,
-    legacy .xls, encrypted, corrupt or unsafe file.
+    Raises :class:`WorkbookReadError` (Chinese message) for a missing, legacy .xls, encrypted,
+    corrupt, oversized or unsafe file.
     """
+    from clusterdesk.safeio import UnsafeFile, open_regular
+
+    limits = limits or XlsxLimits()
+    if max_uncompressed_mb is not None:
+        limits = dataclasses.replace(limits, max_total_bytes=max_uncompressed_mb * 1024 * 1024)
+    if hasattr(path, "read"):
+        return _read_values(path, name or str(getattr(path, "name", "工作簿")), limits)
     p = Path(path)
-    if not p.is_file():
-        raise WorkbookReadError(f"找不到文件：{p}")
     try:
-        with open(p, "rb") as fh:
-            magic = fh.read(8)
+        fh = open_regular(p)
+    except FileNotFoundError:
+        raise WorkbookReadError(f"找不到文件：{p}") from None
+    except UnsafeFile as exc:
+        raise WorkbookReadError(f"无法读取 Excel 文件：{exc}") from None
     except OSError as exc:
         from clusterdesk.fsutil import os_reason
 
         raise WorkbookReadError(f"无法打开文件：{p}（{os_reason(exc)}）") from exc
+    with fh:
+        return _read_values(fh, name or p.name, limits)
+
+
+def _read_values(fh: Any, fname: str, limits: XlsxLimits) -> dict[str, list[list[Any]]]:
+    magic = fh.read(8)
     if magic == _OLE_MAGIC:
         raise WorkbookReadError(
-            f"无法读取 {p.name}：这是旧版 .xls 文件或加密的工作簿，请在 Excel/WPS 中取消密码并另存为 .xlsx 后再导入。")
+            f"无法读取 {fname}：这是旧版 .xls 文件或加密的工作簿，请在 Excel/WPS 中取消密码并另存为 .xlsx 后再导入。")
     if not magic.startswith(b"PK"):
-        raise WorkbookReadError(f"无法读取 Excel 文件：{p.name}（不是 .xlsx 格式）")
-    _check_package(p, max_uncompressed_mb * 1024 * 1024)
+        raise WorkbookReadError(f"无法读取 Excel 文件：{fname}（不是 .xlsx 格式）")
+    _check_package(fh, fname, limits)
     try:
-        wb = load_workbook(p, read_only=True, data_only=True, keep_links=False)
+        wb = load_workbook(fh, read_only=True, data_only=True, keep_links=False)
     except Exception as exc:  # openpyxl raises many types for bad packages
-        raise WorkbookReadError(f"无法读取 Excel 文件：{p.name}（文件已损坏或格式不受支持）") from exc
+        raise WorkbookReadError(f"无法读取 Excel 文件：{fname}（文件已损坏或格式不受支持）") from exc
     result: dict[str, list[list[Any]]] = {}
     try:
         for ws in wb.worksheets:
@@ -558,6 +726,8 @@ def read_workbook_values(path: str | os.PathLike[str], *,
                 ws.reset_dimensions()  # do not trust the stored <dimension>
             rows: list[list[Any]] = []
             for row in ws.iter_rows(values_only=True):
+                if len(rows) >= limits.max_rows or len(row) > limits.max_columns:  # checked above too
+                    raise WorkbookReadError(f"拒绝读取 Excel 文件：{fname}（工作表“{ws.title}”的行或列超过上限）")
                 vals = [clean_text(v) if isinstance(v, str) else v for v in row]
                 while vals and (vals[-1] is None or vals[-1] == ""):
                     vals.pop()
@@ -567,8 +737,11 @@ def read_workbook_values(path: str | os.PathLike[str], *,
             result[ws.title] = rows
     except WorkbookReadError:
         raise
+    except ValueError as exc:  # openpyxl casting <v>NaN</v> or <v>abc</v> of a number cell
+        raise WorkbookReadError(f"无法读取 Excel 文件：{fname}（工作表“{ws.title}”第 {len(rows) + 1} 行有无法识别的数值，"
+                                "例如 NaN；请改为数字或清空后再导入）") from exc
     except Exception as exc:
-        raise WorkbookReadError(f"无法读取 Excel 文件：{p.name}（文件内容已损坏）") from exc
+        raise WorkbookReadError(f"无法读取 Excel 文件：{fname}（文件内容已损坏）") from exc
     finally:
         wb.close()
     return result

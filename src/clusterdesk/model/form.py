@@ -18,6 +18,8 @@ from typing import Any, Iterator
 import yaml
 from pydantic import ValidationError
 
+from clusterdesk.safeio import UnsafeFile, read_bounded
+
 from . import expr as E
 from .schema import Field, Form, Group, MatrixAxis, Section, Sign
 from .values import Spec
@@ -25,6 +27,9 @@ from .values import Spec
 
 # libyaml's safe loader when PyYAML was built with it (several times faster), else the pure-Python one.
 _YamlLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+#: A definition is a few dozen KB (the largest shipped one: 35 KB); a file a user installs is
+#: read whole, so it is capped.
+MAX_DEFINITION_BYTES = 4 * 1024 * 1024
 
 
 class FormDefinitionError(Exception):
@@ -494,7 +499,9 @@ def load_form(path: Path | str) -> FormDef:
     path = Path(path)
     name = path.name
     try:
-        raw_bytes = path.read_bytes()
+        raw_bytes = read_bounded(path, MAX_DEFINITION_BYTES)  # a pipe or /dev/zero is refused, not read
+    except UnsafeFile as e:
+        raise FormDefinitionError([f"{name}: {e}"]) from None
     except OSError as e:
         from clusterdesk.fsutil import os_reason
 
@@ -504,6 +511,9 @@ def load_form(path: Path | str) -> FormDef:
     except UnicodeDecodeError:
         raise FormDefinitionError([f"{name}: 文件不是 UTF-8 编码"]) from None
     try:
+        # an alias (*x) can make a few lines stand for billions of nodes: definitions never need one
+        if any(isinstance(ev, yaml.AliasEvent) for ev in yaml.parse(text, Loader=_YamlLoader)):
+            raise FormDefinitionError([f"{name}: 不能使用 YAML 别名（*名称），请把内容直接写出"])
         data = yaml.load(text, Loader=_YamlLoader)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)

@@ -5,7 +5,9 @@ What a user types (or a template carries) is turned into the stored form:
 - numbers and percentages: a string with exactly ``decimals`` places, e.g. ``"23.10"``
   (填报说明: 数据有小数时，保留小数点后2位). Full-width digits (１２３.４５), thousands separators,
   a trailing unit or ``%`` are accepted as the user meant them. NaN, infinities and exponents
-  (1e308) are refused.
+  (1e308) are refused, and so is a non-finite number read from a file (JSON ``NaN``,
+  ``Infinity``, a literal too big for a float: :class:`NonFinite`) in a field of any type — it
+  must never turn into an empty answer or a text.
 - integers: ``int``.
 - text and narrative: the text, control characters removed, surrounding whitespace trimmed.
 - choice: one of the official option texts; boxes: a list of them in official order.
@@ -35,6 +37,84 @@ _THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d*)?$")
 
 class ValueProblem(ValueError):
     """The input cannot be taken as a value of this field; ``str()`` is the Chinese reason."""
+
+
+MAX_TABLE_ROWS = 10000
+"""Rows a table (repeat field) may hold, whatever its definition says: twenty times the demo's 486
+patents; a file with 100,000 rows is refused before it can fill the database and the exports."""
+
+
+MAX_ANSWERS_CHARS = 8_000_000
+"""Characters all the answers of one draft may expand to (texts and table cells together): a
+template's shared string repeated in every cell of a sheet must not fill the database."""
+
+
+class NonFinite:
+    """A number from a file that is not a finite number: JSON's ``NaN``, ``Infinity``,
+    ``-Infinity``, or a literal such as ``1e999`` that overflows. Readers put it where the file had
+    it (:func:`json_constant`, :func:`json_float`); :func:`parse` refuses it in every field."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str):
+        self.text = text
+
+    def __repr__(self) -> str:
+        return f"NonFinite({self.text!r})"
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def json_constant(text: str) -> NonFinite:
+    """``parse_constant`` for :func:`json.loads`: ``NaN`` / ``Infinity`` / ``-Infinity``."""
+    return NonFinite(text)
+
+
+def json_float(text: str) -> float | NonFinite:
+    """``parse_float`` for :func:`json.loads`: a float, or NonFinite for ``1e999``."""
+    f = float(text)
+    return f if f - f == 0 else NonFinite(text[:40])
+
+
+def json_float_text(text: str) -> str | NonFinite:
+    """``parse_float`` keeping a number's digits as written (templates: no binary rounding), or
+    NonFinite for a literal that overflows (``1e999``)."""
+    f = float(text)
+    return text if f - f == 0 else NonFinite(text[:40])
+
+
+def is_non_finite(raw: Any) -> bool:
+    """NonFinite, a float NaN / ±inf, or a Decimal NaN / sNaN / ±Infinity."""
+    if isinstance(raw, NonFinite):
+        return True
+    if isinstance(raw, float):
+        return raw != raw or raw in (float("inf"), float("-inf"))
+    return isinstance(raw, Decimal) and not raw.is_finite()
+
+
+def find_non_finite(value: Any, path: str = "") -> str | None:
+    """The path (``answers.x[3].y``) of the first non-finite number inside a JSON document, or None."""
+    if is_non_finite(value):
+        return path or "（顶层）"
+    if isinstance(value, dict):
+        for k, v in value.items():
+            found = find_non_finite(v, f"{path}.{k}" if path else str(k))
+            if found:
+                return found
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            found = find_non_finite(v, f"{path}[{i}]")
+            if found:
+                return found
+    return None
+
+
+def _refuse_non_finite(raw: Any) -> None:
+    if is_non_finite(raw):
+        shown = str(raw).strip()[:20] or "NaN"
+        raise ValueProblem(f"“{shown}”不是有效的数字（文件中的 NaN、Infinity 等非数值不能作为填报内容），"
+                           "请填写实际的数值或文字")
 
 
 @dataclass(frozen=True)
@@ -125,6 +205,7 @@ def parse_decimal(raw: Any, spec: Spec) -> Decimal | None:
 
 def parse(raw: Any, spec: Spec) -> Any:
     """Parse input for one cell. Returns the value to store, or None for an empty answer."""
+    _refuse_non_finite(raw)
     t = spec.type
     if t in ("number", "percent"):
         d = parse_decimal(raw, spec)
@@ -188,8 +269,11 @@ def parse_rows(raw: Any, field: Field) -> list[dict[str, Any]] | None:
     """Parse the rows of a repeat field. Errors name the row (第N行) and the column."""
     if raw is None:
         return None
+    _refuse_non_finite(raw)
     if not isinstance(raw, (list, tuple)):
         raise ValueProblem("请以行的列表填写（每行一个对象）")
+    if len(raw) > MAX_TABLE_ROWS:
+        raise ValueProblem(f"表格最多 {MAX_TABLE_ROWS} 行，这里有 {len(raw)} 行")
     cols = {c.id: c for c in field.columns}
     fixed = {r["key"] for r in field.fixed_rows}
     out: list[dict[str, Any]] = []

@@ -11,13 +11,20 @@ Registered by ``clusterdesk.cli._load_extensions``. Refusals print one Chinese l
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 from typing import Any, Callable
 
 
 def _out(text: str = "") -> None:
-    sys.stdout.write(text + "\n")
+    from clusterdesk.cli import _out as out  # control characters from a package shown as "?"
+
+    out(text)
+
+
+def _err(text: str) -> None:
+    from clusterdesk.cli import _err as err
+
+    err(text)
 
 
 def _cli_error(*lines: str) -> Exception:
@@ -51,7 +58,7 @@ def _translate(fn: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Na
             return fn(args)
         except CompileRefused as e:
             for line in e.lines:
-                sys.stderr.write(line + "\n")
+                _err(line)
             return 1
         except PackageError as e:
             raise _cli_error(*e.problems) from None
@@ -121,7 +128,7 @@ def cmd_district(args: argparse.Namespace) -> int:
     for f in result.files:
         _out(f"\t{f.relative_to(result.folder).as_posix()}")
     if result.draft_copies:
-        sys.stderr.write("以下材料仍有错误，生成的是草稿：" + "、".join(result.draft_copies) + "\n")
+        _err("以下材料仍有错误，生成的是草稿：" + "、".join(result.draft_copies))
     return 0
 
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import struct
 import tempfile
@@ -34,20 +35,33 @@ from datetime import datetime
 from pathlib import Path, PurePosixPath
 from typing import Any, Callable, Iterable, Literal
 
+from clusterdesk import evidence_types
+from clusterdesk.evidence_types import MAX_EVIDENCE_LINKS, MAX_EVIDENCE_TOTAL_BYTES
+from clusterdesk.export.textsafe import CONTROLS, strip_controls
 from clusterdesk.model.form import Catalog, FormDef, colon_join, default_catalog
+from clusterdesk.model.values import find_non_finite, json_constant, json_float
+from clusterdesk.safeio import UnsafeFile, ZipDirectoryTooBig, check_zip_directory, open_regular
 from clusterdesk.service import InputError, evidence_option, parse_answers
 
 FORMAT = "clusterdesk-package"
 FORMAT_VERSION = 1
 SUFFIX = ".cdpkg"
 
-#: Cap on the bytes all members may expand to (zip bombs).
-MAX_TOTAL_BYTES = 1024 * 1024 * 1024
-#: Cap on the number of members (a central directory with millions of entries).
-MAX_MEMBERS = 20000
-#: Caps on the two JSON members.
-MAX_MANIFEST_BYTES = 16 * 1024 * 1024
-MAX_ANSWERS_BYTES = 64 * 1024 * 1024
+# Caps on every dimension, each checked before the work it bounds (STYLE.md: "cap the bytes read").
+#: The bytes all members may expand to, as declared (zip bombs); inflating stops there too.
+MAX_TOTAL_BYTES = MAX_EVIDENCE_TOTAL_BYTES
+#: Evidence links (file × field × option) in answers.json.
+MAX_LINKS = MAX_EVIDENCE_LINKS
+#: Members, and the zip's central directory, read before zipfile lists it.
+MAX_MEMBERS = MAX_EVIDENCE_LINKS + 200
+MAX_DIRECTORY_BYTES = 8 * 1024 * 1024
+#: The two JSON members: bytes, and items (values and containers: a 1.5 MB package of
+#: ``[{},{},…]`` expands into gigabytes of Python objects).
+MAX_MANIFEST_BYTES = 2 * 1024 * 1024
+MAX_ANSWERS_BYTES = 16 * 1024 * 1024
+MAX_JSON_ITEMS = 400_000
+#: Each exported document carried for reading.
+MAX_DOCUMENT_BYTES = 64 * 1024 * 1024
 
 MANIFEST = "manifest.json"
 ANSWERS = "answers.json"
@@ -57,8 +71,8 @@ DOCUMENTS_DIR = "documents"
 _CHUNK = 1024 * 1024
 _SHA_RE = re.compile(r"^[0-9a-f]{64}$")
 _DRIVE_RE = re.compile(r"^[A-Za-z]:")
-_CTRL_RE = re.compile(r"[\x00-\x1f\x7f]")
-_BAD_NAME_RE = re.compile(r'[\\/:*?"<>|\x00-\x1f\x7f]')
+_CTRL_RE = re.compile(f"[{CONTROLS}]")  # C0, C1, bidi controls: never in a name
+_BAD_NAME_RE = re.compile(f'[\\\\/:*?"<>|{CONTROLS}]')
 
 OnDuplicate = Literal["ask", "replace", "keep_both"]
 
@@ -101,6 +115,7 @@ class EvidenceItem:
     filename: str
     sha256: str
     size: int
+    where: str = dc_field(default="", compare=False)  # section · field, for messages
 
 
 @dataclass
@@ -145,7 +160,7 @@ class ImportOutcome:
 
 def _safe_member_name(filename: str) -> str:
     """A file name that every reader (and every OS) takes as one plain path component."""
-    name = _BAD_NAME_RE.sub("_", filename).strip().rstrip(". ")
+    name = _BAD_NAME_RE.sub("_", strip_controls(filename)).strip().rstrip(". ")
     if not name or set(name) <= {"."}:
         name = "证明材料"
     if len(name) > 120:
@@ -206,6 +221,16 @@ def write_package(store: Any, draft_id: int, out: Path | str, *, documents: bool
         payload.append((path, data))
 
     add(ANSWERS, json.dumps(dump, ensure_ascii=False, indent=1).encode("utf-8"))
+    form = catalog.get(info.form_id)
+    refused: list[str] = []
+    for ev in store.list_evidence(draft_id):  # kept from an older version, but never sent on
+        where = form.cell(ev.key).where if form.has_cell(ev.key) else ev.key
+        try:
+            evidence_types.check_bytes(ev.filename, store.read_blob(ev.sha256))
+        except evidence_types.EvidenceTypeError as e:
+            refused.append(f"{where}：{e}（请在草稿中移除这份佐证材料后再打包）")
+    if refused:
+        raise PackageError(["草稿中有不能打包的佐证材料："] + [f"  {line}" for line in refused])
     seen: set[str] = set()
     for ev in store.list_evidence(draft_id):
         if ev.sha256 in seen:
@@ -250,19 +275,25 @@ def write_package(store: Any, draft_id: int, out: Path | str, *, documents: bool
 
 
 class _Reader:
-    """Checks one package; every refusal is a PackageError with one Chinese line."""
+    """Checks one package; every refusal is a PackageError with one Chinese line.
+
+    Order: the zip's directory and names, the manifest, the declared sizes against every cap, then
+    answers.json (bounded, parsed and checked against the form, evidence index included), then each
+    evidence file and document is inflated once to check its size, SHA-256 and (evidence) content
+    type without being kept, and only then is everything read into memory. So whatever a refused
+    package declares, it costs at most one member's inflating buffer and its answers."""
 
     def __init__(self, path: Path, catalog: Catalog):
         self.path = path
         self.catalog = catalog
-        self.name = path.name
+        self.name = strip_controls(path.name, "?")
 
     def fail(self, reason: str) -> PackageError:
         return PackageError([f"无法导入“{self.name}”：{reason}"])
 
     # -- member names ------------------------------------------------------------------
     def check_name(self, name: str, *, what: str = "文件") -> None:
-        shown = name[:80]
+        shown = strip_controls(name[:80], "?")
         if not name:
             raise self.fail(f"数据包中有名称为空的{what}，已拒绝导入。")
         if "\\" in name:
@@ -272,7 +303,7 @@ class _Reader:
         if _DRIVE_RE.match(name):
             raise self.fail(f"数据包中的{what}路径“{shown}”带有盘符，指向数据包以外的位置，已拒绝导入。")
         if _CTRL_RE.search(name) or len(name) > 400:
-            raise self.fail(f"数据包中的{what}路径“{shown}”含有不允许的字符，已拒绝导入。")
+            raise self.fail(f"数据包中的{what}路径“{shown}”含有控制字符、文字方向控制符或过长，已拒绝导入。")
         parts = name.split("/")
         if any(p in ("..", ".") for p in parts):
             raise self.fail(f"数据包中的{what}路径“{shown}”含有“..”，指向数据包以外的位置，已拒绝导入。")
@@ -280,11 +311,13 @@ class _Reader:
             raise self.fail(f"数据包中的{what}路径“{shown}”格式不正确，已拒绝导入。")
 
     # -- bounded reading -----------------------------------------------------------------
-    def read_member(self, fh: Any, info: zipfile.ZipInfo, limit: int) -> bytes:
-        """Inflate one member ourselves, never producing more than ``limit`` bytes."""
-        bomb = self.fail(f"数据包中的文件“{info.filename}”解压后超过清单声明的大小（{limit} 字节），"
+    def stream_member(self, fh: Any, info: zipfile.ZipInfo, limit: int, sink: Callable[[bytes], None]) -> None:
+        """Inflate one member ourselves, in pieces of at most 1 MiB handed to ``sink``, never
+        producing more than ``limit`` bytes; checks its CRC and size."""
+        shown = strip_controls(info.filename[:80], "?")
+        bomb = self.fail(f"数据包中的文件“{shown}”解压后超过清单声明的大小（{limit} 字节），"
                          "疑似压缩炸弹，已拒绝导入。")
-        broken = self.fail(f"数据包中的文件“{info.filename}”已损坏，无法读取，已拒绝导入。")
+        broken = self.fail(f"数据包中的文件“{shown}”已损坏，无法读取，已拒绝导入。")
         fh.seek(info.header_offset)
         head = fh.read(30)
         if len(head) != 30 or head[:4] != b"PK\x03\x04":
@@ -299,8 +332,9 @@ class _Reader:
         elif method == zipfile.ZIP_DEFLATED:
             inflater = zlib.decompressobj(-15)
         else:
-            raise self.fail(f"数据包中的文件“{info.filename}”使用了不支持的压缩方式，已拒绝导入。")
-        out = bytearray()
+            raise self.fail(f"数据包中的文件“{shown}”使用了不支持的压缩方式，已拒绝导入。")
+        total = 0
+        crc = 0
         remaining = info.compress_size
         try:
             while remaining > 0:
@@ -308,35 +342,51 @@ class _Reader:
                 if not chunk:
                     raise broken
                 remaining -= len(chunk)
-                if inflater is None:
-                    out += chunk
-                    continue
-                data = chunk
-                while data and not inflater.eof:
-                    piece = inflater.decompress(data, limit - len(out) + 1)
-                    out += piece
-                    if len(out) > limit:
+                for piece in self._pieces(inflater, chunk):
+                    total += len(piece)
+                    if total > limit:
                         raise bomb
-                    data = inflater.unconsumed_tail
-                if inflater.eof:
+                    crc = zlib.crc32(piece, crc)
+                    sink(piece)
+                if inflater is not None and inflater.eof:
                     break
         except zlib.error:
             raise broken from None
         if inflater is not None and not inflater.eof:
             raise broken
-        if len(out) > limit:
-            raise bomb
-        if zlib.crc32(out) != info.CRC or len(out) != info.file_size:
-            raise self.fail(f"数据包中的文件“{info.filename}”内容与记录不符（文件已损坏或被篡改），已拒绝导入。")
+        if crc != info.CRC or total != info.file_size:
+            raise self.fail(f"数据包中的文件“{shown}”内容与记录不符（文件已损坏或被篡改），已拒绝导入。")
+
+    @staticmethod
+    def _pieces(inflater: Any, chunk: bytes) -> Iterable[bytes]:
+        """The output of one compressed chunk, 1 MiB at a time (a chunk of zeros inflates 1000×)."""
+        if inflater is None:
+            yield chunk
+            return
+        data = chunk
+        while not inflater.eof:
+            piece = inflater.decompress(data, _CHUNK)
+            data = inflater.unconsumed_tail
+            if piece:
+                yield piece
+            elif not data:
+                break  # this chunk is used up and nothing is pending
+
+    def read_member(self, fh: Any, info: zipfile.ZipInfo, limit: int) -> bytes:
+        out = bytearray()
+        self.stream_member(fh, info, limit, out.extend)
         return bytes(out)
 
     def parse_json(self, data: bytes, what: str) -> Any:
+        items = data.count(b",") + data.count(b"[") + data.count(b"{")
+        if items > MAX_JSON_ITEMS:
+            raise self.fail(f"数据包中的 {what} 含有的条目过多（{items:,} 个，上限 {MAX_JSON_ITEMS:,} 个），已拒绝导入。")
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError:
             raise self.fail(f"数据包中的 {what} 不是 UTF-8 编码的文本，已拒绝导入。") from None
         try:
-            return json.loads(text, parse_constant=lambda c: None)
+            return json.loads(text, parse_constant=json_constant, parse_float=json_float)
         except (ValueError, RecursionError) as e:  # ValueError: also an integer over 4300 digits
             where = f"（第 {e.lineno} 行第 {e.colno} 列）" if isinstance(e, json.JSONDecodeError) else ""
             raise self.fail(f"数据包中的 {what} 不是有效的 JSON{where}，已拒绝导入。") from None
@@ -344,14 +394,22 @@ class _Reader:
     # -- the whole package -------------------------------------------------------------
     def read(self) -> PackageContents:
         path = self.path
-        if not path.exists():
-            raise PackageError([f"找不到文件：{path}"])
-        if not path.is_file():
-            raise PackageError([f"“{path}”不是文件"])
-        if path.stat().st_size > MAX_TOTAL_BYTES:
-            raise self.fail(f"文件超过 {MAX_TOTAL_BYTES // (1024 * 1024)} MB 的上限，已拒绝导入。")
         try:
-            with open(path, "rb") as fh:
+            fh = open_regular(path)
+        except FileNotFoundError:
+            raise PackageError([f"找不到文件：{path}"]) from None
+        except UnsafeFile as e:
+            raise PackageError([f"无法导入“{self.name}”：{e}"]) from None
+        except OSError as e:
+            raise PackageError([f"无法读取“{self.name}”（{e.strerror or e}）"]) from None
+        try:
+            with fh:
+                if os.fstat(fh.fileno()).st_size > MAX_TOTAL_BYTES:
+                    raise self.fail(f"文件超过 {MAX_TOTAL_BYTES // (1024 * 1024)} MB 的上限，已拒绝导入。")
+                try:
+                    check_zip_directory(fh, MAX_MEMBERS, MAX_DIRECTORY_BYTES)
+                except ZipDirectoryTooBig as e:
+                    raise self.fail(f"数据包中的文件数（{e.entries:,} 个）超过 {MAX_MEMBERS} 个的上限，已拒绝导入。") from None
                 try:
                     zf = zipfile.ZipFile(fh)
                 except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError, OSError,
@@ -372,13 +430,14 @@ class _Reader:
         files: dict[str, zipfile.ZipInfo] = {}
         for info in infos:
             name = info.filename
+            shown = strip_controls(name[:80], "?")
             if counts[name] > 1:
-                raise self.fail(f"数据包中有重复的文件“{name[:80]}”，已拒绝导入。")
+                raise self.fail(f"数据包中有重复的文件“{shown}”，已拒绝导入。")
             mode = (info.external_attr >> 16) & 0o170000
             if mode == 0o120000:
-                raise self.fail(f"数据包中的“{name[:80]}”是符号链接，已拒绝导入。")
+                raise self.fail(f"数据包中的“{shown}”是符号链接，已拒绝导入。")
             if info.flag_bits & 0x1:
-                raise self.fail(f"数据包中的文件“{name[:80]}”已加密，已拒绝导入。")
+                raise self.fail(f"数据包中的文件“{shown}”已加密，已拒绝导入。")
             if name.endswith("/") and info.file_size == 0 and info.compress_size <= 2:
                 self.check_name(name[:-1], what="文件夹")
                 continue  # a plain folder entry carries no data
@@ -391,6 +450,7 @@ class _Reader:
             raise self.fail("数据包中的 manifest.json 过大，已拒绝导入。")
         manifest = self.parse_json(self.read_member(fh, minfo, minfo.file_size), MANIFEST)
         form, members = self._check_manifest(manifest)
+        self.members = members
 
         listed, present = set(members), set(files)
         missing, extra = sorted(listed - present), sorted(present - listed)
@@ -410,24 +470,79 @@ class _Reader:
             if info.file_size != declared:
                 raise self.fail(f"数据包中的文件“{name[:80]}”的大小与清单不符，已拒绝导入。")
         if members[ANSWERS]["size"] > MAX_ANSWERS_BYTES:
-            raise self.fail("数据包中的 answers.json 过大，已拒绝导入。")
+            raise self.fail(f"数据包中的 answers.json 过大（超过 {MAX_ANSWERS_BYTES // (1024 * 1024)} MB），已拒绝导入。")
         from clusterdesk.store import EVIDENCE_MAX_BYTES
 
-        data: dict[str, bytes] = {}
+        evidence_names = [n for n in files if n.startswith(EVIDENCE_DIR + "/")]
+        if len(evidence_names) > MAX_LINKS:
+            raise self.fail(f"数据包中的证明材料超过 {MAX_LINKS} 个的上限，已拒绝导入。")
         for name in sorted(files):
-            if name.startswith(EVIDENCE_DIR + "/") and members[name]["size"] > EVIDENCE_MAX_BYTES:
-                raise self.fail(f"数据包中的证明材料“{name[:80]}”超过单个文件 "
-                                f"{EVIDENCE_MAX_BYTES // (1024 * 1024)} MB 的上限，已拒绝导入。")
-            blob = self.read_member(fh, files[name], members[name]["size"])
-            if hashlib.sha256(blob).hexdigest() != members[name]["sha256"]:
-                raise self.fail(f"数据包中的文件“{name[:80]}”校验值（SHA-256）与清单不符，"
-                                "文件已损坏或被篡改，已拒绝导入。")
-            data[name] = blob
-        return self._contents(manifest, form, data)
+            cap = EVIDENCE_MAX_BYTES if name.startswith(EVIDENCE_DIR + "/") else MAX_DOCUMENT_BYTES
+            if name != ANSWERS and members[name]["size"] > cap:
+                raise self.fail(f"数据包中的文件“{name[:80]}”超过单个文件 {cap // (1024 * 1024)} MB 的上限，已拒绝导入。")
+
+        # answers.json: parsed and checked (evidence index included) before any file is inflated
+        answers = self.read_member(fh, files[ANSWERS], members[ANSWERS]["size"])
+        if hashlib.sha256(answers).hexdigest() != members[ANSWERS]["sha256"]:
+            raise self.fail("数据包中的 answers.json 校验值（SHA-256）与清单不符，文件已损坏或被篡改，已拒绝导入。")
+        checked = self._contents(manifest, form, answers, evidence_names)
+        del answers
+
+        # every other member: size, checksum and (evidence) content type, inflated once, not kept
+        first_use: dict[str, EvidenceItem] = {}
+        for e in checked.evidence:
+            first_use.setdefault(e.sha256, e)
+        for name in sorted(n for n in files if n != ANSWERS):
+            parts = PurePosixPath(name).parts
+            self._verify(fh, files[name], members[name], first_use.get(parts[1]) if parts[0] == EVIDENCE_DIR else None)
+        blobs: dict[str, bytes] = {}
+        documents: dict[str, bytes] = {}
+        for name in sorted(n for n in files if n != ANSWERS):
+            data = self.read_member(fh, files[name], members[name]["size"])
+            if hashlib.sha256(data).hexdigest() != members[name]["sha256"]:  # changed since verified
+                raise self.fail(f"数据包“{self.name}”在读取时发生了变化，已拒绝导入。")
+            if name.startswith(EVIDENCE_DIR + "/"):
+                blobs[PurePosixPath(name).parts[1]] = data
+            else:
+                documents[name[len(DOCUMENTS_DIR) + 1:]] = data
+        checked.blobs, checked.documents = blobs, documents
+        return checked
+
+    def _verify(self, fh: Any, info: zipfile.ZipInfo, member: dict[str, Any], use: EvidenceItem | None) -> None:
+        """Inflate one member without keeping it: size, CRC, SHA-256 and, for evidence (``use``: the
+        first place it is used, for the message), the content type."""
+        name = info.filename
+        hasher = hashlib.sha256()
+        sniffer = evidence_types.StreamSniffer() if use is not None else None
+
+        def not_allowed() -> PackageError:
+            assert use is not None
+            return self.fail(f"{use.where}：证明材料“{strip_controls(use.filename, '?')[:60]}”的内容不是允许的文档或图片"
+                             f"（{evidence_types.describe_allowed()}），已拒绝导入。")
+
+        def sink(piece: bytes) -> None:
+            hasher.update(piece)
+            if sniffer is not None:
+                sniffer.feed(piece)
+                if sniffer.hopeless():
+                    raise not_allowed()
+
+        self.stream_member(fh, info, member["size"], sink)
+        if hasher.hexdigest() != member["sha256"]:
+            raise self.fail(f"数据包中的文件“{strip_controls(name[:80], '?')}”校验值（SHA-256）与清单不符，"
+                            "文件已损坏或被篡改，已拒绝导入。")
+        if sniffer is not None:
+            if sniffer.kind() is None:
+                raise not_allowed()
+            if hasher.hexdigest() != PurePosixPath(name).parts[1]:
+                raise self.fail(f"数据包中的证明材料“{strip_controls(name[:80], '?')}”与其校验值不符，已拒绝导入。")
 
     def _check_manifest(self, manifest: Any) -> tuple[FormDef, dict[str, dict[str, Any]]]:
         if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
             raise self.fail("这不是集群申报助手的数据包（manifest.json 格式不对）。")
+        bad = find_non_finite(manifest)
+        if bad:
+            raise self.fail(f"manifest.json 的“{strip_controls(bad[:80], '?')}”是 NaN 或 Infinity 等非数值，已拒绝导入。")
         version = manifest.get("format_version")
         if isinstance(version, bool) or not isinstance(version, int) or version < 1:
             raise self.fail("数据包的格式版本无效，已拒绝导入。")
@@ -437,7 +552,7 @@ class _Reader:
         form_id = manifest.get("form_id")
         if not isinstance(form_id, str) or form_id not in self.catalog:
             known = "、".join(f.id for f in self.catalog)
-            raise self.fail(f"数据包使用的表单“{str(form_id)[:60]}”本程序不认识（可用的表单有：{known}），"
+            raise self.fail(f"数据包使用的表单“{strip_controls(str(form_id)[:60], '?')}”本程序不认识（可用的表单有：{known}），"
                             "请升级集群申报助手后再导入。")
         form = self.catalog.get(form_id)
         fv = manifest.get("form_version")
@@ -446,19 +561,18 @@ class _Reader:
         if fv > form.version:
             raise self.fail(f"数据包使用的“{form.title}”版本（{fv}）比本程序的版本（{form.version}）新，"
                             "请升级集群申报助手后再导入。")
-        uid = manifest.get("draft_uuid")
-        try:
-            uuid_module.UUID(str(uid))
-        except ValueError:
-            raise self.fail("数据包的草稿标识（draft_uuid）无效，已拒绝导入。") from None
-        if not isinstance(uid, str):
+        uid = normalise_uuid(manifest.get("draft_uuid"))
+        if uid is None:
             raise self.fail("数据包的草稿标识（draft_uuid）无效，已拒绝导入。")
+        manifest["draft_uuid"] = uid
         title = manifest.get("title")
         if not isinstance(title, str) or len(title) > 500:
             raise self.fail("数据包的标题无效，已拒绝导入。")
         members = manifest.get("members")
         if not isinstance(members, dict):
             raise self.fail("数据包的清单没有列出文件（members），已拒绝导入。")
+        if len(members) > MAX_MEMBERS:
+            raise self.fail(f"数据包的清单列出的文件超过 {MAX_MEMBERS} 个，已拒绝导入。")
         for name, m in members.items():
             self.check_name(name)
             if name == MANIFEST:
@@ -474,8 +588,10 @@ class _Reader:
             raise self.fail("数据包中缺少填报内容（answers.json），已拒绝导入。")
         return form, members
 
-    def _contents(self, manifest: dict[str, Any], form: FormDef, data: dict[str, bytes]) -> PackageContents:
-        doc = self.parse_json(data.pop(ANSWERS), ANSWERS)
+    def _contents(self, manifest: dict[str, Any], form: FormDef, answers_bytes: bytes,
+                  evidence_names: list[str]) -> PackageContents:
+        self.form = form
+        doc = self.parse_json(answers_bytes, ANSWERS)
         if not isinstance(doc, dict):
             raise self.fail("数据包中的 answers.json 顶层必须是对象，已拒绝导入。")
         if doc.get("form") != form.id:
@@ -490,73 +606,93 @@ class _Reader:
         else:
             for key, note in notes_in.items():
                 if not isinstance(key, str) or not form.has_cell(key) or not isinstance(note, str):
-                    problems.append(f"notes 中的“{str(key)[:60]}”不是有效的栏目说明")
+                    problems.append(f"notes 中的“{strip_controls(str(key)[:60], '?')}”不是有效的栏目说明")
                 elif note.strip():
                     notes[key] = note
-        evidence, blobs = self._evidence(doc.get("evidence_index") or {}, form, data, problems)
+        evidence = self._evidence(doc.get("evidence_index") or {}, form, evidence_names, problems)
+        if not problems:
+            rest = {k: v for k, v in doc.items() if k != "answers"}
+            bad = find_non_finite(rest)
+            if bad:
+                problems.append(f"answers.json 的“{strip_controls(bad[:80], '?')}”是 NaN 或 Infinity 等非数值")
         if problems:
             head = f"无法导入“{self.name}”：数据包中的填报内容不符合“{form.title}”的要求，已拒绝导入。"
             raise PackageError([head] + [f"  {p}" for p in problems])
-        documents = {name[len(DOCUMENTS_DIR) + 1:]: b for name, b in data.items()
-                     if name.startswith(DOCUMENTS_DIR + "/")}
         return PackageContents(
             path=self.path, manifest=manifest, form=form, uuid=manifest["draft_uuid"],
             title=_CTRL_RE.sub("", manifest["title"]).strip(), exported_at=str(manifest.get("exported_at") or ""),
             app_version=str(manifest.get("app_version") or ""), answers=answers, notes=notes,
-            evidence=evidence, blobs=blobs, documents=documents, answers_json=doc,
+            evidence=evidence, blobs={}, documents={}, answers_json=doc,
         )
 
-    def _evidence(self, index: Any, form: FormDef, data: dict[str, bytes],
-                  problems: list[str]) -> tuple[list[EvidenceItem], dict[str, bytes]]:
-        by_sha: dict[str, bytes] = {}
-        for name in [n for n in data if n.startswith(EVIDENCE_DIR + "/")]:
+    def _evidence(self, index: Any, form: FormDef, evidence_names: list[str],
+                  problems: list[str]) -> list[EvidenceItem]:
+        sizes: dict[str, int] = {}
+        for name in evidence_names:
             parts = PurePosixPath(name).parts
             if len(parts) != 3 or not _SHA_RE.match(parts[1]):
                 raise self.fail(f"数据包中的证明材料路径“{name[:80]}”格式不正确，已拒绝导入。")
-            blob = data.pop(name)
-            if hashlib.sha256(blob).hexdigest() != parts[1]:
-                raise self.fail(f"数据包中的证明材料“{name[:80]}”与其校验值不符，已拒绝导入。")
-            if parts[1] in by_sha:
+            if parts[1] in sizes:
                 raise self.fail(f"数据包中的证明材料“{parts[2][:60]}”重复，已拒绝导入。")
-            by_sha[parts[1]] = blob
+            sizes[parts[1]] = self.members[name]["size"]
         items: list[EvidenceItem] = []
         used: set[str] = set()
         if not isinstance(index, dict):
             problems.append("evidence_index 必须是对象")
-            return items, {}
+            return items
+        links = 0
         for key, by_option in index.items():
             if not isinstance(key, str) or not form.has_cell(key) or form.cell(key).field.evidence == "none":
-                problems.append(f"证明材料中的栏目“{str(key)[:60]}”不需要证明材料或不存在")
+                problems.append(f"证明材料中的栏目“{strip_controls(str(key)[:60], '?')}”不需要证明材料或不存在")
                 continue
             if not isinstance(by_option, dict):
                 problems.append(f"证明材料“{key}”的格式不正确")
                 continue
+            where = form.cell(key).where
             for option, entries in by_option.items():
                 try:
                     ok = isinstance(option, str) and evidence_option(form, key, option) == option
                 except InputError:
                     ok = False
                 if not ok:
-                    problems.append(colon_join(form.cell(key).where, f"证明材料的选项“{str(option)[:60]}”不存在"))
+                    problems.append(colon_join(where, f"证明材料的选项“{strip_controls(str(option)[:60], '?')}”不存在"))
                     continue
                 if not isinstance(entries, list):
-                    problems.append(colon_join(form.cell(key).where, "证明材料列表的格式不正确"))
+                    problems.append(colon_join(where, "证明材料列表的格式不正确"))
                     continue
+                links += len(entries)
+                if links > MAX_LINKS:
+                    raise self.fail(f"数据包中的证明材料链接超过 {MAX_LINKS} 个的上限，已拒绝导入。")
                 for e in entries:
                     if (not isinstance(e, dict) or not isinstance(e.get("file"), str) or not e["file"].strip()
-                            or len(e["file"]) > 255 or _CTRL_RE.search(e["file"])
                             or not isinstance(e.get("sha256"), str)):
-                        problems.append(colon_join(form.cell(key).where, "证明材料记录的格式不正确"))
+                        problems.append(colon_join(where, "证明材料记录的格式不正确"))
+                        continue
+                    why = evidence_types.name_problem(e["file"])
+                    if why:
+                        problems.append(colon_join(where, why))
                         continue
                     sha = e["sha256"]
-                    if sha not in by_sha:
-                        problems.append(colon_join(form.cell(key).where, f"证明材料“{e['file'][:60]}”不在数据包中"))
+                    if sha not in sizes:
+                        problems.append(colon_join(where, f"证明材料“{e['file'][:60]}”不在数据包中"))
                         continue
                     used.add(sha)
-                    items.append(EvidenceItem(key, option, e["file"], sha, len(by_sha[sha])))
-        if set(by_sha) - used:
+                    items.append(EvidenceItem(key, option, e["file"], sha, sizes[sha], where))
+        if set(sizes) - used and not problems:
             raise self.fail("数据包中有未被任何栏目引用的证明材料，已拒绝导入。")
-        return items, {sha: by_sha[sha] for sha in used}
+        return items
+
+
+def normalise_uuid(value: Any) -> str | None:
+    """A draft uuid in its one canonical spelling (``{…}``, upper case and ``urn:uuid:`` are the
+    same uuid: the duplicate check must not be bypassed by spelling it differently), or None.
+    (``Store.find_drafts_by_uuid`` compares canonical spellings too, for drafts stored before.)"""
+    if not isinstance(value, str) or len(value) > 100:
+        return None
+    try:
+        return str(uuid_module.UUID(value.strip().lower()))
+    except ValueError:
+        return None
 
 
 def read_package(path: Path | str, catalog: Catalog | None = None) -> PackageContents:

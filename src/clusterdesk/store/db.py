@@ -66,6 +66,7 @@ from sqlalchemy.engine import Connection, Engine, create_engine
 from sqlalchemy.pool import StaticPool
 from sqlmodel import Session, select
 from clusterdesk.fsutil import fsync_dir as _fsync_dir
+from clusterdesk.safeio import open_regular
 
 from . import migrations
 from .models import AnswerRow, BlobRow, DraftRow, EvidenceRow, MetaRow, StoreStateRow
@@ -1504,13 +1505,11 @@ class Store:
             return self._draft_info(self._require_draft(session, draft_id), session)
 
     def find_drafts_by_uuid(self, uuid: str) -> list[DraftInfo]:
+        """Drafts with this uuid, however either side spells it (``{…}``, upper case, ``urn:uuid:``)."""
+        wanted = _canonical_uuid(uuid)
         with self._tx(write=False) as session:
-            rows = session.exec(
-                select(DraftRow)
-                .where(DraftRow.uuid == uuid)
-                .order_by(DraftRow.updated_at.desc(), DraftRow.id.desc())
-            ).all()
-            return [self._draft_info(row, session) for row in rows]
+            rows = session.exec(select(DraftRow).order_by(DraftRow.updated_at.desc(), DraftRow.id.desc())).all()
+            return [self._draft_info(row, session) for row in rows if _canonical_uuid(row.uuid) == wanted]
 
     def rename_draft(self, draft_id: int, title: str) -> None:
         if not isinstance(title, str):
@@ -1772,7 +1771,9 @@ class Store:
         self._check_slot(key, option)
         src = Path(src)
         filename = _base_name(src.name) or "证明材料"
+        _check_evidence_type(filename)
         digest, size = _hash_file(src, _evidence_cap())
+        _check_evidence_type(filename, path=src)
         with self._tx(write=True) as session:
             self._touch(session, draft_id)
             if not self._blob_exists(session, digest):
@@ -1795,6 +1796,7 @@ class Store:
         digest = hashlib.sha256(data).hexdigest()
         with self._tx(write=True) as session:
             self._touch(session, draft_id)
+            _check_evidence_type(filename, data=data)
             if not self._blob_exists(session, digest):
                 session.exec(insert(BlobRow.__table__).values(sha256=digest, size=len(data), data=data))
             return self._link_evidence(session, draft_id, key, option, filename, digest, len(data))
@@ -1810,7 +1812,7 @@ class Store:
         hasher = hashlib.sha256()
         total = 0
         try:
-            with open(src, "rb") as fh:
+            with open_regular(src) as fh:  # never blocks on a pipe swapped in after hashing
                 with raw.blobopen("blob", "data", rowid) as blob:
                     while chunk := fh.read(_CHUNK):
                         total += len(chunk)
@@ -1986,6 +1988,7 @@ class Store:
         Close any Store on ``db_path`` first (an open one would see the restored
         data, but it is cleaner to reopen).
         """
+        _require_regular_backup(_abs_path(backup_file))  # a pipe or /dev/zero would hang or never end
         _restore(_abs_path(db_path), _abs_path(backup_file))
 
     @classmethod
@@ -1997,6 +2000,40 @@ class Store:
 
 
 # --------------------------------------------------------------------------- module-level workers
+
+
+def _require_regular_backup(path: Path) -> None:
+    try:
+        open_regular(path).close()
+    except FileNotFoundError as exc:
+        raise StoreError(f"找不到备份文件：{path}") from exc
+    except OSError as exc:
+        raise StoreError(f"无法使用备份文件：{exc}") from exc
+
+
+def _canonical_uuid(text: str) -> str:
+    try:
+        return str(uuid_module.UUID(text.strip().lower()))
+    except (AttributeError, ValueError):
+        return text
+
+
+def _check_evidence_type(filename: str, *, path: Path | None = None, data: bytes | None = None) -> None:
+    """The allow-list of evidence types (``clusterdesk.evidence_types``): by name, and by content
+    when ``path`` or ``data`` is given."""
+    from clusterdesk import evidence_types
+
+    try:
+        if path is not None:
+            evidence_types.check_file(path, filename)
+        elif data is not None:
+            evidence_types.check_bytes(filename, data)
+        else:
+            evidence_types.check_name(filename)
+    except evidence_types.EvidenceTypeError as exc:
+        raise EvidenceError(str(exc)) from None
+    except OSError as exc:
+        raise EvidenceError(f"无法读取文件“{filename}”：{exc}") from None
 
 
 def _hash_file(src: Path, cap: int) -> tuple[str, int]:

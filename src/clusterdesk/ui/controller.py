@@ -15,7 +15,7 @@ from typing import Any
 
 from clusterdesk.annual import Carried, carried
 from clusterdesk.model.rules import Problem
-from clusterdesk.service import Change, DraftSession, InputError
+from clusterdesk.service import Change, DraftSession, InputError, evidence_viewing_copy
 from clusterdesk.store import StoreError
 
 from .qt import QObject, Signal
@@ -127,11 +127,12 @@ class DraftController(QObject):
         self._evidence_done(key)
 
     def export_evidence(self, evidence_id: int) -> Path:
-        """Copy an evidence file out of the store into a private temporary folder (to open it)."""
+        """Copy an evidence file out of the store into a private temporary folder, to open it: named
+        with the extension of its checked content, so the system's opener never runs it."""
         if self._tmp is None:
             self._tmp = tempfile.TemporaryDirectory(prefix="clusterdesk-")
         sub = Path(tempfile.mkdtemp(dir=self._tmp.name))
-        return self.session.store.export_evidence(evidence_id, sub)
+        return evidence_viewing_copy(self.session.store, evidence_id, sub)
 
     def _evidence_done(self, key: str) -> None:
         self._mark_saved()
