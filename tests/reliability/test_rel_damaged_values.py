@@ -31,7 +31,7 @@ from rel_support import (DEMO_CQ, PYTHON, bump, child_env, has_cjk, integrity, r
 from clusterdesk.store import DatabaseDamaged, Store, ValuesDamaged, WritesStopped
 
 ANSWER_KEY, ANSWER_WHERE = "industry.chain_status", "二、主导产业情况 · 集群产业链强链补链情况（200字以内）"
-NOTE_KEY, NOTE_WHERE = "basic.authority_contact", "一、基本情况 · 联系人"
+NOTE_KEY, NOTE_WHERE = "basic.authority_contact", "一、基本情况 · 区（县）中小企业主管部门 · 联系人"
 MARK = "强链补链独特标记甲乙丙"
 NOTE = "备注独特标记丁戊己"
 META = {"说明": "元信息独特标记庚辛"}
