@@ -268,6 +268,17 @@ def _restore_hint(e: BaseException) -> None:
         _err(f"可以用它恢复（恢复前会先备份当前文件）：clusterdesk --db \"{path}\" restore \"{snaps[0]}\"")
 
 
+def _startup(args: argparse.Namespace) -> None:
+    """Clean up what a crashed run left behind (temporary files, an unfinished export) before the
+    command runs; the GUI does the same in ui.app.run and shows the notes in a window."""
+    from clusterdesk.export.leftovers import startup_cleanup
+    from clusterdesk.store import default_db_path
+
+    data_dir = Path(args.db).absolute().parent if getattr(args, "db", None) else default_db_path().parent
+    for note in startup_cleanup(data_dir).notes:
+        _err(f"提示：{note}")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     from clusterdesk.model.form import FormDefinitionError
     from clusterdesk.service import InputError
@@ -280,6 +291,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not getattr(args, "command", None):
         args.func = cmd_gui
+    if args.func is not cmd_gui:
+        _startup(args)
     try:
         return args.func(args)
     except (TemplateError, FormDefinitionError, CliError) as e:

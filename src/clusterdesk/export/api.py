@@ -9,9 +9,10 @@ For a draft titled ``<集群名称>`` of a form with short title ``<short_title>
 
 A draft with errors (validate()) is refused unless ``draft_copy``: then everything carries the 草稿
 watermark and every file name ends in （草稿）. Both Word versions are rendered in memory before anything
-is written; every file is then written atomically (temporary file + rename, atomic.py). If a write
-fails, the files this export created are removed again: no half-written file ever appears under a
-final name, and an older export of the same name is either left as it was or fully replaced.
+is written. The files are made in a private folder inside ``out_dir`` and then published together
+(publish.FileSet): if anything fails, ``out_dir`` is as it was (an older export of the same names
+intact); after a kill or power cut the next start, or the next export to that folder, completes or
+undoes the set, so the folder never keeps part of one export beside part of another.
 
 Usage::
 
@@ -24,7 +25,6 @@ Usage::
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import io
 import re
@@ -34,6 +34,7 @@ from typing import Any, Iterable, Sequence
 
 from clusterdesk.export import docxkit as dk
 from clusterdesk.export.atomic import ExportWriteError, atomic_write
+from clusterdesk.export.publish import FileSet
 from clusterdesk.export.pdf import PdfConversionError, PdfUnavailable, docx_to_pdf, find_soffice
 from clusterdesk.export.render_docx import normalise_evidence, protect_read_only, render_docx
 from clusterdesk.export.render_xlsx import render_xlsx
@@ -112,39 +113,6 @@ def export_names(form: FormDef, answers: Answers, title: str = "", draft_copy: b
                        f"{stem}{d}.pdf")
 
 
-class _Writer:
-    """Writes the files of one export; ``rollback`` removes those it created (not older ones it replaced)."""
-
-    def __init__(self, out: Path):
-        self.out = out
-        self.created: list[Path] = []
-        self.files: list[Path] = []
-
-    def _done(self, dst: Path, existed: bool) -> Path:
-        self.files.append(dst)
-        if not existed:
-            self.created.append(dst)
-        return dst
-
-    def write_bytes(self, name: str, data: bytes) -> Path:
-        dst = self.out / name
-        existed = dst.exists()
-        with atomic_write(dst, "wb") as fh:
-            fh.write(data)
-        return self._done(dst, existed)
-
-    def write_with(self, name: str, fn: Any) -> Path:
-        dst = self.out / name
-        existed = dst.exists()
-        fn(dst)
-        return self._done(dst, existed)
-
-    def rollback(self) -> None:
-        for p in self.created:
-            with contextlib.suppress(OSError):
-                p.unlink()
-
-
 def _docx_bytes(doc: Any) -> bytes:
     buf = io.BytesIO()
     doc.save(buf)
@@ -153,13 +121,14 @@ def _docx_bytes(doc: Any) -> bytes:
 
 def export_answers(form: FormDef, answers: Answers, evidence: Iterable[Any] | None, title: str,
                    out_dir: str | Path, *, pdf: bool = True, draft_copy: bool = False,
-                   fonts: dk.DocFonts | None = None) -> ExportResult:
+                   fonts: dk.DocFonts | None = None, data_dir: Path | None = None) -> ExportResult:
     """Export answers that need not be in a store (a filled template, for instance).
 
     ``evidence``: the store's ``EvidenceInfo`` list or ``(key, option, path)`` tuples. ``title`` names
     the files when the form's title field is empty. Raises ExportRefused (errors, not draft_copy),
     ExportWriteError (folder missing / not writable / disk full), XlsxExportError (text Excel cannot
-    hold)."""
+    hold). ``data_dir``: the data folder, which keeps a record of ``out_dir`` while the files are
+    being published (so a crash's leftovers are cleaned at the next start)."""
     out = Path(out_dir)
     problems = validate(form, answers)
     errors = [p for p in problems if p.level == "error"]
@@ -183,27 +152,29 @@ def export_answers(form: FormDef, answers: Answers, evidence: Iterable[Any] | No
     protect_read_only(doc)
     printed = _docx_bytes(doc)
     del doc
-    w = _Writer(out)
     pdf_path: Path | None = None
-    try:
-        w.write_bytes(names.print_docx, printed)
-        w.write_bytes(names.editable_docx, editable)
-        w.write_with(names.xlsx, lambda dst: render_xlsx(form, answers, dst, draft=draft_copy))
+    with FileSet(out, data_dir=data_dir) as fs:
+        stage = fs.dir
+        for name, data in ((names.print_docx, printed), (names.editable_docx, editable)):
+            with atomic_write(stage / name, "wb") as fh:
+                fh.write(data)
+        render_xlsx(form, answers, stage / names.xlsx, draft=draft_copy)
+        puts = [names.print_docx, names.editable_docx, names.xlsx]
         if pdf:
             if find_soffice() is None:
                 messages.append(NO_PDF_MESSAGE)
             else:
                 try:
-                    made = w.write_with(names.pdf, lambda dst: docx_to_pdf(out / names.print_docx, out))
-                    pdf_path = made
+                    docx_to_pdf(stage / names.print_docx, stage)
+                    puts.append(names.pdf)
                 except PdfUnavailable:
                     messages.append(NO_PDF_MESSAGE)
                 except PdfConversionError as e:
                     messages.append(f"PDF 生成失败，其余文件已导出：{e}")
-    except BaseException:
-        w.rollback()
-        raise
-    files = w.files
+        files = fs.publish(puts)
+    messages.extend(fs.sweep.notes)
+    if names.pdf in puts:
+        pdf_path = out / names.pdf
     return ExportResult(files=files, pdf=pdf_path, messages=messages)
 
 
@@ -215,4 +186,6 @@ def export_draft(store: Any, draft_id: int, out_dir: str | Path, *, pdf: bool = 
     info = store.get_draft(draft_id)
     form, answers = load_answers(store, draft_id, catalog)
     evidence = store.list_evidence(draft_id)
-    return export_answers(form, answers, evidence, info.title, out_dir, pdf=pdf, draft_copy=draft_copy)
+    data_dir = Path(store.path).parent if getattr(store, "path", None) else None
+    return export_answers(form, answers, evidence, info.title, out_dir, pdf=pdf, draft_copy=draft_copy,
+                          data_dir=data_dir)

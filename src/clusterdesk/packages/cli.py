@@ -122,6 +122,8 @@ def cmd_district(args: argparse.Namespace) -> int:
         _out(f"\t{f.relative_to(result.folder).as_posix()}")
     if result.draft_copies:
         sys.stderr.write("以下材料仍有错误，生成的是草稿：" + "、".join(result.draft_copies) + "\n")
+    for m in result.messages:
+        sys.stderr.write(f"提示：{m}\n")
     return 0
 
 

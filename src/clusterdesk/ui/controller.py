@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from clusterdesk.annual import Carried, carried
+from clusterdesk.export.leftovers import owned_prefix
 from clusterdesk.model.rules import Problem
 from clusterdesk.service import Change, DraftSession, InputError
 
@@ -86,7 +87,8 @@ class DraftController(QObject):
     def export_evidence(self, evidence_id: int) -> Path:
         """Copy an evidence file out of the store into a private temporary folder (to open it)."""
         if self._tmp is None:
-            self._tmp = tempfile.TemporaryDirectory(prefix="clusterdesk-")
+            # named as ours: removed at the next start if this process is killed
+            self._tmp = tempfile.TemporaryDirectory(prefix=owned_prefix(), suffix=".evidence")
         sub = Path(tempfile.mkdtemp(dir=self._tmp.name))
         return self.session.store.export_evidence(evidence_id, sub)
 
