@@ -45,7 +45,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 __all__ = ["PREFIX", "SweepReport", "configure", "hide", "is_ours", "owned_prefix", "pid_alive", "remember",
-           "forget", "scratch_dir", "spool_file", "startup_cleanup", "sweep_folder"]
+           "remove_tree", "forget", "scratch_dir", "spool_file", "startup_cleanup", "sweep_folder"]
 
 PREFIX = ".~clusterdesk-"
 #: An entry from another computer sharing the folder is considered abandoned after this long.
@@ -266,7 +266,7 @@ def sweep_folder(folder: Path | str) -> SweepReport:
                 note = recover(path)
                 if note:
                     report.notes.append(note)
-                _rmtree(path)
+                remove_tree(path)
             elif entry.is_file(follow_symlinks=False):
                 os.unlink(path)
             else:
@@ -277,7 +277,8 @@ def sweep_folder(folder: Path | str) -> SweepReport:
     return report
 
 
-def _rmtree(path: Path) -> None:
+def remove_tree(path: Path) -> None:
+    """shutil.rmtree that also removes read-only files; OSError if something stays."""
     shutil.rmtree(path, ignore_errors=True)
     if path.exists():  # read-only files (Windows): make everything writable and try again
         for root, dirs, files in os.walk(path):

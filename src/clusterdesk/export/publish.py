@@ -45,7 +45,7 @@ from typing import Any
 from clusterdesk.fsutil import fsync_dir
 
 from .atomic import ExportWriteError, atomic_write, describe_os_error, replace_error
-from .leftovers import SweepReport, forget, hide, is_ours, owned_prefix, remember, sweep_folder
+from .leftovers import SweepReport, forget, hide, is_ours, owned_prefix, remember, remove_tree, sweep_folder
 
 __all__ = ["FileSet", "MANIFEST_NAME", "NewFolder", "read_manifest", "recover", "sha256_of", "write_manifest"]
 
@@ -255,46 +255,66 @@ def recover(root: Path) -> str | None:
 # ----------------------------------------------------------------------------- the two ways to publish
 
 
-class FileSet:
-    """Build files in a private folder inside an existing ``dest``, then publish them together.
+class _PrivateFolder:
+    """A private folder of ours made in ``where`` (after cleaning ``where``'s leftovers), removed
+    when the block ends unless it was published. Base of FileSet and NewFolder."""
 
-    Use as a context manager: write into :attr:`dir` (sub-folders allowed), then call
-    :meth:`publish`. Leaving the block without publishing removes everything. ``data_dir``: the
-    data folder, where a record of ``dest`` is kept while the block runs (leftovers.remember)."""
+    _suffix = ""
 
-    def __init__(self, dest: Path | str, *, data_dir: Path | None = None):
-        self.dest = Path(dest)
+    def __init__(self, where: Path, data_dir: Path | None):
+        self.where = where
         self.data_dir = data_dir
         self.root: Path | None = None
         self.published = False
         self.sweep = SweepReport()
         self._record: Path | None = None
 
-    def __enter__(self) -> "FileSet":
-        if not self.dest.is_dir():
-            raise ExportWriteError.for_folder(self.dest, "文件夹不存在", errno.ENOENT)
-        self.sweep = sweep_folder(self.dest)
-        self._record = remember(self.dest, self.data_dir)
+    def _open(self) -> None:
+        self.sweep = sweep_folder(self.where)
+        self._record = remember(self.where, self.data_dir)
         try:
-            self.root = Path(tempfile.mkdtemp(dir=self.dest, prefix=owned_prefix(), suffix=".publish"))
-            hide(self.root)
-            (self.root / STAGE).mkdir()
+            self.root = Path(tempfile.mkdtemp(dir=self.where, prefix=owned_prefix(), suffix=self._suffix))
+            self._prepare(self.root)
         except OSError as exc:
             self._discard()
-            raise ExportWriteError.for_folder(self.dest, describe_os_error(exc), exc.errno) from exc
-        return self
+            raise ExportWriteError.for_folder(self.where, describe_os_error(exc), exc.errno) from exc
+
+    def _prepare(self, root: Path) -> None:
+        pass
 
     def __exit__(self, *exc: object) -> None:
         self._discard()
 
     def _discard(self) -> None:
         if self.root is not None and not self.published:
-            from .leftovers import _rmtree
-
             with contextlib.suppress(OSError):
-                _rmtree(self.root)
+                remove_tree(self.root)
         forget(self._record)
         self._record = None
+
+
+class FileSet(_PrivateFolder):
+    """Build files in a private folder inside an existing ``dest``, then publish them together.
+
+    Use as a context manager: write into :attr:`dir` (sub-folders allowed), then call
+    :meth:`publish`. Leaving the block without publishing removes everything. ``data_dir``: the
+    data folder, where a record of ``dest`` is kept while the block runs (leftovers.remember)."""
+
+    _suffix = ".publish"
+
+    def __init__(self, dest: Path | str, *, data_dir: Path | None = None):
+        super().__init__(Path(dest), data_dir)
+        self.dest = self.where
+
+    def __enter__(self) -> "FileSet":
+        if not self.dest.is_dir():
+            raise ExportWriteError.for_folder(self.dest, "文件夹不存在", errno.ENOENT)
+        self._open()
+        return self
+
+    def _prepare(self, root: Path) -> None:
+        hide(root)
+        (root / STAGE).mkdir()
 
     @property
     def dir(self) -> Path:
@@ -354,10 +374,8 @@ class FileSet:
         _fsync_parents(dest, ops)
         _finish(root)
         self.published = True
-        from .leftovers import _rmtree
-
         with contextlib.suppress(OSError):
-            _rmtree(root)
+            remove_tree(root)
         forget(self._record)
         self._record = None
         return [_under(dest, PurePosixPath(r)) for r in names]
@@ -377,37 +395,19 @@ class FileSet:
             return
 
 
-class NewFolder:
+class NewFolder(_PrivateFolder):
     """Build a whole new folder beside where it will be, then rename it into place in one step
     (a single rename: all or nothing). ``final`` must not exist (an empty folder is replaced)."""
 
+    _suffix = ".build"
+
     def __init__(self, final: Path | str, *, data_dir: Path | None = None):
         self.final = Path(final)
-        self.data_dir = data_dir
-        self.root: Path | None = None
-        self.published = False
-        self.sweep = SweepReport()
-        self._record: Path | None = None
+        super().__init__(self.final.parent, data_dir)
 
     def __enter__(self) -> "NewFolder":
-        parent = self.final.parent
-        self.sweep = sweep_folder(parent)
-        self._record = remember(parent, self.data_dir)
-        try:
-            self.root = Path(tempfile.mkdtemp(dir=parent, prefix=owned_prefix(), suffix=".build"))
-        except OSError as exc:
-            forget(self._record)
-            raise ExportWriteError.for_folder(parent, describe_os_error(exc), exc.errno) from exc
+        self._open()
         return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self.root is not None and not self.published:
-            from .leftovers import _rmtree
-
-            with contextlib.suppress(OSError):
-                _rmtree(self.root)
-        forget(self._record)
-        self._record = None
 
     @property
     def dir(self) -> Path:
