@@ -165,8 +165,11 @@ _SCRATCH: contextvars.ContextVar[Path | None] = contextvars.ContextVar("clusterd
 @contextlib.contextmanager
 def scratch_dir(what: str = "scratch") -> Iterator[Path]:
     """A private folder in the system temp folder, removed when the block ends (and, after a
-    crash, at the next start). openpyxl's spool files made inside the block go there too."""
-    path = Path(tempfile.mkdtemp(prefix=owned_prefix(), suffix=f".{what}"))
+    crash, at the next start or the next use of a scratch folder: each use first clears what
+    killed processes left there). openpyxl's spool files made inside the block go there too."""
+    temp = Path(tempfile.gettempdir())
+    sweep_folder(temp)
+    path = Path(tempfile.mkdtemp(prefix=owned_prefix(), suffix=f".{what}", dir=temp))
     token = _SCRATCH.set(path)
     try:
         yield path

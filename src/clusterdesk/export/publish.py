@@ -87,10 +87,10 @@ def safe_relative(text: object) -> PurePosixPath | None:
     """A relative path that stays inside its folder (no absolute path, drive, '..', NUL)."""
     if not isinstance(text, str) or not text or len(text) > 1000 or "\\" in text or "\x00" in text:
         return None
-    p = PurePosixPath(text)
-    if p.is_absolute() or any(part in ("", ".", "..") or ":" in part for part in p.parts):
+    parts = text.split("/")  # PurePosixPath would quietly drop "." and doubled slashes
+    if any(part in ("", ".", "..") or ":" in part for part in parts):
         return None
-    return p
+    return PurePosixPath(*parts)
 
 
 def _under(base: Path, rel: PurePosixPath) -> Path:

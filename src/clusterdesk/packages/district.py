@@ -725,13 +725,14 @@ def _place(stage: Path, target: _Target, rels: list[str], notes: list[str]) -> d
     return mapping
 
 
-def _stale(target: _Target, finals: set[str], notes: list[str]) -> dict[str, str]:
-    """The last compile's files this one no longer writes: removed if unchanged, else kept."""
+def _stale(target: _Target, wanted: set[str], notes: list[str]) -> dict[str, str]:
+    """The last compile's files this one no longer writes: removed if unchanged, else kept.
+    ``wanted``: every name this compile wanted (one it left to the officer is not stale)."""
     from clusterdesk.export.publish import sha256_of
 
     out: dict[str, str] = {}
     for rel, sha in target.previous.items():
-        if rel in finals:
+        if rel in wanted:
             continue
         p = target.folder / rel
         if p.is_file() and not p.is_symlink():
@@ -939,7 +940,7 @@ def _build_and_publish(store: Any, api: Any, target: _Target, ws: "DistrictWorks
         else:
             from clusterdesk.export.publish import MANIFEST_NAME, sha256_of
 
-            removes = _stale(target, set(finals), notes)
+            removes = _stale(target, set(finals) | set(rels), notes)
             expect = {f: (sha256_of(folder / f) if (folder / f).is_file() else None) for f in finals}
             old_manifest = folder / MANIFEST_NAME
             expect[MANIFEST_NAME] = sha256_of(old_manifest) if old_manifest.is_file() else None
