@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from clusterdesk.export.publish import MANIFEST_NAME
-from clusterdesk.packages import DuplicatePackage, PackageError, write_package
+from clusterdesk.packages import DuplicatePackage, PackageError
 from clusterdesk.packages.checklist import print_jobs
 from clusterdesk.packages.district import (
     CHECKLIST_NAME,
@@ -50,14 +50,9 @@ def make_cluster(store, industry: str) -> int:
 @pytest.fixture(scope="module")
 def packages(tmp_path_factory) -> list[Path]:
     """Four clusters' packages, as four operating bodies would hand them in."""
-    from clusterdesk.store import Store
+    from cd_support import cluster_packages
 
-    d = tmp_path_factory.mktemp("clusters")
-    out = []
-    with Store.open(d / "clusters.sqlite3") as s:
-        for n, name in enumerate(NAMES):
-            out.append(write_package(s, make_cluster(s, name), d / f"{n + 1}.cdpkg", documents=False))
-    return out
+    return cluster_packages(tmp_path_factory.mktemp("clusters"), NAMES)
 
 
 @pytest.fixture()

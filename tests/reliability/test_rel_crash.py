@@ -16,47 +16,21 @@ from __future__ import annotations
 
 import json
 import os
-import queue
 import random
 import signal
 import subprocess
-import threading
 import time
 from copy import deepcopy
 from pathlib import Path
 
 import pytest
 
-from rel_support import HERE, PYTHON, answers_by_draft, child_env, foreign_key_problems, integrity, record
+from rel_support import HERE, PYTHON, Reader, answers_by_draft, child_env, foreign_key_problems, integrity, record
 
 WORKER = str(HERE / "crash_worker.py")
 ZYGOTE_RUNS_PER_DB = 25
 ZYGOTE_DBS = 4
 COLD_RUNS = 4
-
-
-class Reader:
-    """Reads a child's stdout in a thread so the child never blocks on a full pipe."""
-
-    def __init__(self, proc: subprocess.Popen):
-        self.q: queue.Queue[str | None] = queue.Queue()
-        self.t = threading.Thread(target=self._run, args=(proc.stdout,), daemon=True)
-        self.t.start()
-
-    def _run(self, fh) -> None:
-        for raw in fh:
-            self.q.put(raw.decode("utf-8"))
-        self.q.put(None)
-
-    def until(self, prefix: str, timeout: float = 60) -> tuple[list[str], str]:
-        lines: list[str] = []
-        while True:
-            line = self.q.get(timeout=timeout)
-            if line is None:
-                raise AssertionError(f"child ended before {prefix!r}; got {lines[-5:]}")
-            if line.startswith(prefix):
-                return lines, line
-            lines.append(line)
 
 
 def apply_op(state: dict[int, dict], op: dict, created: int | None = None) -> None:
