@@ -514,6 +514,43 @@ def test_only_entries_named_as_ours_of_dead_processes_are_removed(tmp_path):
         alive.wait()
 
 
+def test_startup_cleans_the_data_folder_and_the_folders_a_crashed_run_wrote_to(tmp_path):
+    from clusterdesk.export.leftovers import startup_cleanup
+    from clusterdesk.fsutil import HOST_TAG
+
+    dead = subprocess.Popen([PYTHON, "-c", "pass"])
+    dead.wait()
+    alive = subprocess.Popen([PYTHON, "-c", "import time; time.sleep(60)"])
+    try:
+        data, folder, away = tmp_path / "data", tmp_path / "导出", tmp_path / "gone"
+        (data / "snapshots").mkdir(parents=True)
+        (data / RECORDS_DIR).mkdir()
+        folder.mkdir()
+        dead_name = f".~clusterdesk-{HOST_TAG}-{dead.pid}-"
+        leftovers = [data / f"{dead_name}abcdefgh.clusterdesk.sqlite3.tmp",
+                     data / "snapshots" / f"{dead_name}abcdefg1.clusterdesk-20261123.sqlite3.tmp",
+                     folder / f"{dead_name}abcdefg2.申报表.tmp"]
+        for p in leftovers:
+            p.write_bytes(b"half written")
+        for n, target in enumerate([folder, away]):
+            (data / RECORDS_DIR / f"{dead_name}abcdef{n}x.json").write_text(
+                json.dumps({"folder": str(target)}, ensure_ascii=False), encoding="utf-8")
+        live_record = data / RECORDS_DIR / f".~clusterdesk-{HOST_TAG}-{alive.pid}-abcdefg9.json"
+        live_record.write_text(json.dumps({"folder": str(folder)}), encoding="utf-8")
+        mine = [data / "clusterdesk.sqlite3", data / "snapshots" / "clusterdesk-20261123-101010-000001.sqlite3",
+                folder / "申报表.docx"]
+        for p in mine:
+            p.write_bytes(b"the user's")
+        report = startup_cleanup(data)
+        assert not any(p.exists() for p in leftovers)
+        assert all(p.read_bytes() == b"the user's" for p in mine)
+        assert records(data) == [live_record.name]  # a running instance's record stays
+        assert report.removed == len(leftovers)
+    finally:
+        alive.kill()
+        alive.wait()
+
+
 def test_spool_files_stay_in_a_private_folder(tmp_path, monkeypatch):
     import tempfile
 

@@ -17,7 +17,8 @@ Where the leftovers are cleaned:
 
 * at the next export, compile or ``atomic_write`` into the same folder (:func:`sweep_folder`);
 * at the next start of the program (:func:`startup_cleanup`, called by the command line and the
-  GUI): the system temp folder, and every folder a killed process was writing to. Before a
+  GUI): the system temp folder, the data folder (the store's own temporary files), and every
+  folder a killed process was writing to. Before a
   process creates a temporary entry in a user's folder it writes a small record naming that folder
   into ``<data folder>/unfinished-writes/``, and removes it when done, so after a crash the next
   start knows where to look without keeping a list of every folder the user ever exported to.
@@ -29,11 +30,8 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-import hashlib
 import json
 import os
-import platform
-import re
 import shutil
 import stat
 import sys
@@ -44,10 +42,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from clusterdesk.fsutil import HOST_TAG, TEMP_PREFIX, owned_prefix, owner_of
+
 __all__ = ["PREFIX", "SweepReport", "configure", "hide", "is_ours", "owned_prefix", "pid_alive", "remember",
            "remove_tree", "forget", "scratch_dir", "spool_file", "startup_cleanup", "sweep_folder"]
 
-PREFIX = ".~clusterdesk-"
+PREFIX = TEMP_PREFIX
 #: An entry from another computer sharing the folder is considered abandoned after this long.
 OTHER_HOST_AGE_SECONDS = 24 * 3600
 #: A record of a folder that cannot be reached (a network drive) is dropped after this long.
@@ -55,27 +55,13 @@ RECORD_MAX_AGE_SECONDS = 30 * 24 * 3600
 RECORDS_DIR = "unfinished-writes"
 _RECORD_MAX_BYTES = 64 * 1024
 
-_OWNED = re.compile(r"^\.~clusterdesk-([0-9a-f]{6})-([0-9]{1,10})-([a-z0-9_]{8})(?:\..*)?$", re.DOTALL)
-
 
 # ----------------------------------------------------------------------------- names and owners
 
 
-def _host_tag() -> str:
-    return hashlib.sha256((platform.node() or "").encode("utf-8", "surrogatepass")).hexdigest()[:6]
-
-
-_HOST = _host_tag()
-
-
-def owned_prefix() -> str:
-    """The name prefix of this process's temporary entries (pass to mkstemp/mkdtemp)."""
-    return f"{PREFIX}{_HOST}-{os.getpid()}-"
-
-
 def is_ours(name: str) -> bool:
     """Whether ``name`` is a temporary entry name made by this program (any process)."""
-    return _OWNED.match(name) is not None
+    return owner_of(name) is not None
 
 
 def pid_alive(pid: int) -> bool:
@@ -116,11 +102,11 @@ def _win_pid_alive(pid: int) -> bool:  # pragma: no cover - Windows only
 
 def _abandoned(entry: os.DirEntry | Path, name: str, now: float) -> bool:
     """Ours, and its process is gone (see the module docstring)."""
-    m = _OWNED.match(name)
-    if m is None:
+    owner = owner_of(name)
+    if owner is None:
         return False
-    host, pid = m.group(1), int(m.group(2))
-    if host == _HOST:
+    host, pid = owner
+    if host == HOST_TAG:
         return not pid_alive(pid)
     try:
         st = entry.stat(follow_symlinks=False) if isinstance(entry, os.DirEntry) else entry.lstat()
@@ -349,6 +335,8 @@ def startup_cleanup(data_dir: Path | str | None) -> SweepReport:
     try:
         report.add(sweep_folder(Path(tempfile.gettempdir())))
         if base is not None:
+            for own in (base, base / "snapshots"):  # the store's and the settings' temporary files
+                report.add(sweep_folder(own))
             _sweep_records(base, report)
     except Exception:  # a clean-up must never stop the program from starting
         pass

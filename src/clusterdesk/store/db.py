@@ -47,7 +47,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Engine, create_engine
 from sqlalchemy.pool import StaticPool
 from sqlmodel import Session, select
-from clusterdesk.fsutil import fsync_dir as _fsync_dir
+from clusterdesk.fsutil import fsync_dir as _fsync_dir, owned_prefix
 
 from . import migrations
 from .models import AnswerRow, BlobRow, DraftRow, EvidenceRow, MetaRow, StoreStateRow
@@ -264,7 +264,7 @@ def _make_private_dir(path: Path) -> None:
 
 
 def _private_temp_file(directory: Path, final_name: str) -> Path:
-    fd, name = tempfile.mkstemp(prefix=f".{final_name}.", suffix=".tmp", dir=directory)  # mode 0600
+    fd, name = tempfile.mkstemp(prefix=owned_prefix(), suffix=f".{final_name}.tmp", dir=directory)  # mode 0600
     os.close(fd)
     return Path(name)
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from clusterdesk.annual import Carried, carried
-from clusterdesk.export.leftovers import owned_prefix
+from clusterdesk.fsutil import owned_prefix
 from clusterdesk.model.rules import Problem
 from clusterdesk.service import Change, DraftSession, InputError
 

@@ -12,7 +12,7 @@ import tempfile
 from pathlib import Path
 from typing import Any, Callable
 
-from clusterdesk.export.leftovers import owned_prefix
+from clusterdesk.fsutil import owned_prefix
 from clusterdesk.model.form import Catalog, default_catalog
 from clusterdesk.model.values import char_count
 from clusterdesk.packages import DuplicatePackage, PackageError
