@@ -396,6 +396,34 @@ def test_recompile_replaces_only_the_programs_unchanged_files(tmp_path, packages
     record("atomic_recompile", kept_officer_files=3, removed_stale=len(removed), notes=len(second.messages))
 
 
+def test_a_file_changed_while_compiling_is_never_replaced(tmp_path, packages, monkeypatch):
+    from clusterdesk.export import publish
+    from clusterdesk.export.atomic import ExportWriteError
+
+    out = tmp_path / "报送材料"
+    with Store.open(tmp_path / "d.sqlite3") as store:
+        compile_district(store, District(**YONGCHUAN), packages[:1], out, allow_draft=True)
+        before = {p.relative_to(out).as_posix(): sha(p) for p in out.rglob("*") if p.is_file()}
+        victim = out / CHECKLIST_NAME
+        real = publish.write_manifest
+
+        def officer_edits_meanwhile(*a, **k):  # after the plan, before the publish
+            victim.write_bytes(b"typed while the compile ran")
+            return real(*a, **k)
+
+        monkeypatch.setattr(publish, "write_manifest", officer_edits_meanwhile)
+        state = logical_state(store.path)
+        with pytest.raises(ExportWriteError) as e:
+            compile_district(store, District(**YONGCHUAN), packages[:1], out, allow_draft=True)
+        assert "编制期间该文件被修改或移动" in str(e.value)
+        assert logical_state(store.path) == state
+    after = {p.relative_to(out).as_posix(): sha(p) for p in out.rglob("*") if p.is_file()}
+    assert victim.read_bytes() == b"typed while the compile ran"
+    assert {k: v for k, v in after.items() if k != CHECKLIST_NAME} == {
+        k: v for k, v in before.items() if k != CHECKLIST_NAME}
+    assert our_entries(out) == [] and our_entries(tmp_path) == []
+
+
 def test_recompile_cli_says_where_the_new_folder_is(tmp_path, packages):
     db = tmp_path / "data" / "d.sqlite3"
     old = tmp_path / "报送材料"

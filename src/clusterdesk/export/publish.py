@@ -438,7 +438,7 @@ _MANIFEST_MAX_BYTES = 4 * 1024 * 1024
 
 def read_manifest(folder: Path) -> dict[str, Any] | None:
     """The manifest the program keeps in a folder it wrote (``files``: relative path → SHA-256,
-    ``dirs``: folders it made, ``info``: what the folder holds), or None if there is none or it
+    ``dirs``: folders it made, ``info``: what the folder holds, ``sha256``: of the manifest), or None if there is none or it
     is not a valid one. Bounded and checked: a manifest from another PC is not trusted further
     than naming files inside this folder."""
     path = folder / MANIFEST_NAME
@@ -446,7 +446,8 @@ def read_manifest(folder: Path) -> dict[str, Any] | None:
         st = path.lstat()
         if not _is_regular(st.st_mode) or st.st_size > _MANIFEST_MAX_BYTES:
             return None
-        data = json.loads(path.read_text(encoding="utf-8"))
+        raw = path.read_bytes()
+        data = json.loads(raw.decode("utf-8"))
     except (OSError, ValueError, UnicodeError, RecursionError):
         return None
     if not isinstance(data, dict) or data.get("format") != _MANIFEST_FORMAT or not isinstance(data.get("files"), dict):
@@ -459,7 +460,7 @@ def read_manifest(folder: Path) -> dict[str, Any] | None:
         files[rel] = sha
     dirs = [d for d in data.get("dirs") or [] if safe_relative(d) is not None]
     info = data.get("info") if isinstance(data.get("info"), dict) else {}
-    return {"files": files, "dirs": dirs, "info": info}
+    return {"files": files, "dirs": dirs, "info": info, "sha256": hashlib.sha256(raw).hexdigest()}
 
 
 def write_manifest(folder: Path, files: Iterable[str], *, dirs: Iterable[str] = (), info: Mapping[str, Any],

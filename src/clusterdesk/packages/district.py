@@ -466,7 +466,8 @@ class DistrictWorkspace:
                 header_new[key] = header_last[key]
         new_prefill: dict[str, dict[str, str]] = {"header": header_new} if header_new else {}
         if not self.has_summary_table:
-            self.store.set_meta(self.draft_id, META_PREFILL, new_prefill)
+            if meta.get(META_PREFILL) != new_prefill:
+                self.store.set_meta(self.draft_id, META_PREFILL, new_prefill)
             return []
         old_rows = [dict(r) for r in (session.value(SUMMARY_TABLE) or [])]
         rows: list[dict[str, Any]] = []
@@ -492,7 +493,8 @@ class DistrictWorkspace:
             new_prefill[str(cid)] = {c: derived[c] for c in PREFILLED_COLUMNS if c in derived}
         if rows != (session.value(SUMMARY_TABLE) or []):
             session.set(SUMMARY_TABLE, rows or None)
-        self.store.set_meta(self.draft_id, META_PREFILL, new_prefill)
+        if meta.get(META_PREFILL) != new_prefill:  # a compile that changes nothing leaves the draft as it was
+            self.store.set_meta(self.draft_id, META_PREFILL, new_prefill)
         return rows
 
     def set_summary_cell(self, row: int, column: str, text: str) -> str | None:
@@ -629,6 +631,7 @@ class _Target:
     new: bool
     previous: dict[str, str] = dc_field(default_factory=dict)  # the last compile's files → SHA-256
     previous_dirs: list[str] = dc_field(default_factory=list)
+    manifest_sha: str | None = None  # the manifest as it was when the folder was chosen
     notes: list[str] = dc_field(default_factory=list)
 
 
@@ -672,7 +675,8 @@ def _choose_target(out_dir: Path, district_name: str, notice_id: str) -> _Target
                 other = manifest["info"].get("district") or "其他区县"
                 reason = f"是另一份报送材料（{other}）"
             else:
-                target = _Target(folder, new=False, previous=manifest["files"], previous_dirs=manifest["dirs"])
+                target = _Target(folder, new=False, previous=manifest["files"], previous_dirs=manifest["dirs"],
+                                 manifest_sha=manifest["sha256"])
                 break
         first_reason = first_reason or reason
     else:
@@ -688,20 +692,27 @@ def _beside_name(rel: str, n: int) -> str:
     return (p.parent / f"{p.stem}（{tag}）{p.suffix}").as_posix()
 
 
-def _place(stage: Path, target: _Target, rels: list[str], notes: list[str]) -> dict[str, str]:
+def _place(stage: Path, target: _Target, rels: list[str], notes: list[str]) -> tuple[dict[str, str],
+                                                                                   dict[str, str | None]]:
     """Final name of every staged file in an existing folder: the same name where nothing is
     there or the program's own unchanged file is, else a name beside it (the officer's file is
-    kept). Files sharing a stem (a print version and its PDF) move together."""
+    kept). Files sharing a stem (a print version and its PDF) move together. Also returns what
+    each final name held now (SHA-256 or None), which the publish insists on: a file the officer
+    changes while the compile runs is never replaced."""
     from clusterdesk.export.publish import sha256_of
 
     folder = target.folder
     clashes: dict[str, str] = {}  # rel → why it can't take its name
+    seen: dict[str, str | None] = {}
     for rel in rels:
         dst = folder / rel
+        seen[rel] = None
         if not dst.exists() and not dst.is_symlink():
             continue
-        if dst.is_file() and not dst.is_symlink() and target.previous.get(rel) == sha256_of(dst):
-            continue  # ours, unchanged since the last compile: replaced
+        if dst.is_file() and not dst.is_symlink():
+            seen[rel] = sha256_of(dst)
+            if target.previous.get(rel) == seen[rel]:
+                continue  # ours, unchanged since the last compile: replaced
         clashes[rel] = "在上次编制后被修改过" if rel in target.previous else "不是本程序生成的文件"
     stems = {str(PurePosixPath(r).with_suffix("")) for r in clashes}
     mapping = {r: r for r in rels}
@@ -722,7 +733,7 @@ def _place(stage: Path, target: _Target, rels: list[str], notes: list[str]) -> d
             os.replace(stage / old, stage / new)
     for rel, why in clashes.items():
         notes.append(f"“{rel}”{why}，已保留原文件；新生成的文件另存为“{mapping[rel]}”")
-    return mapping
+    return mapping, {new: seen[old] if new == old else None for old, new in mapping.items()}
 
 
 def _stale(target: _Target, wanted: set[str], notes: list[str]) -> dict[str, str]:
@@ -838,8 +849,9 @@ def compile_district(store: Any, district: int | District, sources: Sequence[Any
                                    else create_district(store, district, catalog), catalog)
             undo.created_workspace = ws.draft_id
         elif isinstance(district, District):
+            now = ws.district
             changes = {k: v for k, v in (("authority", district.authority), ("contact", district.contact),
-                                           ("phone", district.phone)) if v}
+                                           ("phone", district.phone)) if v and v.strip() != getattr(now, k)}
             if changes:
                 ws.update_district(**changes)
         members = ws.cluster_ids()
@@ -855,7 +867,9 @@ def compile_district(store: Any, district: int | District, sources: Sequence[Any
                 same = outcome.draft_id
                 members = ws.cluster_ids()  # a replaced member now points at its new draft
             wanted.append(same)
-        store.set_meta(ws.draft_id, META_CLUSTERS, members + [i for i in dict.fromkeys(wanted) if i not in members])
+        clusters = members + [i for i in dict.fromkeys(wanted) if i not in members]
+        if ws.meta.get(META_CLUSTERS) != clusters:
+            store.set_meta(ws.draft_id, META_CLUSTERS, clusters)
         ws.sync_summary()
     undo.imported = [o.draft_id for o in imported if o.action != "replaced"]
 
@@ -922,10 +936,11 @@ def _build_and_publish(store: Any, api: Any, target: _Target, ws: "DistrictWorks
         export(ws.draft_id, summary_title, stage, summary_has_errors)
         rels = [m[0] for m in made] + [CHECKLIST_NAME, ELECTRONIC_ZIP]
         mapping = {r: r for r in rels}
+        expect: dict[str, str | None] = {}
         if not target.new:
             for r in (CHECKLIST_NAME, ELECTRONIC_ZIP):  # not written yet: placeholders to plan their names
                 (stage / r).touch()
-            mapping = _place(stage, target, rels, notes)
+            mapping, expect = _place(stage, target, rels, notes)
         documents = [CompiledDocument(folder / mapping[rel], classify(Path(rel)), owner, did, copy)
                      for rel, owner, did, copy in made]
         checklist_rel, zip_rel = mapping[CHECKLIST_NAME], mapping[ELECTRONIC_ZIP]
@@ -938,12 +953,10 @@ def _build_and_publish(store: Any, api: Any, target: _Target, ws: "DistrictWorks
         if target.new:
             pub.publish()
         else:
-            from clusterdesk.export.publish import MANIFEST_NAME, sha256_of
+            from clusterdesk.export.publish import MANIFEST_NAME
 
             removes = _stale(target, set(finals) | set(rels), notes)
-            expect = {f: (sha256_of(folder / f) if (folder / f).is_file() else None) for f in finals}
-            old_manifest = folder / MANIFEST_NAME
-            expect[MANIFEST_NAME] = sha256_of(old_manifest) if old_manifest.is_file() else None
+            expect[MANIFEST_NAME] = target.manifest_sha
             pub.publish(finals + [MANIFEST_NAME], removes=removes, expect=expect,
                         prune=[d for d in target.previous_dirs if d not in dirs])
             if removes:
@@ -978,9 +991,12 @@ class _Undo:
                     store.delete_draft(did)
                 if self.workspace is not None:
                     now = store.get_answers(self.workspace)
-                    store.set_answers(self.workspace, {k: self.answers.get(k) for k in {*now, *self.answers}})
+                    if now != self.answers:
+                        store.set_answers(self.workspace, {k: self.answers.get(k) for k in {*now, *self.answers}})
+                    meta = store.get_meta(self.workspace)
                     for key in (META_DISTRICT, META_CLUSTERS, META_PREFILL):
-                        store.set_meta(self.workspace, key, self.meta.get(key))
+                        if meta.get(key) != self.meta.get(key):
+                            store.set_meta(self.workspace, key, self.meta.get(key))
         except Exception:
             pass
 
