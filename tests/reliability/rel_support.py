@@ -140,19 +140,19 @@ class Zygote:
         assert self.proc.stdin is not None
         self.proc.stdin.write((json.dumps(req, ensure_ascii=False) + "\n").encode("utf-8"))
         self.proc.stdin.flush()
-        _, pid_line = self.reader.until("PID ", timeout)
+        # the child writes to the same pipe as the zygote: its first lines may come before "PID"
+        pre, pid_line = self.reader.until("PID ", timeout)
         pid = int(pid_line.split()[1])
         if kill_after is not None:
-            head, line = self.reader.until("", timeout)  # the first line: GO, or an early ERROR
-            if line.startswith("GO"):
+            if not any(ln.startswith(("GO", "ERROR")) for ln in pre):
+                head, line = self.reader.until("", timeout)  # the first line: GO, or an early ERROR
+                pre += head + [line]
+            if any(ln.startswith("GO") for ln in pre):
                 time.sleep(kill_after)
                 try:
                     os.kill(pid, signal.SIGKILL)
                 except ProcessLookupError:
                     pass
-            pre = head + [line]
-        else:
-            pre = []
         lines, reaped = self.reader.until("REAPED ", timeout)
         lines = pre + lines
         status = int(reaped.split()[1])

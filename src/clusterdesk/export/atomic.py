@@ -29,7 +29,7 @@ from clusterdesk.fsutil import fsync_dir as _fsync_dir
 
 from .leftovers import forget, owned_prefix, remember, sweep_folder
 
-__all__ = ["ExportError", "ExportWriteError", "atomic_write", "describe_os_error", "replace_error"]
+__all__ = ["ExportError", "ExportWriteError", "atomic_write", "describe_os_error", "replace_error", "replace_with_retry"]
 
 
 class ExportError(Exception):
@@ -111,7 +111,7 @@ def _current_umask() -> int:
     return 0o022
 
 
-def _replace_with_retry(src: str, dst: Path) -> None:
+def replace_with_retry(src: str, dst: Path) -> None:
     """os.replace, retried briefly on Windows where virus scanners or the
     search indexer can hold the target open for a moment."""
     attempts = 5 if sys.platform == "win32" else 1
@@ -195,7 +195,7 @@ def _write_and_rename(fd: int, tmp_name: str, final: Path, folder: Path, mode: s
         except OSError:
             pass  # permissions are cosmetic; never fail the export for them
         try:
-            _replace_with_retry(tmp_name, final)
+            replace_with_retry(tmp_name, final)
         except OSError as exc:
             raise replace_error(exc, final) from exc
         _fsync_dir(folder)

@@ -44,8 +44,9 @@ from pathlib import Path
 
 from clusterdesk.fsutil import HOST_TAG, TEMP_PREFIX, owned_prefix, owner_of
 
-__all__ = ["PREFIX", "SweepReport", "configure", "hide", "is_ours", "owned_prefix", "pid_alive", "remember",
-           "remove_tree", "forget", "scratch_dir", "spool_file", "startup_cleanup", "sweep_folder"]
+__all__ = ["PREFIX", "SweepReport", "configure", "forget", "hide", "inside_ours", "is_ours", "owned_prefix",
+           "pid_alive", "remember", "remove_tree", "scratch_dir", "spool_file", "startup_cleanup", "sweep_folder",
+           "unhide"]
 
 PREFIX = TEMP_PREFIX
 #: An entry from another computer sharing the folder is considered abandoned after this long.
@@ -194,7 +195,7 @@ def remember(folder: Path, data_dir: Path | None = None) -> Path | None:
     record (pass it to :func:`forget`), or None when no data folder is set or it can't be written:
     the record only speeds up the clean-up, the next write to the folder cleans it anyway."""
     base = data_dir if data_dir is not None else _DATA_DIR
-    if base is None or _inside_ours(folder):
+    if base is None or inside_ours(folder):
         return None
     records = base / RECORDS_DIR
     try:
@@ -213,7 +214,8 @@ def forget(record: Path | None) -> None:
             os.unlink(record)
 
 
-def _inside_ours(folder: Path) -> bool:
+def inside_ours(folder: Path) -> bool:
+    """Whether ``folder`` is, or is inside, one of this program's temporary folders."""
     return any(is_ours(part) for part in Path(folder).parts)
 
 

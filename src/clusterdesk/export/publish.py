@@ -44,8 +44,9 @@ from typing import Any
 
 from clusterdesk.fsutil import fsync_dir
 
-from .atomic import ExportWriteError, atomic_write, describe_os_error, replace_error
-from .leftovers import SweepReport, forget, hide, is_ours, owned_prefix, remember, remove_tree, sweep_folder
+from .atomic import ExportWriteError, replace_with_retry, atomic_write, describe_os_error, replace_error
+from .leftovers import (SweepReport, forget, hide, inside_ours, is_ours, owned_prefix, remember, remove_tree,
+                        sweep_folder, unhide)
 
 __all__ = ["FileSet", "MANIFEST_NAME", "NewFolder", "read_manifest", "recover", "sha256_of", "write_manifest"]
 
@@ -107,6 +108,12 @@ class _Op:
 # ----------------------------------------------------------------------------- moving
 
 
+def _rename(src: Path, dst: Path) -> None:
+    """A rename to a name that is free (retried briefly on Windows, where a virus scanner may hold
+    a file it has just seen written)."""
+    replace_with_retry(str(src), dst)
+
+
 def _forward(root: Path, dest: Path, op: _Op, kept: list[str]) -> None:
     rel = safe_relative(op.path)
     if rel is None:
@@ -121,10 +128,10 @@ def _forward(root: Path, dest: Path, op: _Op, kept: list[str]) -> None:
             kept.append(op.path)  # changed since the commit point: keep it, drop ours
             return
         backup.parent.mkdir(parents=True, exist_ok=True)
-        os.rename(dst, backup)
+        _rename(dst, backup)
     if op.new is not None:
         dst.parent.mkdir(parents=True, exist_ok=True)
-        os.rename(staged, dst)
+        _rename(staged, dst)
 
 
 def _backward(root: Path, dest: Path, op: _Op) -> None:
@@ -134,10 +141,10 @@ def _backward(root: Path, dest: Path, op: _Op) -> None:
     dst, staged, backup = _under(dest, rel), _under(root / STAGE, rel), _under(root / BACKUP, rel)
     if op.new is not None and not os.path.lexists(staged) and _state(dst) == op.new:
         staged.parent.mkdir(parents=True, exist_ok=True)
-        os.rename(dst, staged)
+        _rename(dst, staged)
     if os.path.lexists(backup) and not os.path.lexists(dst):
         dst.parent.mkdir(parents=True, exist_ok=True)
-        os.rename(backup, dst)
+        _rename(backup, dst)
 
 
 def _remove_empty_dirs(dest: Path, rels: Iterable[str]) -> None:
@@ -309,8 +316,13 @@ class FileSet(_PrivateFolder):
     def __enter__(self) -> "FileSet":
         if not self.dest.is_dir():
             raise ExportWriteError.for_folder(self.dest, "文件夹不存在", errno.ENOENT)
+        if inside_ours(self.dest):  # already a private folder (a compile's build): write straight in
+            self.direct = True
+            return self
         self._open()
         return self
+
+    direct = False
 
     def _prepare(self, root: Path) -> None:
         hide(root)
@@ -318,6 +330,8 @@ class FileSet(_PrivateFolder):
 
     @property
     def dir(self) -> Path:
+        if self.direct:
+            return self.dest
         assert self.root is not None, "use FileSet as a context manager"
         return self.root / STAGE
 
@@ -334,9 +348,12 @@ class FileSet(_PrivateFolder):
         replacement (SHA-256 or None for absent) — if it changed, nothing is published and
         ExportWriteError says which file. ``prune``: folders to remove afterwards if empty.
         Returns the published paths in ``puts`` order."""
+        names = list(self.staged() if puts is None else puts)
+        if self.direct:
+            self.published = True
+            return [_under(self.dest, PurePosixPath(r)) for r in names]
         assert self.root is not None and not self.published
         dest, root = self.dest, self.root
-        names = list(self.staged() if puts is None else puts)
         ops: list[_Op] = []
         try:
             for rel in names:
@@ -420,7 +437,8 @@ class NewFolder(_PrivateFolder):
             _fsync_tree(self.root)
             if self.final.exists() and any(self.final.iterdir()):
                 raise ExportWriteError.for_folder(self.final, "文件夹已存在且不是空的")
-            os.replace(self.root, self.final)
+            unhide(self.root)
+            replace_with_retry(str(self.root), self.final)
             fsync_dir(self.final.parent)
         except OSError as exc:
             raise ExportWriteError.for_folder(self.final, describe_os_error(exc), exc.errno) from exc
