@@ -639,6 +639,17 @@ def _manifest_info(district_name: str, notice_id: str) -> dict[str, str]:
     return {"kind": MANIFEST_KIND, "district": district_name, "notice": notice_id}
 
 
+def _info_key(info: dict[str, Any]) -> tuple[str, ...]:
+    """What makes a folder this district's: kind, notice and the district's name, compared without
+    surrounding spaces or invisible (control/format) characters."""
+    import unicodedata
+
+    def norm(v: Any) -> str:
+        return "".join(c for c in str(v or "") if not unicodedata.category(c).startswith("C")).strip()
+
+    return tuple(norm(info.get(k)) for k in ("kind", "notice", "district"))
+
+
 def _choose_target(out_dir: Path, district_name: str, notice_id: str) -> _Target:
     """Where to compile: ``out_dir`` if it is new, empty or holds this district's earlier compile
     (its manifest); otherwise a new folder beside it (``out_dir（2）`` …), and say so. Nothing that
@@ -671,7 +682,7 @@ def _choose_target(out_dir: Path, district_name: str, notice_id: str) -> _Target
                 break
             if manifest is None:
                 reason = "已有不是本程序编制的文件"
-            elif {k: manifest["info"].get(k) for k in want} != want:
+            elif _info_key(manifest["info"]) != _info_key(want):
                 other = manifest["info"].get("district") or "其他区县"
                 reason = f"是另一份报送材料（{other}）"
             else:
