@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from clusterdesk.packages import DuplicatePackage, PackageError, write_package
+from clusterdesk.export.publish import MANIFEST_NAME
+from clusterdesk.packages import DuplicatePackage, PackageError
 from clusterdesk.packages.checklist import print_jobs
 from clusterdesk.packages.district import (
     CHECKLIST_NAME,
@@ -49,14 +50,9 @@ def make_cluster(store, industry: str) -> int:
 @pytest.fixture(scope="module")
 def packages(tmp_path_factory) -> list[Path]:
     """Four clusters' packages, as four operating bodies would hand them in."""
-    from clusterdesk.store import Store
+    from cd_support import cluster_packages
 
-    d = tmp_path_factory.mktemp("clusters")
-    out = []
-    with Store.open(d / "clusters.sqlite3") as s:
-        for n, name in enumerate(NAMES):
-            out.append(write_package(s, make_cluster(s, name), d / f"{n + 1}.cdpkg", documents=False))
-    return out
+    return cluster_packages(tmp_path_factory.mktemp("clusters"), NAMES)
 
 
 @pytest.fixture()
@@ -312,13 +308,16 @@ def test_compile_refuses_documents_with_errors_unless_drafts_are_allowed(store, 
     assert not out.exists() and not list(tmp_path.glob(".~*"))
 
 
-def test_compile_refuses_a_folder_that_is_not_ours(store, packages, tmp_path):
+def test_compile_never_writes_into_a_folder_that_is_not_ours(store, packages, tmp_path):
     out = tmp_path / "我的文件"
     out.mkdir()
     (out / "重要.docx").write_bytes(b"keep me")
-    with pytest.raises(DistrictError, match="不是本程序生成的报送材料"):
-        compile_district(store, YONGCHUAN, packages[:1], out)
+    result = compile_district(store, YONGCHUAN, packages[:1], out, allow_draft=True)
+    assert sorted(p.name for p in out.iterdir()) == ["重要.docx"]
     assert (out / "重要.docx").read_bytes() == b"keep me"
+    beside = tmp_path / "我的文件（2）"
+    assert result.folder == beside and result.requested == out and (beside / CHECKLIST_NAME).is_file()
+    assert any("为避免覆盖" in m and str(beside) in m for m in result.messages), result.messages
 
 
 def test_compiled_folder_and_mailing_checklist(store, packages, tmp_path):
@@ -331,6 +330,8 @@ def test_compiled_folder_and_mailing_checklist(store, packages, tmp_path):
     assert result.folder == out.absolute() and out.is_dir()
     assert not list(tmp_path.glob(".~*"))
     names = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
+    assert MANIFEST_NAME in names  # the list of the program's own files, for a re-compile
+    names.remove(MANIFEST_NAME)
     assert sorted(f.relative_to(out).as_posix() for f in result.files) == names
     for n, industry in enumerate(NAMES[:3], start=1):
         folder = f"{n}-{industry}"

@@ -462,6 +462,17 @@ def _restore_hint(e: BaseException, args: argparse.Namespace) -> None:
         _err(f"如不需要其中的内容：clusterdesk --db \"{path}\" repair 会把它改名保留，并新建一个空数据库")
 
 
+def _startup(args: argparse.Namespace) -> None:
+    """Clean up what a crashed run left behind (temporary files, an unfinished export) before the
+    command runs; the GUI does the same in ui.app.run and shows the notes in a window."""
+    from clusterdesk.export.leftovers import startup_cleanup
+    from clusterdesk.store import default_db_path
+
+    data_dir = Path(args.db).absolute().parent if getattr(args, "db", None) else default_db_path().parent
+    for note in startup_cleanup(data_dir).notes:
+        _err(f"提示：{note}")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         code = _main(argv)
@@ -502,6 +513,8 @@ def _main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not getattr(args, "command", None):
         args.func = cmd_gui
+    if args.func is not cmd_gui:
+        _startup(args)
     try:
         code = args.func(args)
         # A database with damaged values: what could be read was shown, but it must not pass unseen.

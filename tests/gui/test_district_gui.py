@@ -22,19 +22,9 @@ def cluster_name(industry: str) -> str:
 
 @pytest.fixture(scope="module")
 def packages(tmp_path_factory) -> list[Path]:
-    from clusterdesk.packages import write_package
-    from clusterdesk.service import DraftSession
-    from clusterdesk.store import Store
-    from clusterdesk.templates import import_file
+    from cd_support import cluster_packages
 
-    d = tmp_path_factory.mktemp("gui-clusters")
-    out = []
-    with Store.open(d / "clusters.sqlite3") as s:
-        for n, name in enumerate(NAMES):
-            did = import_file(s, DEMO / "cq-2024-application.json")
-            DraftSession(s, did).set("cover.cluster_name", cluster_name(name))
-            out.append(write_package(s, did, d / f"{n + 1}.cdpkg", documents=False))
-    return out
+    return cluster_packages(tmp_path_factory.mktemp("gui-clusters"), NAMES)
 
 
 @pytest.fixture()
@@ -222,3 +212,26 @@ def test_pdf_preview_converts_and_opens(window, packages, tmp_path):
     assert pdf is not None and pdf.suffix == ".pdf" and pdf.read_bytes().startswith(b"%PDF-")
     assert window.opened == [pdf]
     assert "申报表" in pdf.name and pdf.parent != tmp_path / "out"  # the folder itself is left alone
+
+
+def test_compile_never_overwrites_a_folder_that_is_not_ours_and_says_where_it_went(window, packages, qtbot,
+                                                                                   tmp_path):
+    window.import_packages([packages[0]])
+    window.draft_check.setChecked(True)  # the summary is not complete: a draft copy is enough here
+    mine = tmp_path / "我的文件夹"
+    mine.mkdir()
+    (mine / "我的盖章扫描件.pdf").write_bytes(b"%PDF scan")
+    window.choose_output_folder = lambda: mine
+    qtbot.mouseClick(window.compile_button, Qt.MouseButton.LeftButton)
+    label = window.findChild(QLabel, "resultLabel")
+    beside = tmp_path / "我的文件夹（2）"
+    assert window.last_result is not None and window.last_result.folder == beside, window.message.text()
+    assert "为避免覆盖" in label.text() and str(beside) in label.text()
+    assert sorted(p.name for p in mine.iterdir()) == ["我的盖章扫描件.pdf"]
+    # the officer edits the checklist in the compiled folder, then compiles again into it
+    (beside / "寄送清单.docx").write_bytes(b"edited by the officer")
+    window.choose_output_folder = lambda: beside
+    qtbot.mouseClick(window.compile_button, Qt.MouseButton.LeftButton)
+    assert window.last_result.folder == beside
+    assert "已保留原文件" in label.text() and "寄送清单（重新编制）.docx" in label.text()
+    assert (beside / "寄送清单.docx").read_bytes() == b"edited by the officer"

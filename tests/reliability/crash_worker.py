@@ -11,6 +11,11 @@ written with a single ``os.write`` (atomic on a pipe, so a SIGKILL never leaves 
 Modes
   zygote   : imports everything once, then for every JSON request on stdin forks a child that
              opens the store and works until the parent SIGKILLs it (saves ~1 s of start-up per run).
+             A request's "job" picks the work: "edit" (default, above), "export" (export_draft into
+             a folder), "compile" (compile_district) or "start" (the start-up clean-up the command
+             line and the GUI run); "kill_at" makes the child SIGKILL itself at a chosen point of a
+             publish ("journal": right after the journal is written; "move:N": after the N-th file
+             was moved in; "store": right after a compile's store transaction committed).
   direct   : one cold process doing the same work (killed by the parent, or ``--ops N`` then exit 0).
   title    : sets the draft's title field and is SIGKILLed between the two writes DraftSession makes.
 """
@@ -129,15 +134,108 @@ def work(db: str, drafts: list[int], seed: int, ops: int | None, part: tuple[int
     emit("DONE")
 
 
+def _die(*_a, **_k) -> None:
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _kill_at(point: str | None) -> None:
+    """Install a SIGKILL at one point of a publish into the user's folder (see the module
+    docstring); the publishes of a compile's documents inside its own build folder don't count."""
+    from clusterdesk.export import publish
+    from clusterdesk.export.leftovers import is_ours
+    from clusterdesk.packages import district
+
+    def users(folder) -> bool:
+        return not any(is_ours(part) for part in folder.parts)
+
+    if not point:
+        return
+    if point == "journal":
+        real_journal = publish._write_journal
+
+        def journal(root, data):
+            real_journal(root, data)
+            if data["state"] == "commit" and users(root.parent):
+                _die()
+
+        publish._write_journal = journal
+    elif point.startswith("move:"):
+        n = int(point.split(":")[1])
+        real_forward = publish._forward
+        moved = [0]
+
+        def forward(root, dest, op, kept):
+            real_forward(root, dest, op, kept)
+            if users(dest):
+                moved[0] += 1
+                if moved[0] == n:
+                    _die()
+
+        publish._forward = forward
+    elif point == "store":
+        district._build_and_publish = _die
+    else:
+        raise ValueError(point)
+
+
+def export_job(req: dict) -> None:
+    from pathlib import Path
+
+    from clusterdesk.export.api import export_draft
+
+    store = Store.open(req["db"])
+    if req.get("mark") is not None:  # new content, so the new set differs from the old one
+        store.set_answer(req["draft"], req["mark_key"], req["mark"])
+    _kill_at(req.get("kill_at"))
+    emit("GO")
+    result = export_draft(store, req["draft"], Path(req["out"]), pdf=req.get("pdf", False))
+    emit("DONE " + json.dumps({"files": [str(f) for f in result.files], "messages": result.messages},
+                              ensure_ascii=False))
+
+
+def compile_job(req: dict) -> None:
+    from pathlib import Path
+
+    from clusterdesk.packages.district import District, compile_district
+
+    store = Store.open(req["db"])
+    _kill_at(req.get("kill_at"))
+    emit("GO")
+    result = compile_district(store, District(**req["district"]), req["sources"], Path(req["out"]),
+                              allow_draft=True, pdf=req.get("pdf", False))
+    emit("DONE " + json.dumps({"folder": str(result.folder), "messages": result.messages}, ensure_ascii=False))
+
+
+def start_job(req: dict) -> None:
+    from clusterdesk.export.leftovers import startup_cleanup
+
+    report = startup_cleanup(req["data_dir"])
+    emit("DONE " + json.dumps({"removed": report.removed, "notes": report.notes}, ensure_ascii=False))
+
+
+JOBS = {"export": export_job, "compile": compile_job, "start": start_job}
+
+
 def zygote() -> None:
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    # what the jobs use, imported once before forking
+    import clusterdesk.export.api  # noqa: F401
+    import clusterdesk.export.leftovers  # noqa: F401
+    import clusterdesk.packages.district  # noqa: F401
+
     emit("READY")
     for line in sys.stdin:
         req = json.loads(line)
         pid = os.fork()
         if pid == 0:  # the child: work until killed
             try:
-                work(req["db"], req["drafts"], req["seed"], None)
+                job = JOBS.get(req.get("job", "edit"))
+                if job is None:
+                    work(req["db"], req["drafts"], req["seed"], None)
+                else:
+                    job(req)
+            except BaseException as exc:  # reported to the parent, which decides
+                emit(f"ERROR {type(exc).__name__}: {str(exc)[:1000]}")
             finally:
                 os._exit(0)
         emit(f"PID {pid}")

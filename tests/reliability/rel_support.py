@@ -9,9 +9,15 @@ import hashlib
 import io
 import json
 import os
+import queue
 import re
+import shutil
+import signal
 import sqlite3
+import subprocess
 import sys
+import threading
+import time
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -54,6 +60,143 @@ def child_env() -> dict[str, str]:
     env["CLUSTERDESK_TEST"] = "1"
     env.pop("PYTHONHASHSEED", None)
     return env
+
+
+POSIX = os.name == "posix"
+IS_ROOT = POSIX and os.geteuid() == 0
+
+
+# --------------------------------------------------------------------------- small file systems (root)
+
+
+def mount_tmpfs(target: Path, options: str) -> bool:
+    target.mkdir(parents=True, exist_ok=True)
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(target)], capture_output=True)
+    return r.returncode == 0
+
+
+def umount(target: Path) -> None:
+    subprocess.run(["umount", "-l", str(target)], capture_output=True)
+
+
+def can_mount(tmp: Path) -> bool:
+    if not IS_ROOT or shutil.which("mount") is None:
+        return False
+    probe = tmp / "probe"
+    if mount_tmpfs(probe, "size=64k"):
+        umount(probe)
+        return True
+    return False
+
+
+def fill_disk(folder: Path, leave: int, name: str = "filler.bin") -> Path:
+    """Fill the file system of ``folder`` until ``leave`` bytes are free; returns the filler."""
+    st = os.statvfs(folder)
+    free = st.f_bavail * st.f_frsize
+    with open(folder / name, "wb") as fh:
+        fh.write(b"\0" * max(0, free - leave))
+    return folder / name
+
+
+# --------------------------------------------------------------------------- child processes
+
+
+class Reader:
+    """Reads a child's stdout in a thread so the child never blocks on a full pipe."""
+
+    def __init__(self, proc: subprocess.Popen):
+        self.q: queue.Queue[str | None] = queue.Queue()
+        self.t = threading.Thread(target=self._run, args=(proc.stdout,), daemon=True)
+        self.t.start()
+
+    def _run(self, fh) -> None:
+        for raw in fh:
+            self.q.put(raw.decode("utf-8"))
+        self.q.put(None)
+
+    def until(self, prefix: str, timeout: float = 60) -> tuple[list[str], str]:
+        lines: list[str] = []
+        while True:
+            line = self.q.get(timeout=timeout)
+            if line is None:
+                raise AssertionError(f"child ended before {prefix!r}; got {lines[-5:]}")
+            if line.startswith(prefix):
+                return lines, line
+            lines.append(line)
+
+    def confirmations(self, count: int, timeout: float = 60) -> list[str]:
+        """Every line up to and including the ``count``-th confirmed operation ("C …"): the kill
+        then lands after a number of commits, not after a time, whatever the machine's load."""
+        lines: list[str] = []
+        seen = 0
+        while seen < count:
+            line = self.q.get(timeout=timeout)
+            if line is None:
+                raise AssertionError(f"child ended after {seen} of {count} commits; got {lines[-5:]}")
+            lines.append(line)
+            seen += line.startswith("C ")
+        return lines
+
+
+class Zygote:
+    """crash_worker.py's zygote: one job per forked child, optionally SIGKILLed after a delay."""
+
+    def __init__(self, env: dict[str, str] | None = None):
+        self.proc = subprocess.Popen([PYTHON, str(HERE / "crash_worker.py"), "zygote"], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, env=env or child_env())
+        self.reader = Reader(self.proc)
+        self.reader.until("READY", timeout=120)
+
+    def run(self, req: dict[str, Any], kill_after: float | None = None, timeout: float = 300) -> tuple[str, list[str]]:
+        """Returns ("killed" | "done" | "error", the child's lines). ``kill_after``: seconds after
+        the child reported GO (its store open); None lets it finish."""
+        assert self.proc.stdin is not None
+        self.proc.stdin.write((json.dumps(req, ensure_ascii=False) + "\n").encode("utf-8"))
+        self.proc.stdin.flush()
+        # the child writes to the same pipe as the zygote: its first lines may come before "PID"
+        pre, pid_line = self.reader.until("PID ", timeout)
+        pid = int(pid_line.split()[1])
+        if kill_after is not None:
+            if not any(ln.startswith(("GO", "ERROR")) for ln in pre):
+                head, line = self.reader.until("", timeout)  # the first line: GO, or an early ERROR
+                pre += head + [line]
+            if any(ln.startswith("GO") for ln in pre):
+                time.sleep(kill_after)
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+        lines, reaped = self.reader.until("REAPED ", timeout)
+        lines = pre + lines
+        status = int(reaped.split()[1])
+        if os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL:
+            return "killed", lines
+        if any(ln.startswith("ERROR ") for ln in lines):
+            return "error", lines
+        return "done", lines
+
+    def close(self) -> None:
+        if self.proc.stdin is not None:
+            self.proc.stdin.close()
+        self.proc.wait(timeout=60)
+
+
+def done_payload(lines: list[str]) -> dict[str, Any]:
+    line = next(ln for ln in lines if ln.startswith("DONE "))
+    return json.loads(line[5:])
+
+
+# --------------------------------------------------------------------------- leftovers
+
+
+def our_entries(folder: Path) -> list[str]:
+    """Names of the program's temporary entries directly in ``folder`` (any process)."""
+    from clusterdesk.export.leftovers import is_ours
+
+    try:
+        return sorted(e.name for e in os.scandir(folder) if is_ours(e.name))
+    except FileNotFoundError:
+        return []
 
 
 # --------------------------------------------------------------------------- SQLite inspection

@@ -16,61 +16,22 @@ from __future__ import annotations
 
 import json
 import os
-import queue
 import random
 import signal
 import subprocess
-import threading
 import time
 from copy import deepcopy
 from pathlib import Path
 
 import pytest
 
-from rel_support import (HERE, PYTHON, answers_by_draft, child_env, foreign_key_problems, integrity, record,
-                         store_leftovers)
+from rel_support import (HERE, PYTHON, Reader, answers_by_draft, child_env, foreign_key_problems, integrity,
+                         record, store_leftovers)
 
 WORKER = str(HERE / "crash_worker.py")
 ZYGOTE_RUNS_PER_DB = 25
 ZYGOTE_DBS = 4
 COLD_RUNS = 4
-
-
-class Reader:
-    """Reads a child's stdout in a thread so the child never blocks on a full pipe."""
-
-    def __init__(self, proc: subprocess.Popen):
-        self.q: queue.Queue[str | None] = queue.Queue()
-        self.t = threading.Thread(target=self._run, args=(proc.stdout,), daemon=True)
-        self.t.start()
-
-    def _run(self, fh) -> None:
-        for raw in fh:
-            self.q.put(raw.decode("utf-8"))
-        self.q.put(None)
-
-    def until(self, prefix: str, timeout: float = 60) -> tuple[list[str], str]:
-        lines: list[str] = []
-        while True:
-            line = self.q.get(timeout=timeout)
-            if line is None:
-                raise AssertionError(f"child ended before {prefix!r}; got {lines[-5:]}")
-            if line.startswith(prefix):
-                return lines, line
-            lines.append(line)
-
-    def confirmations(self, count: int, timeout: float = 60) -> list[str]:
-        """Every line up to and including the ``count``-th confirmed operation ("C …"): the kill
-        then lands after a number of commits, not after a time, whatever the machine's load."""
-        lines: list[str] = []
-        seen = 0
-        while seen < count:
-            line = self.q.get(timeout=timeout)
-            if line is None:
-                raise AssertionError(f"child ended after {seen} of {count} commits; got {lines[-5:]}")
-            lines.append(line)
-            seen += line.startswith("C ")
-        return lines
 
 
 def apply_op(state: dict[int, dict], op: dict, created: int | None = None) -> None:

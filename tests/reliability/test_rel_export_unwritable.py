@@ -21,16 +21,14 @@ from pathlib import Path
 
 import pytest
 
-from rel_support import DEMO_CQ, HERE, PYTHON, bump, child_env, has_cjk, logical_state, record
+from rel_support import DEMO_CQ, HERE, IS_ROOT, POSIX, PYTHON, bump, child_env, has_cjk, logical_state, record
+from rel_support import can_mount as _can_mount, fill_disk as _fill, mount_tmpfs as _mount, umount as _umount
 
 from clusterdesk.export.atomic import ExportWriteError
 
 # openpyxl's abandoned write-only generators complain when collected after a refused save; the
 # leak behind it is reported by test_failed_write_workbook_leaves_no_spool_file.
 pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
-
-POSIX = os.name == "posix"
-
 
 @pytest.fixture(autouse=True)
 def _collect_abandoned_workbooks():
@@ -41,28 +39,7 @@ def _collect_abandoned_workbooks():
     gc.collect()
 
 
-IS_ROOT = POSIX and os.geteuid() == 0
 OLD_BYTES = b"old export, must survive"
-
-
-def _mount(target: Path, options: str) -> bool:
-    target.mkdir(parents=True, exist_ok=True)
-    r = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(target)], capture_output=True)
-    return r.returncode == 0
-
-
-def _umount(target: Path) -> None:
-    subprocess.run(["umount", "-l", str(target)], capture_output=True)
-
-
-def _can_mount(tmp: Path) -> bool:
-    if not IS_ROOT or shutil.which("mount") is None:
-        return False
-    probe = tmp / "probe"
-    if _mount(probe, "size=64k"):
-        _umount(probe)
-        return True
-    return False
 
 
 def _rng_text(rng: random.Random, n: int) -> str:
@@ -232,13 +209,6 @@ def _outcome(job) -> tuple[str, str]:
         name, msg = type(exc).__name__, str(exc)
     gc.collect()
     return name, msg
-
-
-def _fill(folder: Path, leave: int) -> None:
-    st = os.statvfs(folder)
-    free = st.f_bavail * st.f_frsize
-    with open(folder / "filler.bin", "wb") as fh:
-        fh.write(b"\0" * max(0, free - leave))
 
 
 def test_full_disk_tmpfs(tmp_path, demo_store):

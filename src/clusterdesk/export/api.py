@@ -16,9 +16,10 @@ Word comment; the print version shows only what the official form shows.
 
 A draft with errors (validate()) is refused unless ``draft_copy``: then everything carries the 草稿
 watermark and every file name ends in （草稿）. Both Word versions are rendered in memory before anything
-is written; every file is then written atomically (temporary file + rename, atomic.py). If a write
-fails, the files this export created are removed again: no half-written file ever appears under a
-final name, and an older export of the same name is either left as it was or fully replaced.
+is written. The files are made in a private folder inside ``out_dir`` and then published together
+(publish.FileSet): if anything fails, ``out_dir`` is as it was (an older export of the same names
+intact); after a kill or power cut the next start, or the next export to that folder, completes or
+undoes the set, so the folder never keeps part of one export beside part of another.
 
 Usage::
 
@@ -31,7 +32,6 @@ Usage::
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import io
 import re
@@ -42,6 +42,7 @@ from typing import Any, Callable, Iterable, Sequence
 from clusterdesk.export import docxkit as dk
 from clusterdesk.export.atomic import ExportWriteError, atomic_write
 from clusterdesk.export.pdf import ExportCancelled, PdfConversionError, PdfUnavailable, docx_to_pdf, find_soffice
+from clusterdesk.export.publish import FileSet
 from clusterdesk.export.render_docx import DocxRenderer, protect_read_only, render_achievement, unprotect
 from clusterdesk.export.render_xlsx import render_xlsx
 from clusterdesk.export.textsafe import clean_text
@@ -129,53 +130,22 @@ def blank_names(form: FormDef) -> tuple[str, str]:
     return f"{stem}.docx", f"{stem}.pdf"
 
 
-class _Writer:
-    """Writes the files of one export; ``rollback`` removes those it created (not older ones it replaced)."""
-
-    def __init__(self, out: Path):
-        self.out = out
-        self.created: list[Path] = []
-        self.files: list[Path] = []
-
-    def _done(self, dst: Path, existed: bool) -> Path:
-        self.files.append(dst)
-        if not existed:
-            self.created.append(dst)
-        return dst
-
-    def write_bytes(self, name: str, data: bytes) -> Path:
-        dst = self.out / name
-        existed = dst.exists()
-        with atomic_write(dst, "wb") as fh:
-            fh.write(data)
-        return self._done(dst, existed)
-
-    def write_with(self, name: str, fn: Any) -> Path:
-        dst = self.out / name
-        existed = dst.exists()
-        fn(dst)
-        return self._done(dst, existed)
-
-    def rollback(self) -> None:
-        for p in self.created:
-            with contextlib.suppress(OSError):
-                p.unlink()
-
-
-def _write_pdf(w: _Writer, docx_name: str, pdf_name: str, messages: list[str], rest: str,
-               cancel: Callable[[], bool] | None = None) -> Path | None:
-    """The PDF of a written Word file, through LibreOffice; without it, a note in ``messages``.
-    ``cancel`` is asked while LibreOffice runs (ExportCancelled)."""
+def _pdf_into(stage: Path, docx_name: str, messages: list[str], rest: str,
+              cancel: Callable[[], bool] | None = None) -> bool:
+    """The PDF of a staged Word file, written beside it through LibreOffice; without LibreOffice,
+    or when it fails, a note in ``messages`` (the other files still go out). ``cancel`` is asked
+    while LibreOffice runs (ExportCancelled)."""
     if find_soffice() is None:
         messages.append(NO_PDF_MESSAGE)
-        return None
+        return False
     try:
-        return w.write_with(pdf_name, lambda dst: docx_to_pdf(w.out / docx_name, w.out, cancel=cancel))
+        docx_to_pdf(stage / docx_name, stage, cancel=cancel)
+        return True
     except PdfUnavailable:
         messages.append(NO_PDF_MESSAGE)
     except PdfConversionError as e:
         messages.append(f"PDF 生成失败，{rest}：{e}")
-    return None
+    return False
 
 
 def _docx_bytes(doc: Any) -> bytes:
@@ -186,14 +156,17 @@ def _docx_bytes(doc: Any) -> bytes:
 
 def export_answers(form: FormDef, answers: Answers, evidence: Iterable[Any] | None, title: str,
                    out_dir: str | Path, *, pdf: bool = True, draft_copy: bool = False,
-                   fonts: dk.DocFonts | None = None, cancel: Callable[[], bool] | None = None) -> ExportResult:
+                   fonts: dk.DocFonts | None = None, cancel: Callable[[], bool] | None = None,
+                   data_dir: Path | None = None) -> ExportResult:
     """Export answers that need not be in a store (a filled template, for instance).
 
     ``evidence``: the store's ``EvidenceInfo`` list or ``(key, option, path)`` tuples. ``title`` names
     the files when the form's title field is empty. Raises ExportRefused (errors, not draft_copy),
     ExportWriteError (folder missing / not writable / disk full), XlsxExportError (text Excel cannot
-    hold). ``cancel``: asked between the files and while LibreOffice runs; when it returns True the
-    files this export wrote are removed and ExportCancelled is raised."""
+    hold). ``cancel``: asked between the files and while LibreOffice runs; when it returns True
+    nothing is published and ExportCancelled is raised. ``data_dir``: the data folder, which keeps
+    a record of ``out_dir`` while the files are being published (so a crash's leftovers are cleaned
+    at the next start)."""
     out = Path(out_dir)
 
     def check_cancel() -> None:
@@ -228,23 +201,29 @@ def export_answers(form: FormDef, answers: Answers, evidence: Iterable[Any] | No
     name = form.display_title(answers.raw) if isinstance(getattr(answers, "raw", None), dict) else ""
     analysis = render_achievement(plan, name, draft=draft_copy, fonts=fonts)
     achievement = _docx_bytes(analysis) if analysis is not None else None
-    w = _Writer(out)
+    words = [(names.print_docx, printed), (names.editable_docx, editable)]
+    if achievement is not None:
+        words.append((names.achievement, achievement))
     pdf_path: Path | None = None
-    try:
+    check_cancel()
+    # Everything is built in a private folder inside ``out`` and published together: a cancel, an
+    # error or a crash before publish() leaves the folder as it was.
+    with FileSet(out, data_dir=data_dir) as fs:
+        stage = fs.dir
+        for file_name, data in words:
+            with atomic_write(stage / file_name, "wb") as fh:
+                fh.write(data)
         check_cancel()
-        w.write_bytes(names.print_docx, printed)
-        w.write_bytes(names.editable_docx, editable)
+        render_xlsx(form, answers, stage / names.xlsx, draft=draft_copy)
+        puts = [names.print_docx, names.editable_docx, names.xlsx] + ([names.achievement] if achievement else [])
         check_cancel()
-        w.write_with(names.xlsx, lambda dst: render_xlsx(form, answers, dst, draft=draft_copy))
-        if achievement is not None:
-            w.write_bytes(names.achievement, achievement)
+        if pdf and _pdf_into(stage, names.print_docx, messages, "其余文件已导出", cancel):
+            puts.append(names.pdf)
         check_cancel()
-        if pdf:
-            pdf_path = _write_pdf(w, names.print_docx, names.pdf, messages, "其余文件已导出", cancel)
-    except BaseException:
-        w.rollback()
-        raise
-    files = w.files
+        files = fs.publish(puts)
+    messages.extend(fs.sweep.notes)
+    if names.pdf in puts:
+        pdf_path = out / names.pdf
     return ExportResult(files=files, pdf=pdf_path, messages=messages)
 
 
@@ -256,14 +235,16 @@ def export_draft(store: Any, draft_id: int, out_dir: str | Path, *, pdf: bool = 
     info = store.get_draft(draft_id)
     form, answers = load_answers(store, draft_id, catalog)
     evidence = store.list_evidence(draft_id)
+    data_dir = Path(store.path).parent if getattr(store, "path", None) else None
     return export_answers(form, answers, evidence, info.title, out_dir, pdf=pdf, draft_copy=draft_copy,
-                          cancel=cancel)
+                          cancel=cancel, data_dir=data_dir)
 
 
 def export_blank(form: FormDef, out_dir: str | Path, *, pdf: bool = True,
-                 fonts: dk.DocFonts | None = None) -> ExportResult:
+                 fonts: dk.DocFonts | None = None, data_dir: Path | None = None) -> ExportResult:
     """The blank form for filling by hand (no watermark, no answers, room to write) into ``out_dir``
-    (an existing folder): ``<short_title>-空白表.docx``, and its PDF when LibreOffice is installed."""
+    (an existing folder): ``<short_title>-空白表.docx``, and its PDF when LibreOffice is installed,
+    published together like an export."""
     from clusterdesk.export.render_docx import render_blank
 
     out = Path(out_dir)
@@ -274,13 +255,12 @@ def export_blank(form: FormDef, out_dir: str | Path, *, pdf: bool = True,
     docx_name, pdf_name = blank_names(form)
     data = _docx_bytes(render_blank(form, fonts=fonts))
     messages: list[str] = []
-    w = _Writer(out)
-    pdf_path: Path | None = None
-    try:
-        w.write_bytes(docx_name, data)
-        if pdf:
-            pdf_path = _write_pdf(w, docx_name, pdf_name, messages, "Word 文件已导出")
-    except BaseException:
-        w.rollback()
-        raise
-    return ExportResult(files=w.files, pdf=pdf_path, messages=messages)
+    with FileSet(out, data_dir=data_dir) as fs:
+        with atomic_write(fs.dir / docx_name, "wb") as fh:
+            fh.write(data)
+        puts = [docx_name]
+        if pdf and _pdf_into(fs.dir, docx_name, messages, "Word 文件已导出"):
+            puts.append(pdf_name)
+        files = fs.publish(puts)
+    messages.extend(fs.sweep.notes)
+    return ExportResult(files=files, pdf=out / pdf_name if pdf_name in puts else None, messages=messages)

@@ -4,7 +4,10 @@
 flushes and fsyncs it, then renames it over the final name with
 :func:`os.replace`.  If anything fails the temporary file is deleted, so a
 half-written file never appears under the final name and an existing file
-of that name is left untouched.
+of that name is left untouched.  The temporary file is named
+``.~clusterdesk-<host>-<pid>-<random>.<name>.tmp`` (leftovers.py): if the
+process is killed, the next write into that folder, or the next start of the
+program, removes it.  Sets of files are published with publish.py.
 
 Errors that a user can act on (missing folder, no permission, disk full,
 file open in Word/WPS on Windows) are raised as :class:`ExportWriteError`
@@ -24,7 +27,9 @@ from pathlib import Path
 from typing import IO, Any
 from clusterdesk.fsutil import fsync_dir as _fsync_dir
 
-__all__ = ["ExportError", "ExportWriteError", "atomic_write", "describe_os_error"]
+from .leftovers import forget, owned_prefix, remember, sweep_folder
+
+__all__ = ["ExportError", "ExportWriteError", "atomic_write", "describe_os_error", "replace_error", "replace_with_retry"]
 
 
 class ExportError(Exception):
@@ -86,6 +91,14 @@ def describe_os_error(exc: OSError) -> str:
     return f"系统错误：{text}"
 
 
+def replace_error(exc: OSError, path: Path) -> ExportWriteError:
+    """The error of a failed rename onto ``path`` (on Windows: most likely open in Word/WPS/Excel)."""
+    reason = describe_os_error(exc)
+    if isinstance(exc, PermissionError) and sys.platform == "win32":
+        reason = "文件可能正被 Word、WPS 或 Excel 打开，请关闭后重试"
+    return ExportWriteError.for_file(path, reason, exc.errno)
+
+
 def _current_umask() -> int:
     """Best-effort process umask without the race of os.umask() round trips."""
     try:
@@ -98,7 +111,7 @@ def _current_umask() -> int:
     return 0o022
 
 
-def _replace_with_retry(src: str, dst: Path) -> None:
+def replace_with_retry(src: str, dst: Path) -> None:
     """os.replace, retried briefly on Windows where virus scanners or the
     search indexer can hold the target open for a moment."""
     attempts = 5 if sys.platform == "win32" else 1
@@ -143,11 +156,21 @@ def atomic_write(path: str | os.PathLike[str], mode: str = "wb", *,
         raise ExportWriteError.for_folder(folder, "路径不是文件夹", errno.ENOTDIR)
     if final.is_dir():
         raise ExportWriteError.for_file(final, "目标名称是一个文件夹", errno.EISDIR)
+    sweep_folder(folder)  # a killed process's temporary files in this folder
+    record = remember(folder)
     try:
-        fd, tmp_name = tempfile.mkstemp(dir=folder, prefix=f".~{final.stem[:40]}.", suffix=".tmp")
+        fd, tmp_name = tempfile.mkstemp(dir=folder, prefix=owned_prefix(), suffix=f".{final.stem[:40]}.tmp")
     except OSError as exc:
+        forget(record)
         raise ExportWriteError.for_folder(folder, describe_os_error(exc), exc.errno) from exc
+    try:
+        yield from _write_and_rename(fd, tmp_name, final, folder, mode, encoding, newline)
+    finally:
+        forget(record)
 
+
+def _write_and_rename(fd: int, tmp_name: str, final: Path, folder: Path, mode: str, encoding: str | None,
+                      newline: str | None) -> Iterator[IO[Any]]:
     if "b" not in mode and encoding is None:
         encoding = "utf-8"
     try:
@@ -172,12 +195,9 @@ def atomic_write(path: str | os.PathLike[str], mode: str = "wb", *,
         except OSError:
             pass  # permissions are cosmetic; never fail the export for them
         try:
-            _replace_with_retry(tmp_name, final)
+            replace_with_retry(tmp_name, final)
         except OSError as exc:
-            reason = describe_os_error(exc)
-            if isinstance(exc, PermissionError) and sys.platform == "win32":
-                reason = "文件可能正被 Word、WPS 或 Excel 打开，请关闭后重试"
-            raise ExportWriteError.for_file(final, reason, exc.errno) from exc
+            raise replace_error(exc, final) from exc
         _fsync_dir(folder)
     except OSError as exc:
         _silent_unlink(tmp_name)

@@ -16,12 +16,12 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Callable
 
 from .atomic import ExportError, atomic_write
+from .leftovers import scratch_dir
 
 __all__ = ["PdfUnavailable", "PdfConversionError", "PdfToolMissing", "ExportCancelled", "find_soffice", "docx_to_pdf",
            "pdf_page_texts", "pdf_to_pngs"]
@@ -117,8 +117,8 @@ def _kill_tree(proc: subprocess.Popen) -> None:
 
 def docx_to_pdf(docx: str | os.PathLike[str], out_dir: str | os.PathLike[str], timeout: float = 180,
                 *, soffice: str | None = None, cancel: Callable[[], bool] | None = None) -> Path:
-    """Convert *docx* to ``out_dir/<stem>.pdf`` with LibreOffice and return
-    the PDF path.
+    """Convert *docx* (or another office file, e.g. .xlsx) to
+    ``out_dir/<stem>.pdf`` with LibreOffice and return the PDF path.
 
     A private temporary profile is used for each run, and the result is
     copied into place atomically (an existing PDF is replaced only on
@@ -139,14 +139,17 @@ def docx_to_pdf(docx: str | os.PathLike[str], out_dir: str | os.PathLike[str], t
         raise PdfConversionError(f"找不到要转换的文件：{src}")
     dest = dest_dir / (src.stem + ".pdf")
 
-    with tempfile.TemporaryDirectory(prefix="clusterdesk-pdf-") as tmp:
-        tmp_path = Path(tmp)
+    # The profile, LibreOffice's own temporary files (TMPDIR) and the output all live in one
+    # scratch folder of ours: removed afterwards, and after a crash at the next start.
+    with scratch_dir("pdf") as tmp_path:
         profile = tmp_path / "profile"
         outdir = tmp_path / "out"
         outdir.mkdir()
+        lo_tmp = tmp_path / "tmp"
+        lo_tmp.mkdir()
         # Copy the input under a plain ASCII name: avoids quoting and
         # encoding problems with unusual file names on every platform.
-        work_src = tmp_path / "input.docx"
+        work_src = tmp_path / ("input" + (src.suffix.lower() or ".docx"))
         shutil.copyfile(src, work_src)
         cmd = [exe, f"-env:UserInstallation={profile.as_uri()}", "--headless", "--norestore",
                "--nolockcheck", "--nodefault", "--nologo", "--convert-to", "pdf",
@@ -159,6 +162,7 @@ def docx_to_pdf(docx: str | os.PathLike[str], out_dir: str | os.PathLike[str], t
             popen_kwargs["start_new_session"] = True
         env = dict(os.environ)
         env.setdefault("HOME", str(tmp_path))
+        env.update(TMPDIR=str(lo_tmp), TEMP=str(lo_tmp), TMP=str(lo_tmp))
         try:
             proc = subprocess.Popen(cmd, env=env, **popen_kwargs)
         except OSError as exc:

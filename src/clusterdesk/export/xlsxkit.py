@@ -44,9 +44,11 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.cell_range import CellRange
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.properties import PageSetupProperties
+from openpyxl.worksheet import _writer
 from openpyxl.worksheet.worksheet import Worksheet
 
 from .atomic import ExportError, ExportWriteError, atomic_write, describe_os_error
+from .leftovers import scratch_dir, spool_file
 from .textsafe import clean_text, display_width
 
 __all__ = [
@@ -373,14 +375,13 @@ def save_workbook(wb: Workbook, path: str | os.PathLike[str]) -> Path:
 
 @contextmanager
 def _spool_guard(target: Path, wb: Workbook) -> Iterator[None]:
-    """openpyxl streams every sheet through a file in the system temp folder. Turn a failure
-    there (a full temp disk: OSError, or lxml's SerialisationError IO_ENOSPC) into
-    ExportWriteError, and never leave those files behind (openpyxl removes them only at exit)."""
-    from openpyxl.worksheet import _writer
-
-    before = set(_writer.ALL_TEMP_FILES)
+    """openpyxl streams every sheet through a spool file. Those go into a private scratch folder
+    (leftovers.scratch_dir: removed afterwards, and after a crash at the next start), never
+    loose in the system temp folder. A failure there (a full temp disk: OSError, or lxml's
+    SerialisationError IO_ENOSPC) becomes ExportWriteError."""
     try:
-        yield
+        with scratch_dir("xlsx"), _closing_spools(wb):
+            yield
     except ExportError:
         raise
     except OSError as exc:
@@ -389,6 +390,14 @@ def _spool_guard(target: Path, wb: Workbook) -> Iterator[None]:
         full = "ENOSPC" in str(exc)
         raise ExportWriteError.for_file(target, "磁盘空间不足" if full else f"写入失败：{exc}",
                                         errno.ENOSPC if full else None) from exc
+
+
+@contextmanager
+def _closing_spools(wb: Workbook) -> Iterator[None]:
+    """Close and delete the spool files of ``wb`` (openpyxl removes them only at exit)."""
+    before = set(_writer.ALL_TEMP_FILES)
+    try:
+        yield
     finally:
         for ws in wb.worksheets:  # write-only sheets keep their stream open (Windows can't delete it)
             writer = getattr(ws, "_writer", None)
@@ -403,6 +412,16 @@ def _spool_guard(target: Path, wb: Workbook) -> Iterator[None]:
             except OSError:
                 pass
             _writer.ALL_TEMP_FILES.remove(spool)
+
+
+def _spool_file(suffix: str = "") -> str:
+    name = spool_file(suffix)
+    _writer.ALL_TEMP_FILES.append(name)
+    return name
+
+
+# openpyxl makes its worksheet spool files through this one function: send them to our scratch folder.
+_writer.create_temporary_file = _spool_file
 
 
 # --------------------------------------------------------------------------

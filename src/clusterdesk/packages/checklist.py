@@ -203,26 +203,10 @@ def print_jobs(files: Sequence[Path], copies: int = 2, *, platform: str | None =
 
 
 def office_to_pdf(path: Path, out_dir: Path) -> Path:
-    """A PDF of a .docx or .xlsx through LibreOffice (docx_to_pdf for Word files)."""
-    from clusterdesk.export.pdf import PdfConversionError, PdfUnavailable, docx_to_pdf, find_soffice
+    """A PDF of a .docx or .xlsx through LibreOffice."""
+    from clusterdesk.export.pdf import docx_to_pdf
 
-    if path.suffix.lower() in (".docx", ".doc"):
-        return docx_to_pdf(path, out_dir)
-    exe = find_soffice()
-    if not exe:
-        raise PdfUnavailable("未找到 LibreOffice，无法生成 PDF。")
-    import tempfile
-
-    with tempfile.TemporaryDirectory(prefix="clusterdesk-pdf-") as tmp:
-        profile = Path(tmp) / "profile"
-        res = subprocess.run([exe, f"-env:UserInstallation={profile.as_uri()}", "--headless", "--norestore",
-                              "--convert-to", "pdf", "--outdir", str(out_dir), str(path)],
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
-                             timeout=180, check=False)
-    pdf = out_dir / (path.stem + ".pdf")
-    if res.returncode != 0 or not pdf.is_file():
-        raise PdfConversionError(f"LibreOffice 未能把“{path.name}”转换为 PDF。")
-    return pdf
+    return docx_to_pdf(path, out_dir)
 
 
 class OpenFailed(Exception):

@@ -129,6 +129,8 @@ def cmd_district(args: argparse.Namespace) -> int:
         _out(f"\t{f.relative_to(result.folder).as_posix()}")
     if result.draft_copies:
         _err("以下材料仍有错误，生成的是草稿：" + "、".join(result.draft_copies))
+    for m in result.messages:
+        _err(f"提示：{m}")
     return 0
 
 

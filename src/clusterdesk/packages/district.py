@@ -17,11 +17,9 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
-import tempfile
 import zipfile
 from dataclasses import asdict, dataclass, field as dc_field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any, Callable, Iterable, Literal, Sequence
 
 from clusterdesk.model.form import Catalog, FormDef, default_catalog
@@ -499,7 +497,8 @@ class DistrictWorkspace:
                 header_new[key] = header_last[key]
         new_prefill: dict[str, dict[str, str]] = {"header": header_new} if header_new else {}
         if not self.has_summary_table:
-            self.store.set_meta(self.draft_id, META_PREFILL, new_prefill)
+            if meta.get(META_PREFILL) != new_prefill:
+                self.store.set_meta(self.draft_id, META_PREFILL, new_prefill)
             return []
         old_rows = [dict(r) for r in (session.value(SUMMARY_TABLE) or [])]
         rows: list[dict[str, Any]] = []
@@ -525,7 +524,8 @@ class DistrictWorkspace:
             new_prefill[str(cid)] = {c: derived[c] for c in PREFILLED_COLUMNS if c in derived}
         if rows != (session.value(SUMMARY_TABLE) or []):
             session.set(SUMMARY_TABLE, rows or None)
-        self.store.set_meta(self.draft_id, META_PREFILL, new_prefill)
+        if meta.get(META_PREFILL) != new_prefill:  # a compile that changes nothing leaves the draft as it was
+            self.store.set_meta(self.draft_id, META_PREFILL, new_prefill)
         return rows
 
     def set_summary_cell(self, row: int, column: str, text: str) -> str | None:
@@ -580,6 +580,8 @@ class CompileResult:
     electronic_zip: Path
     draft_copies: list[str] = dc_field(default_factory=list)
     imported: list[ImportOutcome] = dc_field(default_factory=list)
+    requested: Path | None = None  # the folder asked for (``folder`` is beside it if that one was not ours)
+    messages: list[str] = dc_field(default_factory=list)  # Chinese: where it went, files kept or removed
 
     @property
     def files(self) -> list[Path]:
@@ -645,35 +647,153 @@ def _resolve_sources(store: Any, sources: Sequence[Any], catalog: Catalog) -> li
     return out
 
 
-def _check_out_dir(out_dir: Path) -> None:
+# ----------------------------------------------------------------------------- the submission folder
+
+#: ``info.kind`` in the manifest the program keeps in a submission folder (export.publish).
+MANIFEST_KIND = "district-submission"
+RECOMPILED_TAG = "重新编制"
+
+
+@dataclass
+class _Target:
+    """Where a compile writes: a new folder, or an existing one (empty, or ours by its manifest)."""
+
+    folder: Path
+    new: bool
+    previous: dict[str, str] = dc_field(default_factory=dict)  # the last compile's files → SHA-256
+    previous_dirs: list[str] = dc_field(default_factory=list)
+    manifest_sha: str | None = None  # the manifest as it was when the folder was chosen
+    notes: list[str] = dc_field(default_factory=list)
+
+
+def _manifest_info(district_name: str, notice_id: str) -> dict[str, str]:
+    return {"kind": MANIFEST_KIND, "district": district_name, "notice": notice_id}
+
+
+def _info_key(info: dict[str, Any]) -> tuple[str, ...]:
+    """What makes a folder this district's: kind, notice and the district's name, compared without
+    surrounding spaces or invisible (control/format) characters."""
+    import unicodedata
+
+    def norm(v: Any) -> str:
+        return "".join(c for c in str(v or "") if not unicodedata.category(c).startswith("C")).strip()
+
+    return tuple(norm(info.get(k)) for k in ("kind", "notice", "district"))
+
+
+def _choose_target(out_dir: Path, district_name: str, notice_id: str) -> _Target:
+    """Where to compile: ``out_dir`` if it is new, empty or holds this district's earlier compile
+    (its manifest); otherwise a new folder beside it (``out_dir（2）`` …), and say so. Nothing that
+    is not the program's own is ever replaced or removed."""
+    from clusterdesk.export.leftovers import is_ours, sweep_folder
+    from clusterdesk.export.publish import read_manifest
+
     parent = out_dir.parent
     if not parent.is_dir():
         raise DistrictError(f"输出位置不存在：{parent}")
-    if out_dir.exists():
-        if not out_dir.is_dir():
-            raise DistrictError(f"“{out_dir}”已存在且不是文件夹")
-        entries = list(out_dir.iterdir())
-        if entries and not (out_dir / CHECKLIST_NAME).is_file():
-            raise DistrictError(f"文件夹“{out_dir}”已存在且不是本程序生成的报送材料，"
-                                "为避免覆盖其中的文件，请另选一个文件夹")
+    sweep_folder(parent)  # a killed compile's build folder beside it
+    want = _manifest_info(district_name, notice_id)
+    first_reason = ""
+    for n in range(1, 1000):
+        folder = out_dir if n == 1 else parent / f"{out_dir.name}（{n}）"
+        if not folder.exists() and not folder.is_symlink():
+            target = _Target(folder, new=True)
+            break
+        reason = ""
+        if folder.is_symlink() or not folder.is_dir():
+            reason = "已有同名的文件"
+        else:
+            sweep_folder(folder)  # a killed compile's publish folder inside it
+            busy = [e.name for e in folder.iterdir() if is_ours(e.name)]
+            if busy:
+                raise DistrictError(f"另一个集群申报助手正在向文件夹“{folder}”编制报送材料，请等它完成后再试")
+            manifest = read_manifest(folder)
+            if not any(folder.iterdir()):
+                target = _Target(folder, new=False)
+                break
+            if manifest is None:
+                reason = "已有不是本程序编制的文件"
+            elif _info_key(manifest["info"]) != _info_key(want):
+                other = manifest["info"].get("district") or "其他区县"
+                reason = f"是另一份报送材料（{other}）"
+            else:
+                target = _Target(folder, new=False, previous=manifest["files"], previous_dirs=manifest["dirs"],
+                                 manifest_sha=manifest["sha256"])
+                break
+        first_reason = first_reason or reason
+    else:
+        raise DistrictError(f"“{out_dir}”旁已有太多同名文件夹，请另选一个位置")
+    if target.folder != out_dir:
+        target.notes.append(f"“{out_dir}”{first_reason}，为避免覆盖，本次报送材料保存在新文件夹：{target.folder}")
+    return target
 
 
-def _swap_into_place(tmp: Path, final: Path) -> None:
-    """Put the finished folder in place; an earlier compile of the same folder is replaced only
-    once the new one is complete."""
-    old: Path | None = None
-    if final.exists():
-        old = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".~{final.name[:40]}-旧-"))
-        old.rmdir()
-        os.replace(final, old)
-    try:
-        os.replace(tmp, final)
-    except BaseException:
-        if old is not None:
-            os.replace(old, final)
-        raise
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+def _beside_name(rel: str, n: int) -> str:
+    p = PurePosixPath(rel)
+    tag = RECOMPILED_TAG if n == 1 else f"{RECOMPILED_TAG}{n}"
+    return (p.parent / f"{p.stem}（{tag}）{p.suffix}").as_posix()
+
+
+def _place(stage: Path, target: _Target, rels: list[str], notes: list[str]) -> tuple[dict[str, str],
+                                                                                   dict[str, str | None]]:
+    """Final name of every staged file in an existing folder: the same name where nothing is
+    there or the program's own unchanged file is, else a name beside it (the officer's file is
+    kept). Files sharing a stem (a print version and its PDF) move together. Also returns what
+    each final name held now (SHA-256 or None), which the publish insists on: a file the officer
+    changes while the compile runs is never replaced."""
+    from clusterdesk.export.publish import sha256_of
+
+    folder = target.folder
+    clashes: dict[str, str] = {}  # rel → why it can't take its name
+    seen: dict[str, str | None] = {}
+    for rel in rels:
+        dst = folder / rel
+        seen[rel] = None
+        if not dst.exists() and not dst.is_symlink():
+            continue
+        if dst.is_file() and not dst.is_symlink():
+            seen[rel] = sha256_of(dst)
+            if target.previous.get(rel) == seen[rel]:
+                continue  # ours, unchanged since the last compile: replaced
+        clashes[rel] = "在上次编制后被修改过" if rel in target.previous else "不是本程序生成的文件"
+    stems = {str(PurePosixPath(r).with_suffix("")) for r in clashes}
+    mapping = {r: r for r in rels}
+    taken = set(rels)
+    for n in range(1, 1000):
+        moving = [r for r in rels if str(PurePosixPath(r).with_suffix("")) in stems and mapping[r] == r]
+        if not moving:
+            break
+        for r in moving:
+            new = _beside_name(r, n)
+            if (folder / new).exists() or (folder / new).is_symlink() or new in taken:
+                continue  # try the next number for this one
+            mapping[r] = new
+            taken.add(new)
+    for old, new in mapping.items():
+        if old != new:
+            (stage / new).parent.mkdir(parents=True, exist_ok=True)
+            os.replace(stage / old, stage / new)
+    for rel, why in clashes.items():
+        notes.append(f"“{rel}”{why}，已保留原文件；新生成的文件另存为“{mapping[rel]}”")
+    return mapping, {new: seen[old] if new == old else None for old, new in mapping.items()}
+
+
+def _stale(target: _Target, wanted: set[str], notes: list[str]) -> dict[str, str]:
+    """The last compile's files this one no longer writes: removed if unchanged, else kept.
+    ``wanted``: every name this compile wanted (one it left to the officer is not stale)."""
+    from clusterdesk.export.publish import sha256_of
+
+    out: dict[str, str] = {}
+    for rel, sha in target.previous.items():
+        if rel in wanted:
+            continue
+        p = target.folder / rel
+        if p.is_file() and not p.is_symlink():
+            if sha256_of(p) == sha:
+                out[rel] = sha
+            else:
+                notes.append(f"“{rel}”是上次编制生成的，本次不再需要，但编制后被修改过，已保留")
+    return out
 
 
 def compile_district(store: Any, district: int | District, sources: Sequence[Any], out_dir: Path | str, *,
@@ -684,12 +804,23 @@ def compile_district(store: Any, district: int | District, sources: Sequence[Any
     ``district``: a district workspace's draft id, or a District (found by name and notice, or
     created). ``sources``: package paths (.cdpkg) or cluster draft ids to add first; with none, the
     workspace's current clusters are compiled. Everything is checked before anything is written:
-    refused packages, the notice's cap (ClusterCapExceeded) and a folder that is not ours leave
-    the store and the disk unchanged. The folder is built beside ``out_dir`` and renamed into place.
+    refused packages and the notice's cap leave the store and the disk unchanged.
+
+    The store's changes (the workspace, imported packages, its cluster list and summary) are one
+    transaction. Documents with errors (CompileRefused) keep them, so the officer can correct the
+    workspace; a failure while writing the files (a full disk) undoes them, and a re-run after a
+    crash finds and reuses the workspace and the imported drafts.
+
+    The folder: a new folder is built beside ``out_dir`` and renamed into place in one step. An
+    existing folder is recompiled only if it is empty or holds this district's earlier compile
+    (the manifest the program keeps there): then only the program's own, unchanged files are
+    replaced or removed, and everything is published together (export.publish). A file the
+    officer changed or added is kept, and a new file that would take its name goes beside it.
+    Any other folder is left alone and a new one is made beside it. ``result.messages`` says
+    which, in Chinese.
     """
     from clusterdesk.service import load_answers
 
-    from .checklist import build_checklist, write_checklist_docx
     from .package import _export_api
 
     catalog = catalog or default_catalog()
@@ -697,16 +828,21 @@ def compile_district(store: Any, district: int | District, sources: Sequence[Any
     resolved = _resolve_sources(store, sources, catalog)
 
     # -- plan: no writes -----------------------------------------------------------------
+    adopt: int | None = None
     if isinstance(district, District):
         ws_id = find_district(store, district.name, district.notice_id, catalog)
+        if ws_id is None:
+            adopt = _unfinished_workspace(store, district, catalog)
         ws = DistrictWorkspace(store, ws_id, catalog) if ws_id is not None else None
         _, summary_form = notice_forms(district.notice_id, catalog)
         notice = summary_form.form.notice
         members = ws.cluster_ids() if ws else []
+        district_name = district.name
     else:
         ws = DistrictWorkspace(store, district, catalog)
         notice = ws.notice
         members = ws.cluster_ids()
+        district_name = ws.district.name
     probe = ws or _Probe(store, notice, catalog)
     planned: list[int] = list(members)
     to_import: list[PackageContents] = []
@@ -740,34 +876,44 @@ def compile_district(store: Any, district: int | District, sources: Sequence[Any
         raise ClusterCapExceeded(notice.max_clusters_rule or f"每个区县最多报送 {cap} 个集群", cap, len(planned))
     if not planned:
         raise DistrictError("还没有加入任何集群，无法编制报送材料")
-    _check_out_dir(out_dir)
+    target = _choose_target(out_dir, district_name, notice.id)
 
-    # -- write the store -------------------------------------------------------------------
-    if ws is None:
-        assert isinstance(district, District)
-        ws = DistrictWorkspace(store, create_district(store, district, catalog), catalog)
-    elif isinstance(district, District):
-        changes = {k: v for k, v in (("authority", district.authority), ("contact", district.contact),
-                                       ("phone", district.phone)) if v}
-        if changes:
-            ws.update_district(**changes)
-    imported: list[ImportOutcome] = []
+    # -- write the store: one transaction ------------------------------------------------------
     once = SnapshotOnce(store)
-    members = ws.cluster_ids()
-    wanted: list[int] = []
-    for src in resolved:
-        if isinstance(src, int):
-            wanted.append(src)
-            continue
-        same = next((e.id for e in store.find_drafts_by_uuid(src.uuid) if same_content(store, e.id, src)), None)
-        if same is None:
-            outcome = import_package(store, src, on_duplicate=on_duplicate, catalog=catalog, snapshot=once)
-            imported.append(outcome)
-            same = outcome.draft_id
-            members = ws.cluster_ids()  # a replaced member now points at its new draft
-        wanted.append(same)
-    store.set_meta(ws.draft_id, META_CLUSTERS, members + [i for i in dict.fromkeys(wanted) if i not in members])
-    ws.sync_summary()
+    if to_import:
+        once()  # before the transaction: the snapshot holds the state before the compile
+    undo = _Undo.before(store, ws.draft_id if ws is not None else None)
+    imported: list[ImportOutcome] = []
+    with store.batch():
+        if ws is None:
+            assert isinstance(district, District)
+            ws = DistrictWorkspace(store, _adopt(store, adopt, district) if adopt is not None
+                                   else create_district(store, district, catalog), catalog)
+            undo.created_workspace = ws.draft_id
+        elif isinstance(district, District):
+            now = ws.district
+            changes = {k: v for k, v in (("authority", district.authority), ("contact", district.contact),
+                                           ("phone", district.phone)) if v and v.strip() != getattr(now, k)}
+            if changes:
+                ws.update_district(**changes)
+        members = ws.cluster_ids()
+        wanted: list[int] = []
+        for src in resolved:
+            if isinstance(src, int):
+                wanted.append(src)
+                continue
+            same = next((e.id for e in store.find_drafts_by_uuid(src.uuid) if same_content(store, e.id, src)), None)
+            if same is None:
+                outcome = import_package(store, src, on_duplicate=on_duplicate, catalog=catalog, snapshot=once)
+                imported.append(outcome)
+                same = outcome.draft_id
+                members = ws.cluster_ids()  # a replaced member now points at its new draft
+            wanted.append(same)
+        clusters = members + [i for i in dict.fromkeys(wanted) if i not in members]
+        if ws.meta.get(META_CLUSTERS) != clusters:
+            store.set_meta(ws.draft_id, META_CLUSTERS, clusters)
+        ws.sync_summary()
+    undo.imported = [o.draft_id for o in imported if o.action != "replaced"]
 
     # -- check every document ------------------------------------------------------------------
     cluster_ids = ws.cluster_ids()
@@ -788,11 +934,33 @@ def compile_district(store: Any, district: int | District, sources: Sequence[Any
             lines.append(f"“{owner}”：{len(probs)} 个错误，例如：{probs[0]}")
         raise CompileRefused(lines, errors)
 
-    # -- build the folder beside out_dir, then rename it into place ----------------------------
-    api = _export_api()
-    tmp = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".~{out_dir.name[:40]}-"))
+    # -- build the files privately, then publish them together --------------------------------
     try:
-        documents: list[CompiledDocument] = []
+        result = _build_and_publish(store, _export_api(), target, ws, notice, statuses, errors, summary_title,
+                                    bool(summary_errors), pdf)
+    except BaseException:
+        undo.run(store)
+        raise
+    result.imported = imported
+    result.requested = out_dir
+    result.messages[0:0] = target.notes
+    return result
+
+
+def _build_and_publish(store: Any, api: Any, target: _Target, ws: "DistrictWorkspace", notice: Notice,
+                       statuses: list[ClusterStatus], errors: dict[str, list[Problem]], summary_title: str,
+                       summary_has_errors: bool, pdf: bool) -> CompileResult:
+    from clusterdesk.export.publish import FileSet, NewFolder, write_manifest
+
+    from .checklist import build_checklist, write_checklist_docx
+
+    folder = target.folder
+    data_dir = Path(store.path).parent if getattr(store, "path", None) else None
+    notes: list[str] = []
+    publisher = NewFolder(folder, data_dir=data_dir) if target.new else FileSet(folder, data_dir=data_dir)
+    with publisher as pub:
+        stage = pub.dir
+        made: list[tuple[str, str, int, bool]] = []  # (staged rel, owner, draft id, draft copy)
         draft_copies: list[str] = []
 
         def export(draft_id: int, title: str, where: Path, has_err: bool) -> None:
@@ -800,24 +968,96 @@ def compile_district(store: Any, district: int | District, sources: Sequence[Any
             result = api.export_draft(store, draft_id, where, pdf=pdf, draft_copy=has_err)
             if has_err:
                 draft_copies.append(title)
-            for f in result.files:
-                f = Path(f)
-                documents.append(CompiledDocument(out_dir / f.relative_to(tmp), classify(f), title, draft_id, has_err))
+            made.extend((Path(f).relative_to(stage).as_posix(), title, draft_id, has_err) for f in result.files)
 
+        dirs: list[str] = []
         for n, st in enumerate(statuses, start=1):
-            export(st.draft_id, st.title, tmp / cluster_folder_name(n, st.title), st.title in errors)
-        export(ws.draft_id, summary_title, tmp, bool(summary_errors))
-        checklist = build_checklist(notice, ws.district, statuses, documents, out_dir, summary_title=summary_title,
+            name = cluster_folder_name(n, st.title)
+            dirs.append(name)
+            export(st.draft_id, st.title, stage / name, st.title in errors)
+        export(ws.draft_id, summary_title, stage, summary_has_errors)
+        rels = [m[0] for m in made] + [CHECKLIST_NAME, ELECTRONIC_ZIP]
+        mapping = {r: r for r in rels}
+        expect: dict[str, str | None] = {}
+        if not target.new:
+            for r in (CHECKLIST_NAME, ELECTRONIC_ZIP):  # not written yet: placeholders to plan their names
+                (stage / r).touch()
+            mapping, expect = _place(stage, target, rels, notes)
+        documents = [CompiledDocument(folder / mapping[rel], classify(Path(rel)), owner, did, copy)
+                     for rel, owner, did, copy in made]
+        checklist_rel, zip_rel = mapping[CHECKLIST_NAME], mapping[ELECTRONIC_ZIP]
+        checklist = build_checklist(notice, ws.district, statuses, documents, folder, summary_title=summary_title,
                                     summary_draft_id=ws.draft_id, draft_copies=draft_copies)
-        write_checklist_docx(checklist, tmp / CHECKLIST_NAME)
-        zip_path = tmp / ELECTRONIC_ZIP
-        _write_electronic_zip(zip_path, [d for d in documents if d.kind in ("editable", "list")], out_dir, tmp)
-        _swap_into_place(tmp, out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return CompileResult(out_dir, ws.district, notice, statuses, documents, out_dir / CHECKLIST_NAME,
-                         out_dir / ELECTRONIC_ZIP, draft_copies, imported)
+        write_checklist_docx(checklist, stage / checklist_rel, zip_name=PurePosixPath(zip_rel).name)
+        _write_electronic_zip(stage / zip_rel, [d for d in documents if d.kind in ("editable", "list")], folder, stage)
+        finals = [mapping[r] for r in rels]
+        write_manifest(stage, finals, dirs=dirs, info=_manifest_info(ws.district.name, notice.id))
+        if target.new:
+            pub.publish()
+        else:
+            from clusterdesk.export.publish import MANIFEST_NAME
+
+            removes = _stale(target, set(finals) | set(rels), notes)
+            expect[MANIFEST_NAME] = target.manifest_sha
+            pub.publish(finals + [MANIFEST_NAME], removes=removes, expect=expect,
+                        prune=[d for d in target.previous_dirs if d not in dirs])
+            if removes:
+                notes.append(f"已删除上次编制生成、本次不再需要的 {len(removes)} 个文件（均未被修改过）")
+    notes.extend(pub.sweep.notes)
+    return CompileResult(folder, ws.district, notice, statuses, documents, folder / checklist_rel, folder / zip_rel,
+                         draft_copies, messages=notes)
+
+
+@dataclass
+class _Undo:
+    """What a compile's store transaction changed, to take it back if the files can't be written."""
+
+    workspace: int | None
+    answers: dict[str, Any]
+    meta: dict[str, Any]
+    created_workspace: int | None = None
+    imported: list[int] = dc_field(default_factory=list)
+
+    @classmethod
+    def before(cls, store: Any, ws_id: int | None) -> "_Undo":
+        if ws_id is None:
+            return cls(None, {}, {})
+        return cls(ws_id, store.get_answers(ws_id), store.get_meta(ws_id))
+
+    def run(self, store: Any) -> None:
+        """Undo in one transaction. If that fails too (the database is on the full disk), the
+        store keeps a complete workspace, which the next compile finds and reuses."""
+        try:
+            with store.batch():
+                for did in [*self.imported, *([self.created_workspace] if self.created_workspace else [])]:
+                    store.delete_draft(did)
+                if self.workspace is not None:
+                    now = store.get_answers(self.workspace)
+                    if now != self.answers:
+                        store.set_answers(self.workspace, {k: self.answers.get(k) for k in {*now, *self.answers}})
+                    meta = store.get_meta(self.workspace)
+                    for key in (META_DISTRICT, META_CLUSTERS, META_PREFILL):
+                        if meta.get(key) != self.meta.get(key):
+                            store.set_meta(self.workspace, key, self.meta.get(key))
+        except Exception:
+            pass
+
+
+def _unfinished_workspace(store: Any, district: District, catalog: Catalog) -> int | None:
+    """A workspace draft an earlier version left without its district (a compile that failed half
+    way): the notice's district form, the title create_district gives, no district in its meta."""
+    _, form = notice_forms(district.notice_id, catalog)
+    title = district.authority.strip() or f"{district.name.strip()}{form.form.short_title}"
+    for info in store.list_drafts():
+        if info.form_id == form.id and info.title == title and META_DISTRICT not in store.get_meta(info.id):
+            return info.id
+    return None
+
+
+def _adopt(store: Any, draft_id: int, district: District) -> int:
+    store.set_meta(draft_id, META_DISTRICT, district.to_meta())
+    store.set_meta(draft_id, META_CLUSTERS, [])
+    return draft_id
 
 
 class _Probe:

@@ -25,7 +25,6 @@ import json
 import os
 import re
 import struct
-import tempfile
 import uuid as uuid_module
 import zipfile
 import zlib
@@ -205,6 +204,7 @@ def write_package(store: Any, draft_id: int, out: Path | str, *, documents: bool
     ``documents``: include the exported documents (``documents/``) for the receiver to read."""
     from clusterdesk import __version__
     from clusterdesk.export.atomic import atomic_write
+    from clusterdesk.export.leftovers import scratch_dir
     from clusterdesk.templates import dump_dict
 
     catalog = catalog or default_catalog()
@@ -240,7 +240,7 @@ def write_package(store: Any, draft_id: int, out: Path | str, *, documents: bool
         if hashlib.sha256(data).hexdigest() != ev.sha256:
             raise PackageError([f"证明材料“{ev.filename}”在数据库中已损坏，无法打包；请重新添加该文件"])
         add(f"{EVIDENCE_DIR}/{ev.sha256}/{_safe_member_name(ev.filename)}", data)
-    with tempfile.TemporaryDirectory(prefix="clusterdesk-pkg-") as tmp:
+    with scratch_dir("package") as tmp:
         if documents:
             files, _ = export_documents(store, draft_id, Path(tmp), catalog=catalog)
             for f in sorted(files):

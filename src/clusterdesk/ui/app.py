@@ -203,12 +203,17 @@ def run(db_path: str | None = None) -> int:
     store = open_store(db_path)
     if store is None:
         return 1
+    from clusterdesk.export.leftovers import startup_cleanup
+
     from .start import StartWindow
 
     win = StartWindow(store)
     from .winstate import show_window
 
     show_window(win)
+    notes = startup_cleanup(store.path.parent).notes  # what a crashed run left: cleaned, and said
+    if notes:
+        QMessageBox.information(win, APP_NAME, "\n\n".join(notes))
     from .firstrun import maybe_show_first_run
 
     maybe_show_first_run(win, store, on_demo=lambda i: (win.refresh(i), win.open_draft(i)), on_new=win.new_draft)

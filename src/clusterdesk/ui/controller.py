@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from clusterdesk.annual import Carried, carried
+from clusterdesk.fsutil import owned_prefix
 from clusterdesk.model.rules import Problem
 from clusterdesk.service import Change, DraftSession, InputError, evidence_viewing_copy
 from clusterdesk.store import StoreError
@@ -130,7 +131,8 @@ class DraftController(QObject):
         """Copy an evidence file out of the store into a private temporary folder, to open it: named
         with the extension of its checked content, so the system's opener never runs it."""
         if self._tmp is None:
-            self._tmp = tempfile.TemporaryDirectory(prefix="clusterdesk-")
+            # named as ours: removed at the next start if this process is killed
+            self._tmp = tempfile.TemporaryDirectory(prefix=owned_prefix(), suffix=".evidence")
         sub = Path(tempfile.mkdtemp(dir=self._tmp.name))
         return evidence_viewing_copy(self.session.store, evidence_id, sub)
 

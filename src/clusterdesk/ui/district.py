@@ -18,6 +18,7 @@ import tempfile
 from pathlib import Path
 from typing import Any, Callable
 
+from clusterdesk.fsutil import owned_prefix
 from clusterdesk.model.form import Catalog, default_catalog
 from clusterdesk.model.values import char_count
 from clusterdesk.packages import DuplicatePackage, PackageError
@@ -206,7 +207,8 @@ class DistrictWindow(QMainWindow):
         self.long_text_dialog: LongTextDialog | None = None
         self.open_failed_dialog: Any = None
         self._other: dict[int, str] = {}
-        self._work_dir = tempfile.TemporaryDirectory(prefix="clusterdesk-print-", ignore_cleanup_errors=True)
+        self._work_dir = tempfile.TemporaryDirectory(prefix=owned_prefix(), suffix=".print",
+                                                     ignore_cleanup_errors=True)
         self.setWindowIcon(style.app_icon())
         winstate.place(self, "district", QSize(1200, 800))
 
@@ -751,6 +753,8 @@ class DistrictWindow(QMainWindow):
         note = f"已生成 {n} 个文件：{result.folder}"
         if result.draft_copies:
             note += "\n以下材料仍有错误，生成的是草稿：" + "、".join(result.draft_copies)
+        for m in result.messages:  # a new folder beside a folder that is not ours, files kept or removed
+            note += "\n" + m
         self.result_label.setText(note)
         self.show_message("")
         self.refresh()

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from clusterdesk import APP_NAME, __version__
+from clusterdesk.fsutil import owned_prefix
 from clusterdesk.paths import demo_dir
 from clusterdesk.store import Store, StoreError
 
@@ -59,7 +60,7 @@ def save_settings(path: Path, data: dict[str, Any]) -> bool:
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+        fd, tmp = tempfile.mkstemp(prefix=owned_prefix(), suffix=f".{path.name}.tmp", dir=path.parent)
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
                 json.dump(data, fh, ensure_ascii=False, indent=2)
