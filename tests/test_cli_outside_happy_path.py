@@ -248,7 +248,7 @@ def test_the_parsers_detail_is_chinese(tmp_path, name, text, expected):
 def test_file_errors_are_explained_in_chinese(tmp_path):
     (tmp_path / "材料").mkdir()
     folder = run("import", str(tmp_path / "材料"), db=tmp_path / "d.db")
-    assert folder.returncode == 2 and "（这是一个文件夹，不是文件）" in folder.stderr
+    assert folder.returncode == 2 and "不是普通文件（是文件夹）" in folder.stderr
     nowhere = run("template", "cq-2024-application", "--out", str(tmp_path / "无此文件夹" / "t.json"), db=tmp_path / "d.db")
     assert nowhere.returncode == 2 and "Traceback" not in nowhere.stderr and "文件夹不存在" in nowhere.stderr
     missing = run("forms", "check", str(tmp_path / "无此表单.yaml"), db=tmp_path / "d.db")

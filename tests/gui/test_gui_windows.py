@@ -622,7 +622,10 @@ def test_cancelling_the_export_mid_pdf_stops_libreoffice_and_leaves_no_file(draf
     qtbot.mouseClick(dlg.export_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: pid_file.exists() and bool(pid_file.read_text().strip()), timeout=60_000)
     pid = int(pid_file.read_text())
-    assert len(list(out.iterdir())) == 3  # the Word and Excel files are written; the PDF is being made
+    # the Word and Excel files are built in the export's private folder, unseen until all are done
+    staged = [p for p in out.iterdir()]
+    assert len(staged) == 1 and staged[0].name.startswith(".~clusterdesk-")
+    assert len([p for p in staged[0].rglob("*") if p.suffix in (".docx", ".xlsx")]) == 3
     qtbot.mouseClick(dlg.cancel_button, Qt.MouseButton.LeftButton)
     assert dlg.isVisible()  # stays open to say what happened
     _wait_export(qtbot, dlg, timeout=30_000)

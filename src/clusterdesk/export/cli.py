@@ -59,7 +59,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def _report(result: Any) -> int:
     """Every written file on stdout (one a line), the notes on stderr."""
-    from clusterdesk.cli import EXIT_OK
+    from clusterdesk.cli import EXIT_OK, _err, _out
 
     for f in result.files:
         _out(str(f))
@@ -98,6 +98,6 @@ def register(subparsers: Any, add: Callable[..., argparse.ArgumentParser]) -> No
     sp.add_argument("--no-pdf", action="store_true", help="不生成 PDF")
     sp.add_argument("--draft-copy", action="store_true", help="导出草稿：有错误也导出，文件带“草稿”水印")
     sp = add("blank", cmd_blank, "导出空白表（供手工填写）：Word 和 PDF，无水印、不含填写内容")
-    sp.add_argument("form_id", metavar="FORM_ID", help="表单 id（见 clusterdesk forms）")
-    sp.add_argument("--out", required=True, metavar="DIR", help="导出到此文件夹（不存在时自动创建）")
+    sp.add_argument("form_id", metavar="表单ID", help="表单 id（见 clusterdesk forms）")
+    sp.add_argument("--out", required=True, metavar="文件夹", help="导出到此文件夹（不存在时自动创建）")
     sp.add_argument("--no-pdf", action="store_true", help="不生成 PDF")
