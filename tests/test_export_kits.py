@@ -20,7 +20,7 @@ from clusterdesk.export import docxkit as dk
 from clusterdesk.export import pdf as pdfmod
 from clusterdesk.export import xlsxkit as xk
 from clusterdesk.export.atomic import ExportWriteError, atomic_write
-from clusterdesk.export.textsafe import clean_text, display_width
+from clusterdesk.textsafe import clean_text, display_width
 
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 

@@ -25,7 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path, PurePath
 from typing import Any, BinaryIO
 
-from clusterdesk.export.textsafe import has_controls, strip_controls
+from clusterdesk.errors import ClusterDeskError
+from clusterdesk.textsafe import has_controls, strip_controls
 from clusterdesk.safeio import ZipDirectoryTooBig, check_zip_directory, open_regular
 
 __all__ = [
@@ -68,7 +69,7 @@ MAX_EVIDENCE_TOTAL_BYTES = 1024 * 1024 * 1024
 _PROGRAMS = (b"MZ", b"\x7fELF", b"#!", b"L\x00\x00\x00\x01\x14\x02\x00", b"\xcf\xfa\xed\xfe", b"\xca\xfe\xba\xbe")
 
 
-class EvidenceTypeError(ValueError):
+class EvidenceTypeError(ClusterDeskError, ValueError):
     """A file that may not be evidence; ``str()`` is the Chinese reason, naming the file."""
 
 

@@ -17,8 +17,9 @@ from dataclasses import dataclass, field as dc_field
 from pathlib import Path
 from typing import Any
 
+from clusterdesk.errors import ClusterDeskError
 from clusterdesk import evidence_types
-from clusterdesk.export.textsafe import has_controls, strip_controls
+from clusterdesk.textsafe import has_controls, strip_controls
 from clusterdesk.fsutil import os_reason
 from clusterdesk.model.form import Catalog, Cell, FormDef, default_catalog
 from clusterdesk.model.plan import table_rows
@@ -40,12 +41,12 @@ TYPE_NAMES = {
 }
 
 
-class TemplateError(Exception):
+class TemplateError(ClusterDeskError):
     """A template file that cannot be taken. ``problems``: one Chinese line per problem."""
 
     def __init__(self, problems: list[str]):
         self.problems = problems
-        super().__init__("\n".join(problems))
+        super().__init__(problems)
 
 
 def _num(v: Any) -> Any:

@@ -26,7 +26,7 @@ import pytest  # noqa: E402
 from hostile_support import EXE, allowed_files, forbidden_files, package_members, pdf_bytes, rebuild_package  # noqa: E402
 from rel_support import DEMO, DEMO_CQ, PYTHON, ROOT, bump, child_env, has_cjk, logical_state, orphan_blobs  # noqa: E402
 
-from clusterdesk.export.textsafe import strip_controls  # noqa: E402
+from clusterdesk.textsafe import strip_controls  # noqa: E402
 from clusterdesk.model.form import default_catalog  # noqa: E402
 from clusterdesk.store import EvidenceError, Store  # noqa: E402
 from clusterdesk.store import db as store_db  # noqa: E402

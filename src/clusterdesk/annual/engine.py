@@ -10,6 +10,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from clusterdesk.errors import ClusterDeskError
 from clusterdesk.model import expr as E
 from clusterdesk.model.form import Catalog, FormDef, default_catalog
 from clusterdesk.model.rules import Achieved, Answers, achievement  # noqa: F401  (re-exported)
@@ -18,7 +19,7 @@ from clusterdesk.model.values import number_in_text, same_value
 from clusterdesk.service import InputError, load_answers, parse_cell
 
 
-class AnnualError(Exception):
+class AnnualError(ClusterDeskError):
     """The annual-report step cannot be done; ``str()`` says why, in Chinese."""
 
 

@@ -39,13 +39,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
+from clusterdesk.errors import ClusterDeskError
 from clusterdesk.export import docxkit as dk
 from clusterdesk.export.atomic import ExportWriteError, atomic_write
 from clusterdesk.export.pdf import ExportCancelled, PdfConversionError, PdfUnavailable, docx_to_pdf, find_soffice
 from clusterdesk.export.publish import FileSet
 from clusterdesk.export.render_docx import DocxRenderer, protect_read_only, render_achievement, unprotect
 from clusterdesk.export.render_xlsx import render_xlsx
-from clusterdesk.export.textsafe import clean_text
+from clusterdesk.textsafe import clean_text
 from clusterdesk.model.form import Catalog, FormDef
 from clusterdesk.model.plan import compile_plan, normalise_evidence
 from clusterdesk.model.rules import Answers, Problem, validate
@@ -71,7 +72,7 @@ class ExportResult:
     messages: list[str] = field(default_factory=list)  # Chinese, for the user
 
 
-class ExportRefused(Exception):
+class ExportRefused(ClusterDeskError):
     """The draft has errors; a final export is refused. ``problems`` are the errors (Problem)."""
 
     def __init__(self, problems: Sequence[Problem]):

@@ -62,7 +62,7 @@ from docx.text.paragraph import Paragraph
 from docx.text.run import Run
 
 from .atomic import atomic_write
-from .textsafe import clean_text
+from clusterdesk.textsafe import clean_text
 
 __all__ = [
     "DocFonts", "FONT_FALLBACKS", "Cell", "Row", "CellLike",

@@ -31,7 +31,7 @@ from docx.text.paragraph import Paragraph
 from docx.text.run import Run
 
 from clusterdesk.export import docxkit as dk
-from clusterdesk.export.textsafe import display_width
+from clusterdesk.textsafe import display_width
 from clusterdesk.model.form import FormDef
 from clusterdesk.model.plan import (ACHIEVEMENT_TITLE, TICKED, UNTICKED, Cell, Cover, Frame, Line, ListPlan, Para,
                                     Plan, Signs, Statement, Table, compile_plan)

@@ -49,7 +49,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from .atomic import ExportError, ExportWriteError, atomic_write, describe_os_error
 from .leftovers import scratch_dir, spool_file
-from .textsafe import clean_text, display_width
+from clusterdesk.textsafe import clean_text, display_width
 
 __all__ = [
     "SheetSpec", "ColumnFormat", "XlsxExportError", "WorkbookReadError",
@@ -698,7 +698,7 @@ def read_workbook_values(path: str | os.PathLike[str] | Any, *, name: str | None
     (``data_only=True``; ``None`` if the file never was calculated).  The package is checked
     first: every dimension against ``limits`` (see :class:`XlsxLimits`), zip bombs, and XML with
     defusedxml (DTD, entity and external references forbidden).  Strings are passed through
-    :func:`~clusterdesk.export.textsafe.clean_text`.  Each row is a list with trailing empty cells
+    :func:`~clusterdesk.textsafe.clean_text`.  Each row is a list with trailing empty cells
     dropped; trailing empty rows are dropped.
 
     Raises :class:`WorkbookReadError` (Chinese message) for a missing, legacy .xls, encrypted,

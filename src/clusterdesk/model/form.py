@@ -18,6 +18,7 @@ from typing import Any, Iterator
 import yaml
 from pydantic import ValidationError
 
+from clusterdesk.errors import ClusterDeskError, NotFound
 from clusterdesk.safeio import UnsafeFile, read_bounded
 
 from . import expr as E
@@ -32,12 +33,12 @@ _YamlLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 MAX_DEFINITION_BYTES = 4 * 1024 * 1024
 
 
-class FormDefinitionError(Exception):
+class FormDefinitionError(ClusterDeskError):
     """A definition file is not valid. ``problems`` holds one line per problem."""
 
     def __init__(self, problems: list[str]):
         self.problems = problems
-        super().__init__("\n".join(problems))
+        super().__init__(problems)
 
 
 def colon_join(label: str, text: str) -> str:
@@ -567,7 +568,7 @@ class Catalog:
             return self._forms[form_id]
         except KeyError:
             known = "、".join(sorted(self._forms))
-            raise KeyError(f"未知的表单“{form_id}”，可用的表单有：{known}") from None
+            raise NotFound(f"未知的表单“{form_id}”，可用的表单有：{known}") from None
 
     def __contains__(self, form_id: object) -> bool:
         return form_id in self._forms

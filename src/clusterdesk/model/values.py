@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
-from clusterdesk.export.textsafe import clean_text
+from clusterdesk.textsafe import clean_text
 
 from .schema import Column, Field
 

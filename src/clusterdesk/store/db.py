@@ -65,6 +65,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Engine, create_engine
 from sqlalchemy.pool import StaticPool
 from sqlmodel import Session, select
+
+from clusterdesk.errors import ClusterDeskError
 from clusterdesk.fsutil import fsync_dir as _fsync_dir
 from clusterdesk.safeio import open_regular
 
@@ -116,7 +118,7 @@ _SQLITE_READONLY_ROLLBACK = _SQLITE_READONLY | (3 << 8)
 # --------------------------------------------------------------------------- errors
 
 
-class StoreError(Exception):
+class StoreError(ClusterDeskError):
     """Base class of every error the store raises; ``str()`` is a Chinese message for the user."""
 
 
