@@ -12,15 +12,27 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from clusterdesk.export.textsafe import has_controls, strip_controls
+from clusterdesk.errors import ClusterDeskError
+from clusterdesk.textsafe import has_controls, strip_controls
 from clusterdesk.model.form import Catalog, FormDef, colon_join, default_catalog
 from clusterdesk.model.rules import Answers, ConditionResult, Problem, check_cell, eligibility, target_results, validate
 from clusterdesk.model.schema import EVIDENCE_GENERAL  # the option name of evidence for a whole field
 from clusterdesk.model.values import MAX_ANSWERS_CHARS, Spec, ValueProblem, parse, parse_rows
-from clusterdesk.store import DraftInfo, EvidenceError, EvidenceInfo, Store
+# The store's types and errors, for the windows too: no window imports the store (the layers).
+from clusterdesk.store import (
+    DatabaseDamaged,
+    DatabaseEmpty,
+    DatabaseTooNew,
+    DraftInfo,
+    EvidenceError,
+    EvidenceInfo,
+    Store,
+    StoreError,
+    default_db_path,
+)
 
 
-class InputError(ValueError):
+class InputError(ClusterDeskError, ValueError):
     """User input that cannot be taken; ``str()`` names section and field, in Chinese."""
 
 
@@ -31,10 +43,6 @@ class Change:
     new: Any
     old_note: str | None = None
     new_note: str | None = None
-
-    @property
-    def affected(self) -> tuple[str, ...]:
-        return (self.key,)
 
 
 def evidence_option(form: FormDef, key: str, option: str | None) -> str:
@@ -194,6 +202,17 @@ class DraftSession:
 
     def set_note(self, key: str, note: str | None) -> Change | None:
         return self.set(key, self._values.get(key), note=note)
+
+    def rename(self, title: str) -> Change | None:
+        """Rename the draft. Where the form names its drafts by a field (``title_field``, 集群名称),
+        that field takes the name, as typing it would (with undo), so the two always agree."""
+        title = _draft_title(title)
+        field = self.form.form.title_field
+        if field and self.form.has_cell(field):
+            return self.set(field, title)
+        self.store.rename_draft(self.draft_id, title)
+        self.info = self.store.get_draft(self.draft_id)
+        return None
 
     def _apply(self, key: str, value: Any, note: str | None) -> None:
         if key == self.form.form.title_field:
@@ -367,6 +386,43 @@ def display_name(store: Store, info: DraftInfo, catalog: Catalog | None = None) 
     if form.list_name:
         return form.list_name.format(year=form.year, title=info.title)
     return info.title
+
+
+def _draft_title(title: str) -> str:
+    title = strip_controls(str(title)).strip()
+    if not title:
+        raise InputError("草稿名称不能为空")
+    return title
+
+
+def rename_draft(store: Store, draft_id: int, title: str, catalog: Catalog | None = None) -> DraftInfo:
+    """Rename a stored draft. Where its form names drafts by a field (``title_field``, 集群名称), the
+    field takes the name in the same transaction, so the name and the field agree; a name the
+    field cannot take (too long) is refused with the field's own message."""
+    title = _draft_title(title)
+    info = store.get_draft(draft_id)
+    catalog = catalog or default_catalog()
+    form = catalog.get(info.form_id) if info.form_id in catalog else None
+    field = form.form.title_field if form is not None else None
+    if form is None or not field or not form.has_cell(field):
+        store.rename_draft(draft_id, title)
+    else:
+        value = parse_cell(form, field, title)
+        with store.batch():
+            store.set_answer(draft_id, field, value, store.get_notes(draft_id).get(field))
+            store.rename_draft(draft_id, title)
+    return store.get_draft(draft_id)
+
+
+def duplicate_draft(store: Store, draft_id: int) -> DraftInfo:
+    """A copy of a draft (answers, notes, evidence), named “…（副本）” so the two can be told apart."""
+    info = store.get_draft(draft_id)
+    return store.duplicate_draft(draft_id, f"{info.title}（副本）")
+
+
+def delete_draft(store: Store, draft_id: int) -> None:
+    """Delete a draft with everything in it (answers, notes, its links to evidence)."""
+    store.delete_draft(draft_id)
 
 
 def create_draft(store: Store, form: FormDef, title: str | None = None) -> DraftInfo:

@@ -44,6 +44,8 @@ from pathlib import Path
 
 from clusterdesk.fsutil import HOST_TAG, TEMP_PREFIX, owned_prefix, owner_of
 
+from .journal import recover
+
 __all__ = ["PREFIX", "SweepReport", "configure", "forget", "hide", "inside_ours", "is_ours", "owned_prefix",
            "pid_alive", "remember", "remove_tree", "scratch_dir", "spool_file", "startup_cleanup", "sweep_folder",
            "unhide"]
@@ -256,8 +258,6 @@ def sweep_folder(folder: Path | str) -> SweepReport:
             if entry.is_symlink():
                 continue  # we never make links: not ours
             if entry.is_dir(follow_symlinks=False):
-                from .publish import recover
-
                 note = recover(path)
                 if note:
                     report.notes.append(note)

@@ -51,7 +51,9 @@ from .form import FormDef
 from .schema import EVIDENCE_GENERAL, Column, Field, Group, Heading, Note, Section, Sign
 from .values import EMPTY_TEXT, Spec, format_value
 
-if TYPE_CHECKING:  # rules imports this module
+from .rules import applies
+
+if TYPE_CHECKING:
     from .rules import Achieved, Answers
 
 __all__ = [
@@ -111,19 +113,6 @@ _BRACKETS = re.compile(r"[（(][^（）()]*[）)]")
 # ---------------------------------------------------------------------------------------------
 # Answers as printed
 # ---------------------------------------------------------------------------------------------
-
-
-def applies(answers: "Answers | None", f: Field) -> bool:
-    """Whether a field applies (its ``relevant`` holds). The rules, the print and the wizard all ask
-    this one function. A broken expression counts as applying: the field is then shown and checked."""
-    if not f.relevant:
-        return True
-    if answers is None:
-        return False  # the blank form: a field that depends on an answer is not pre-printed
-    try:
-        return E.evaluate(f.relevant, answers.value) is True
-    except Exception:
-        return True
 
 
 def field_text(answers: "Answers", key: str, field: Field) -> str:

@@ -19,11 +19,24 @@ from typing import Any, Iterable, Literal
 from . import expr as E
 from .form import Cell, FormDef, colon_join
 from .schema import Compare, Condition, Field, Plausible, TargetRule
-from .plan import applies
 from .values import (EMPTY_TEXT, Spec, ValueProblem, char_count, format_number, number_in_text, parse, parse_rows,
                      rounded_in_text, same_value, to_decimal)
 
 Level = Literal["error", "warning"]
+
+
+def applies(answers: "Answers | None", f: Field) -> bool:
+    """Whether a field applies (its ``relevant`` holds). The rules, the print and the wizard all ask
+    this one function. A broken expression counts as applying: the field is then shown and checked."""
+    if not f.relevant:
+        return True
+    if answers is None:
+        return False  # the blank form: a field that depends on an answer is not pre-printed
+    try:
+        return E.evaluate(f.relevant, answers.value) is True
+    except Exception:
+        return True
+
 
 
 @dataclass(frozen=True)

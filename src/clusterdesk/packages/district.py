@@ -22,6 +22,7 @@ from dataclasses import asdict, dataclass, field as dc_field
 from pathlib import Path, PurePosixPath
 from typing import Any, Callable, Iterable, Literal, Sequence
 
+from clusterdesk.errors import ClusterDeskError, NotFound
 from clusterdesk.model.form import Catalog, FormDef, default_catalog
 from clusterdesk.model.rules import Problem, eligibility, validate
 from clusterdesk.model.schema import Notice
@@ -32,15 +33,14 @@ from .package import (
     OnDuplicate,
     PackageContents,
     SnapshotOnce,
-    _safe_member_name,
+    safe_member_name,
     import_package,
     read_package,
     same_content,
 )
+from .workspace import META_CLUSTERS, META_DISTRICT, META_PREFILL, replace_cluster_reference
+from .workspace import is_district_draft as _is_district_draft
 
-META_DISTRICT = "district"
-META_CLUSTERS = "clusters"
-META_PREFILL = "summary_prefill"
 
 SUMMARY_TABLE = "summary.clusters"
 CHECKLIST_NAME = "寄送清单.docx"
@@ -59,12 +59,8 @@ OFFICER_COLUMNS = ("founded", "intro")
 _NAME_PATTERN = re.compile(r"^重庆市中小企业特色产业集群（(?P<industry>.+产业)）$")
 
 
-class DistrictError(Exception):
+class DistrictError(ClusterDeskError):
     """A request the district workspace refuses; ``lines``: one Chinese line each."""
-
-    def __init__(self, *lines: str):
-        self.lines = [ln for ln in lines if ln]
-        super().__init__("\n".join(self.lines))
 
 
 class ClusterCapExceeded(DistrictError):
@@ -116,7 +112,7 @@ def notice_forms(notice_id: str, catalog: Catalog | None = None) -> tuple[FormDe
     district = [f for f in catalog if f.form.notice.id == notice_id and f.form.role == "district"]
     if not cluster or not district:
         known = "、".join(sorted({f.form.notice.id for f in catalog if f.form.role == "district"}))
-        raise KeyError(f"未知的通知“{notice_id}”，可用的有：{known}")
+        raise NotFound(f"未知的通知“{notice_id}”，可用的有：{known}")
     return cluster[0], district[0]
 
 
@@ -136,10 +132,6 @@ def industry_from_name(name: str | None) -> str | None:
         return None
     m = _NAME_PATTERN.match(name.strip())
     return m.group("industry") if m else None
-
-
-def _is_district_draft(info: Any, catalog: Catalog) -> bool:
-    return info.form_id in catalog and catalog.get(info.form_id).form.role == "district"
 
 
 def find_districts(store: Any, notice_id: str | None = None,
@@ -181,23 +173,6 @@ def find_district(store: Any, name: str, notice_id: str, catalog: Catalog | None
         if d.name == name:
             return did
     return None
-
-
-def replace_cluster_reference(store: Any, old_id: int, new_id: int, catalog: Catalog | None = None) -> None:
-    """Point every district workspace that lists ``old_id`` at ``new_id`` (a replaced import)."""
-    catalog = catalog or default_catalog()
-    for info in store.list_drafts():
-        if not _is_district_draft(info, catalog):
-            continue
-        meta = store.get_meta(info.id)
-        ids = meta.get(META_CLUSTERS)
-        if not isinstance(ids, list) or old_id not in ids:
-            continue
-        store.set_meta(info.id, META_CLUSTERS, [new_id if i == old_id else i for i in ids])
-        prefill = meta.get(META_PREFILL)
-        if isinstance(prefill, dict) and str(old_id) in prefill:
-            prefill[str(new_id)] = prefill.pop(str(old_id))
-            store.set_meta(info.id, META_PREFILL, prefill)
 
 
 # ----------------------------------------------------------------------------- cluster state
@@ -622,7 +597,7 @@ def cluster_folder_name(n: int, title: str) -> str:
     """``1-永川数控机床产业``: the number and the words in the name's brackets keep paths short."""
     from clusterdesk.model.expr import bracket
 
-    return f"{n}-{_safe_member_name(bracket(title) or title)}"
+    return f"{n}-{safe_member_name(bracket(title) or title)}"
 
 
 def _resolve_sources(store: Any, sources: Sequence[Any], catalog: Catalog) -> list[int | PackageContents]:
@@ -821,7 +796,7 @@ def compile_district(store: Any, district: int | District, sources: Sequence[Any
     """
     from clusterdesk.service import load_answers
 
-    from .package import _export_api
+    from .package import export_api
 
     catalog = catalog or default_catalog()
     out_dir = Path(out_dir).absolute()
@@ -936,7 +911,7 @@ def compile_district(store: Any, district: int | District, sources: Sequence[Any
 
     # -- build the files privately, then publish them together --------------------------------
     try:
-        result = _build_and_publish(store, _export_api(), target, ws, notice, statuses, errors, summary_title,
+        result = _build_and_publish(store, export_api(), target, ws, notice, statuses, errors, summary_title,
                                     bool(summary_errors), pdf)
     except BaseException:
         undo.run(store)

@@ -34,9 +34,10 @@ from datetime import datetime
 from pathlib import Path, PurePosixPath
 from typing import Any, Callable, Iterable, Literal
 
+from clusterdesk.errors import ClusterDeskError
 from clusterdesk import evidence_types
 from clusterdesk.evidence_types import MAX_EVIDENCE_LINKS, MAX_EVIDENCE_TOTAL_BYTES
-from clusterdesk.export.textsafe import CONTROLS, strip_controls
+from clusterdesk.textsafe import CONTROLS, strip_controls
 from clusterdesk.model.form import Catalog, FormDef, colon_join, default_catalog
 from clusterdesk.model.values import find_non_finite, json_constant, json_float
 from clusterdesk.safeio import UnsafeFile, ZipDirectoryTooBig, check_zip_directory, open_regular
@@ -76,12 +77,12 @@ _BAD_NAME_RE = re.compile(f'[\\\\/:*?"<>|{CONTROLS}]')
 OnDuplicate = Literal["ask", "replace", "keep_both"]
 
 
-class PackageError(Exception):
+class PackageError(ClusterDeskError):
     """A package that cannot be written or taken. ``problems``: one Chinese line each."""
 
     def __init__(self, problems: list[str]):
         self.problems = list(problems)
-        super().__init__("\n".join(self.problems))
+        super().__init__(self.problems)
 
 
 class DuplicatePackage(Exception):
@@ -157,7 +158,7 @@ class ImportOutcome:
 # ----------------------------------------------------------------------------- writing
 
 
-def _safe_member_name(filename: str) -> str:
+def safe_member_name(filename: str) -> str:
     """A file name that every reader (and every OS) takes as one plain path component."""
     name = _BAD_NAME_RE.sub("_", strip_controls(filename)).strip().rstrip(". ")
     if not name or set(name) <= {"."}:
@@ -168,7 +169,7 @@ def _safe_member_name(filename: str) -> str:
     return name
 
 
-def _export_api():
+def export_api():
     """The exporter (``clusterdesk.export.api``), imported when first needed."""
     try:
         from clusterdesk.export import api
@@ -186,7 +187,7 @@ def export_documents(store: Any, draft_id: int, out_dir: Path, *, pdf: bool = Fa
     from clusterdesk.model.rules import has_errors, validate
     from clusterdesk.service import load_answers
 
-    api = _export_api()
+    api = export_api()
     form, ans = load_answers(store, draft_id, catalog)
     draft_copy = has_errors(validate(form, ans, include_eligibility=False))
     try:
@@ -239,7 +240,7 @@ def write_package(store: Any, draft_id: int, out: Path | str, *, documents: bool
         data = store.read_blob(ev.sha256)
         if hashlib.sha256(data).hexdigest() != ev.sha256:
             raise PackageError([f"证明材料“{ev.filename}”在数据库中已损坏，无法打包；请重新添加该文件"])
-        add(f"{EVIDENCE_DIR}/{ev.sha256}/{_safe_member_name(ev.filename)}", data)
+        add(f"{EVIDENCE_DIR}/{ev.sha256}/{safe_member_name(ev.filename)}", data)
     with scratch_dir("package") as tmp:
         if documents:
             files, _ = export_documents(store, draft_id, Path(tmp), catalog=catalog)
@@ -764,7 +765,7 @@ def import_package(store: Any, source: Path | str | PackageContents, *, on_dupli
         new_id = _fill(store, contents, str(uuid_module.uuid4()), title)
         return ImportOutcome(new_id, title, contents.form_id, "kept_both", None, snap)
     old = existing[0]
-    from .district import replace_cluster_reference
+    from .workspace import replace_cluster_reference
 
     with store.batch():  # the new draft, the re-pointed references and the removal: all or nothing
         new_id = _fill(store, contents, contents.uuid, title)
@@ -800,7 +801,7 @@ def import_packages(store: Any, sources: Iterable[Path | str | PackageContents],
 
 def package_file_name(title: str) -> str:
     """Suggested file name of a draft's package: ``<title>.cdpkg`` with unsafe characters replaced."""
-    return _safe_member_name(title or "数据包") + SUFFIX
+    return safe_member_name(title or "数据包") + SUFFIX
 
 
 __all__ = [

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from clusterdesk.store import DatabaseDamaged, DatabaseEmpty, DatabaseTooNew, Store, StoreError
+from clusterdesk.service import DatabaseDamaged, DatabaseEmpty, DatabaseTooNew, Store, StoreError
 
 from . import style
 from .display import no_display_lines
@@ -118,7 +118,7 @@ def open_store(db_path: str | None, parent=None) -> Store | None:
     under a new name and starting an empty database. Damaged values in a database that opens are
     named, and the user restores the snapshot or accepts the damage before any work is saved.
     Returns None when the user quits."""
-    from clusterdesk.store import default_db_path
+    from clusterdesk.service import default_db_path
 
     path = Path(db_path) if db_path else default_db_path()
     try:
@@ -204,6 +204,13 @@ def run(db_path: str | None = None) -> int:
     if store is None:
         return 1
     from clusterdesk.export.leftovers import startup_cleanup
+    from clusterdesk.logs import log, setup_logging
+
+    from . import crash
+
+    setup_logging(store.path.parent)  # named in 关于; the crash dialog shows it
+    log.info("window started: %s", store.path)
+    crash.install()
 
     from .start import StartWindow
 

@@ -36,12 +36,11 @@ from clusterdesk.packages.district import (
     find_districts,
     notices,
 )
-from clusterdesk.service import display_name
-from clusterdesk.store import Store, StoreError
+from clusterdesk.service import Store, StoreError, display_name
 
 from . import opener as system_opener
 from . import style, winstate
-from .firstrun import settings_path_for
+from .settings import settings_path_for
 from .qt import (
     QAbstractItemView,
     QBrush,

@@ -5,13 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 
 from clusterdesk.model.form import Catalog
-from clusterdesk.service import DraftSession
-from clusterdesk.store import Store
+from clusterdesk.service import DraftSession, Store
 
 from . import style, winstate
 from .annual import AchievementPanel
 from .controller import DraftController
-from .firstrun import settings_path_for
+from .settings import settings_path_for
 from .pages import SectionPage
 from .panels import EligibilityPanel, ExportDialog, FindDialog, ProblemsDialog
 from .qt import (
@@ -306,6 +305,14 @@ class DraftWindow(QMainWindow):
         self.flush()
         self.saved_label.setText(f"已保存 {datetime.now():%H:%M:%S}")
         self.statusBar().showMessage("所有内容均已保存到本机", 4000)
+
+    def rename(self, title: str) -> str | None:
+        """Rename the draft from outside (the start window): its naming field shows the new name
+        at once. Returns the Chinese error message, or None if taken."""
+        self.flush()
+        problem = self.ctl.rename(title)
+        self._update_title()
+        return problem
 
     def undo(self) -> None:
         self.flush()

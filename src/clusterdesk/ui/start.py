@@ -6,12 +6,22 @@ from pathlib import Path
 
 from clusterdesk.model.form import Catalog, default_catalog
 from clusterdesk.paths import demo_dir
-from clusterdesk.service import completion, create_draft, display_name
-from clusterdesk.store import DraftInfo, Store, StoreError
+from clusterdesk.service import (
+    DraftInfo,
+    InputError,
+    Store,
+    StoreError,
+    completion,
+    create_draft,
+    delete_draft,
+    display_name,
+    duplicate_draft,
+    rename_draft,
+)
 
 from . import annual, style, winstate
 from .draft_window import DraftWindow
-from .firstrun import settings_path_for
+from .settings import settings_path_for
 from .qt import (
     QAbstractItemView,
     QAction,
@@ -504,8 +514,9 @@ class StartWindow(QMainWindow):
         did = self.selected_id()
         if did is None:
             return None
-        info = self.store.get_draft(did)
-        new = self.store.duplicate_draft(did, f"{info.title}（副本）")
+        if did in self.windows:
+            self.windows[did].flush()  # what is being typed is copied too
+        new = duplicate_draft(self.store, did)
         self.refresh(new.id)
         return new.id
 
@@ -542,10 +553,17 @@ class StartWindow(QMainWindow):
         info = self.store.get_draft(did)
         name, ok = QInputDialog.getText(self, "重命名", "草稿名称：", text=info.title)
         if ok and name.strip():
-            try:
-                self.store.rename_draft(did, name.strip())
-            except StoreError as e:
-                QMessageBox.warning(self, "无法重命名", str(e))
+            window = self.windows.get(did)
+            if window is not None:  # the open window's naming field shows the new name at once
+                problem = window.rename(name)
+            else:
+                try:
+                    rename_draft(self.store, did, name, self.catalog)
+                    problem = None
+                except (InputError, StoreError) as e:
+                    problem = str(e)
+            if problem:
+                QMessageBox.warning(self, "无法重命名", problem)
             self.refresh(did)
 
     def delete_selected(self) -> bool:
@@ -562,7 +580,7 @@ class StartWindow(QMainWindow):
         w = self.windows.pop(did, None)
         if w is not None:
             w.close()
-        self.store.delete_draft(did)
+        delete_draft(self.store, did)
         self.refresh()
         return True
 

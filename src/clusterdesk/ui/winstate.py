@@ -43,13 +43,13 @@ def settings_file_of(w: QWidget | None) -> Path | None:
 
 
 def _load(path: Path | None) -> dict[str, Any]:
-    from .firstrun import load_settings
+    from .settings import load_settings
 
     return load_settings(path) if path is not None else {}
 
 
 def _update(path: Path | None, key: str, name: str, value: Any) -> bool:
-    from .firstrun import load_settings, save_settings
+    from .settings import load_settings, save_settings
 
     if path is None:
         return False
@@ -95,7 +95,7 @@ def remembered(w: QWidget | None, key: str, default: Any = None) -> Any:
 
 
 def remember(w: QWidget | None, key: str, value: Any) -> bool:
-    from .firstrun import load_settings, save_settings
+    from .settings import load_settings, save_settings
 
     path = settings_file_of(w)
     if path is None:
