@@ -19,8 +19,8 @@ from clusterdesk.ui.widgets import (
     NarrativeEditor,
     RepeatEditor,
 )
+from cd_support import DEMO
 
-DEMO = Path(__file__).resolve().parents[2] / "demo"
 
 pytestmark = pytest.mark.gui
 

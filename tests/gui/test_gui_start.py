@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 
 from clusterdesk.ui.qt import QApplication, QInputDialog, QMessageBox, QTimer
+from cd_support import ROOT
 
 pytestmark = pytest.mark.gui
 
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture()
