@@ -42,6 +42,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from clusterdesk.logs import log
 from clusterdesk.fsutil import HOST_TAG, TEMP_PREFIX, owned_prefix, owner_of
 
 from .journal import recover
@@ -345,5 +346,5 @@ def startup_cleanup(data_dir: Path | str | None) -> SweepReport:
                 report.add(sweep_folder(own))
             _sweep_records(base, report)
     except Exception:  # a clean-up must never stop the program from starting
-        pass
+        log.exception("startup clean-up failed")
     return report

@@ -22,6 +22,7 @@ from dataclasses import asdict, dataclass, field as dc_field
 from pathlib import Path, PurePosixPath
 from typing import Any, Callable, Iterable, Literal, Sequence
 
+from clusterdesk.logs import log
 from clusterdesk.errors import ClusterDeskError, NotFound
 from clusterdesk.model.form import Catalog, FormDef, default_catalog
 from clusterdesk.model.rules import Problem, eligibility, validate
@@ -1014,8 +1015,8 @@ class _Undo:
                     for key in (META_DISTRICT, META_CLUSTERS, META_PREFILL):
                         if meta.get(key) != self.meta.get(key):
                             store.set_meta(self.workspace, key, self.meta.get(key))
-        except Exception:
-            pass
+        except Exception:  # the compile's own error is what the user sees; this one goes to the log
+            log.exception("restoring the district workspace after a failed compile")
 
 
 def _unfinished_workspace(store: Any, district: District, catalog: Catalog) -> int | None:

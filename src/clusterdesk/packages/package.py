@@ -140,10 +140,6 @@ class PackageContents:
     def form_id(self) -> str:
         return self.form.id
 
-    @property
-    def total_bytes(self) -> int:
-        return sum(len(b) for b in self.blobs.values()) + sum(len(b) for b in self.documents.values())
-
 
 @dataclass(frozen=True)
 class ImportOutcome:

@@ -1931,10 +1931,6 @@ class Store:
 
     # ------------------------------------------------------------------ snapshots and backups
 
-    @property
-    def _snapshot_dir(self) -> Path:
-        return self._path.parent / _SNAPSHOT_DIR_NAME
-
     def snapshot(self, keep: int = 5) -> Path:
         """Copy the database (backup API) into ``snapshots/`` and keep only the newest ``keep``."""
         if isinstance(keep, bool) or not isinstance(keep, int) or keep < 1:

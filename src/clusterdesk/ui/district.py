@@ -18,6 +18,8 @@ import tempfile
 from pathlib import Path
 from typing import Any, Callable
 
+from clusterdesk.logs import log
+from clusterdesk.errors import ClusterDeskError
 from clusterdesk.fsutil import owned_prefix
 from clusterdesk.model.form import Catalog, default_catalog
 from clusterdesk.model.values import char_count
@@ -738,11 +740,7 @@ class DistrictWindow(QMainWindow):
         except (DistrictError, PackageError, StoreError, OSError) as e:
             self.show_message(str(e))
             return None
-        except Exception as e:  # the exporter's own errors carry Chinese messages
-            from clusterdesk.export.atomic import ExportError
-
-            if not isinstance(e, ExportError):
-                raise
+        except ClusterDeskError as e:  # the exporter's own errors carry Chinese messages
             self.show_message(str(e))
             return None
         finally:
@@ -788,6 +786,8 @@ class DistrictWindow(QMainWindow):
                 try:
                     note = self.launcher(job, Path(self._work_dir.name))
                 except Exception as e:  # a printer or converter failing must not close the window
+                    if not isinstance(e, (ClusterDeskError, OSError)):
+                        log.error("printing %s failed", job, exc_info=e)
                     failed.append(_print_failure(job, e))
                     continue
                 if note:

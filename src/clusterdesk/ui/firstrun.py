@@ -46,10 +46,6 @@ def mark_shown(path: Path) -> bool:
     return save_settings(path, data)
 
 
-def first_run_pending(store: Store, settings_path: Path) -> bool:
-    return not load_settings(settings_path).get(SHOWN_KEY) and not store.list_drafts()
-
-
 def demo_file() -> Path:
     return demo_dir() / f"{DEMO_FORM_ID}.json"
 

@@ -219,6 +219,3 @@ class SectionPage(QWidget):
         over = total > limit
         self.total_label.setText(f"本部分合计 {total}/{limit} 字" + (f"，超出 {total - limit} 字" if over else ""))
         style.set_role(self.total_label, "counter-over" if over else "counter")
-
-    def total_chars(self) -> int:
-        return sum(ed.count() for ed in self.editors if isinstance(ed, NarrativeEditor))

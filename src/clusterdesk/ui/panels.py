@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import threading
 
+from clusterdesk.errors import ClusterDeskError
+from clusterdesk.logs import log
 from clusterdesk.model.form import FormDef, colon_join
 from clusterdesk.model.rules import ConditionResult, Problem
 
@@ -296,6 +298,8 @@ class _ExportWorker(QThread):
         try:
             result = self.job()
         except BaseException as e:  # noqa: BLE001 - every failure is reported to the dialog
+            if not isinstance(e, (ClusterDeskError, OSError)):
+                log.error("export job failed", exc_info=e)  # a bug: its traceback in the log
             self.failed.emit(e)
             return
         self.done.emit(result)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from clusterdesk.errors import ClusterDeskError
 from clusterdesk.model.form import Catalog, default_catalog
 from clusterdesk.paths import demo_dir
 from clusterdesk.service import (
@@ -270,7 +271,7 @@ class StartWindow(QMainWindow):
 
         try:
             out = write_package(self.store, info.id, Path(path))
-        except Exception as e:  # every failure the package writer reports carries a Chinese message
+        except (ClusterDeskError, OSError) as e:  # the package writer's refusals carry Chinese messages
             QMessageBox.warning(self, "导出数据包", f"未能导出数据包：{e}")
             return None
         QMessageBox.information(self, "导出数据包", f"已导出：\n{out}\n\n请把这个文件交给区县中小企业主管部门。")

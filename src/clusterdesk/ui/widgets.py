@@ -383,10 +383,6 @@ def fit_text(edit: QLineEdit, text: str) -> None:
     edit.setMinimumWidth(min(max(need, 72), edit.maximumWidth()))
 
 
-def _unit_suffix(field: Field) -> str:
-    return field.unit or ""
-
-
 def help_widgets(form: FormDef, field: Field) -> list[QWidget]:
     """The hint in small grey text, and the 填报说明 items it refers to (full text as tooltip)."""
     out: list[QWidget] = []
