@@ -27,9 +27,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from clusterdesk.export import docxkit as dk  # noqa: E402
+from clusterdesk.export import word as dk  # noqa: E402
 from clusterdesk.export.api import export_answers, export_draft  # noqa: E402
-from clusterdesk.export.render_docx import protect_read_only, render_docx  # noqa: E402
+from clusterdesk.export.word.render import protect_read_only, render_docx  # noqa: E402
 from clusterdesk.export.render_xlsx import render_xlsx  # noqa: E402
 from clusterdesk.model.form import default_catalog  # noqa: E402
 from clusterdesk.model.rules import Answers  # noqa: E402

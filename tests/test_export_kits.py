@@ -16,7 +16,7 @@ import docx
 import pytest
 from openpyxl import Workbook, load_workbook
 
-from clusterdesk.export import docxkit as dk
+from clusterdesk.export import word as dk
 from clusterdesk.export import pdf as pdfmod
 from clusterdesk.export import xlsxkit as xk
 from clusterdesk.export.atomic import ExportWriteError, atomic_write

@@ -27,7 +27,7 @@ from docx.oxml.ns import qn
 
 from cd_support import DEMO
 
-from clusterdesk.export.render_docx import render_blank, render_docx
+from clusterdesk.export.word.render import render_blank, render_docx
 from clusterdesk.model.form import FormDef, default_catalog, load_form
 from clusterdesk.model.plan import FILL, TICKED, UNTICKED, compile_plan
 from clusterdesk.model.rules import Answers

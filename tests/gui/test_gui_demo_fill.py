@@ -11,7 +11,7 @@ from gui_helpers import edit_cell, fill_line, type_text
 
 from clusterdesk.model.values import Spec, format_value
 from clusterdesk.ui.qt import QApplication, QGuiApplication, Qt
-from clusterdesk.ui.widgets import (
+from clusterdesk.ui.editors import (
     BoxesEditor,
     ChoiceEditor,
     GridEditor,

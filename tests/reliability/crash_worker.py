@@ -151,17 +151,17 @@ def _kill_at(point: str | None) -> None:
     if not point:
         return
     if point == "journal":
-        real_journal = publish._write_journal
+        real_journal = publish.write_journal
 
         def journal(root, data):
             real_journal(root, data)
             if data["state"] == "commit" and users(root.parent):
                 _die()
 
-        publish._write_journal = journal
+        publish.write_journal = journal
     elif point.startswith("move:"):
         n = int(point.split(":")[1])
-        real_forward = publish._forward
+        real_forward = publish.forward
         moved = [0]
 
         def forward(root, dest, op, kept):
@@ -171,7 +171,7 @@ def _kill_at(point: str | None) -> None:
                 if moved[0] == n:
                     _die()
 
-        publish._forward = forward
+        publish.forward = forward
     elif point == "store":
         district._build_and_publish = _die
     else:

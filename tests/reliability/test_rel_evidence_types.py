@@ -245,7 +245,7 @@ def test_gui_file_link_opens_a_safe_copy_or_refuses(legacy, qtbot, monkeypatch, 
     from clusterdesk.ui.app import ensure_app
     from clusterdesk.ui.draft_window import DraftWindow
     from clusterdesk.ui.qt import QDesktopServices, QMessageBox
-    from clusterdesk.ui.widgets import EvidencePanel
+    from clusterdesk.ui.editors import EvidencePanel
 
     s, ids = legacy
     ensure_app()

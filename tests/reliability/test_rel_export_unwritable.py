@@ -48,7 +48,7 @@ def _rng_text(rng: random.Random, n: int) -> str:
 
 def _all_writers(folder: Path, store=None, draft_id=None):
     """name -> (callable, final file name)."""
-    from clusterdesk.export import docxkit as dk
+    from clusterdesk.export import word as dk
     from clusterdesk.export.atomic import atomic_write
     from clusterdesk.export.xlsxkit import SheetSpec, write_workbook
     from clusterdesk.model.form import default_catalog

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any, Callable
 
-from .kit import CliError, out, open_store, integer, draft_id
+from .kit import CliError, out, open_store, integer
 
 
 def register(sub: Any, add: Callable[..., argparse.ArgumentParser]) -> None:

@@ -14,7 +14,7 @@ import argparse
 from pathlib import Path
 from typing import Any, Callable
 
-from .kit import CliError, err, out, open_store, require_id, draft_id
+from .kit import CliError, err, out, open_store, require_id
 
 
 def _on_duplicate(args: argparse.Namespace) -> str:

@@ -40,11 +40,11 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
 from clusterdesk.errors import ClusterDeskError
-from clusterdesk.export import docxkit as dk
+from clusterdesk.export import word as dk
 from clusterdesk.export.atomic import ExportWriteError, atomic_write
 from clusterdesk.export.pdf import ExportCancelled, PdfConversionError, PdfUnavailable, docx_to_pdf, find_soffice
 from clusterdesk.export.publish import FileSet
-from clusterdesk.export.render_docx import DocxRenderer, protect_read_only, render_achievement, unprotect
+from clusterdesk.export.word.render import DocxRenderer, protect_read_only, render_achievement, unprotect
 from clusterdesk.export.render_xlsx import render_xlsx
 from clusterdesk.textsafe import clean_text
 from clusterdesk.model.form import Catalog, FormDef
@@ -246,7 +246,7 @@ def export_blank(form: FormDef, out_dir: str | Path, *, pdf: bool = True,
     """The blank form for filling by hand (no watermark, no answers, room to write) into ``out_dir``
     (an existing folder): ``<short_title>-空白表.docx``, and its PDF when LibreOffice is installed,
     published together like an export."""
-    from clusterdesk.export.render_docx import render_blank
+    from clusterdesk.export.word.render import render_blank
 
     out = Path(out_dir)
     if not out.exists():

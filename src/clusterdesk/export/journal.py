@@ -47,8 +47,6 @@ def state_of(path: Path) -> str | None:
 
 
 def is_regular(mode: int) -> bool:
-    import stat
-
     return stat.S_ISREG(mode)
 
 

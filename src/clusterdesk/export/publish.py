@@ -35,7 +35,6 @@ import contextlib
 import errno
 import hashlib
 import json
-import os
 import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path, PurePosixPath

@@ -46,7 +46,6 @@ from decimal import Decimal
 from pathlib import PurePath
 from typing import TYPE_CHECKING, Any, Iterable, Iterator, Sequence, Union
 
-from . import expr as E
 from .form import FormDef
 from .schema import EVIDENCE_GENERAL, Column, Field, Group, Heading, Note, Section, Sign
 from .values import EMPTY_TEXT, Spec, format_value

@@ -8,7 +8,7 @@ from clusterdesk.model.schema import Field, Group, Heading, Note, Section, Sign
 from . import style
 from .controller import DraftController
 from .qt import QAbstractItemView, QFrame, QHBoxLayout, QLabel, QScrollArea, QVBoxLayout, QWidget, Qt
-from .widgets import FieldEditor, GridEditor, NarrativeEditor, editor_for
+from .editors import FieldEditor, GridEditor, NarrativeEditor, editor_for
 
 CONTENT_MAX_WIDTH = 980
 

@@ -28,9 +28,8 @@ from docx.oxml.ns import qn
 from docx.shared import Mm, Pt, Twips
 from docx.table import Table as DocxTable, _Cell
 from docx.text.paragraph import Paragraph
-from docx.text.run import Run
 
-from clusterdesk.export import docxkit as dk
+from clusterdesk.export import word as dk
 from clusterdesk.textsafe import display_width
 from clusterdesk.model.form import FormDef
 from clusterdesk.model.plan import (ACHIEVEMENT_TITLE, TICKED, UNTICKED, Cell, Cover, Frame, Line, ListPlan, Para,
@@ -486,7 +485,7 @@ class DocxRenderer:
             p.paragraph_format.first_line_indent = Pt(size * 2)
             p.paragraph_format.line_spacing = Pt(24)
             p.paragraph_format.space_before = Pt(12)
-            p.paragraph_format.alignment = dk._ALIGN["justify"]
+            p.paragraph_format.alignment = dk.ALIGN["justify"]
         for x in st.signs:
             if x.date:
                 p = dk.add_paragraph(cell, x.text, font=fonts.table, size=size, align="right")
