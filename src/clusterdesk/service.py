@@ -10,11 +10,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 from pathlib import Path
+from types import EllipsisType
 from typing import Any
 
 from clusterdesk.export.textsafe import has_controls, strip_controls
 from clusterdesk.model.form import Catalog, FormDef, colon_join, default_catalog
-from clusterdesk.model.rules import Answers, ConditionResult, Problem, check_cell, eligibility, target_results, validate
+from clusterdesk.model.rules import (
+    Answers, ConditionResult, Problem, TargetResult, check_cell, eligibility, target_results, validate
+)
 from clusterdesk.model.schema import EVIDENCE_GENERAL  # the option name of evidence for a whole field
 from clusterdesk.model.values import MAX_ANSWERS_CHARS, Spec, ValueProblem, parse, parse_rows
 from clusterdesk.store import DraftInfo, EvidenceError, EvidenceInfo, Store
@@ -43,7 +46,7 @@ def evidence_option(form: FormDef, key: str, option: str | None) -> str:
     if f.evidence == "ticked":
         if option not in f.options:
             raise InputError(colon_join(form.cell(key).where, f"没有选项“{option}”"))
-        return option  # type: ignore[return-value]
+        return option
     if f.evidence == "if_yes":
         return "是"
     return EVIDENCE_GENERAL
@@ -171,14 +174,14 @@ class DraftSession:
     def eligibility(self) -> list[ConditionResult]:
         return eligibility(self.form, self.answers())
 
-    def targets(self):
+    def targets(self) -> list[TargetResult]:
         return target_results(self.form, self.answers())
 
     def computed(self, key: str) -> Any:
         return self.answers().computed(key)
 
     # -- writing -------------------------------------------------------------------------
-    def set(self, key: str, raw: Any, note: str | None | object = ...) -> Change | None:
+    def set(self, key: str, raw: Any, note: str | None | EllipsisType = ...) -> Change | None:
         """Parse and commit one answer. Returns the change, or None if nothing changed."""
         new = parse_cell(self.form, key, raw)
         old = self._values.get(key)

@@ -160,9 +160,9 @@ def table_rows(field: Field, rows: list[dict[str, Any]], *, for_print: bool = Fa
     ``无`` keeps it with 无 in its empty printed cells."""
     if not field.fixed_rows:
         return [r for r in rows if set(r) - {"key"}]
-    fixed = {fr["key"]: fr for fr in field.fixed_rows}
+    fixed: dict[object, dict[str, str]] = {fr["key"]: fr for fr in field.fixed_rows}
     out: list[dict[str, Any]] = []
-    seen: set[str] = set()
+    seen: set[object] = set()
     for r in rows:
         k = r.get("key")
         if k in fixed:
@@ -184,12 +184,12 @@ def table_rows(field: Field, rows: list[dict[str, Any]], *, for_print: bool = Fa
         cols = [c.id for c in field.columns if c.printed]
         kept = []
         for r in out:
-            fr = fixed.get(r.get("key"))  # type: ignore[arg-type]
-            if fr is not None:  # unused: nothing typed beyond what the form prints in it
-                unused = all(r.get(c) in (None, "", fr.get(c)) for c in cols)
-                if unused and fr.get("unused") == "omit":
+            printed = fixed.get(r.get("key"))
+            if printed is not None:  # unused: nothing typed beyond what the form prints in it
+                unused = all(r.get(c) in (None, "", printed.get(c)) for c in cols)
+                if unused and printed.get("unused") == "omit":
                     continue
-                if unused and fr.get("unused") == EMPTY_TEXT:
+                if unused and printed.get("unused") == EMPTY_TEXT:
                     r = {**r, **{c: EMPTY_TEXT for c in cols
                                  if r.get(c) in (None, "") or not str(r.get(c)).strip(".…　 ")}}
             kept.append(r)
@@ -698,7 +698,7 @@ class _Compiler:
             part.blocks = [self._cover(s)]
             return part
         if s.layout == "instructions":
-            part.blocks = [Para(s.title, "page_title")] + [Para(line, "instruction") for line in self.f.instructions]
+            part.blocks = [Para(s.title, "page_title"), *(Para(line, "instruction") for line in self.f.instructions)]
             return part
         if s.print_title:
             part.blocks.append(Para(s.title, "section"))
@@ -787,7 +787,7 @@ class _Compiler:
         if not text and not f.required:
             text = [EMPTY_TEXT]
         if runin and text:
-            return [Para(text[0], "body", lead=f.label, lead_style=kind)] + [Para(t, "body") for t in text[1:]]
+            return [Para(text[0], "body", lead=f.label, lead_style=kind), *(Para(t, "body") for t in text[1:])]
         out = [Para(f.label, kind)]
         out += [Para(h, "hint") for h in _text_lines(f.hint)]
         out += [Para(t, "body") for t in text]
@@ -1108,10 +1108,10 @@ class _Compiler:
                 text = [EMPTY_TEXT] if not f.required else []
             return Cell(text, span, align="justify", indent=bool(v), key=key)
         if f.type == "text":
-            text = "" if self.blank else field_text(self.answers, key, f)  # type: ignore[arg-type]
-            if not text and not f.required and not self.blank:
-                text = EMPTY_TEXT
-            return Cell(([text] if text else []) + list(f.notes), span, key=key)
+            line = "" if self.blank else field_text(self.answers, key, f)  # type: ignore[arg-type]
+            if not line and not f.required and not self.blank:
+                line = EMPTY_TEXT
+            return Cell(([line] if line else []) + list(f.notes), span, key=key)
         return self._number_cell(f, key, span)
 
     def _number_cell(self, f: Field, key: str, span: int, *, notes: bool = True, center: bool = False) -> Cell:
@@ -1146,7 +1146,10 @@ class _Compiler:
         ncol = 1 + len(f.cols)
         sub = m // (k * ncol)
         label = Cell([f.label] + list(f.notes), merge="start", role="label")
-        cont = lambda: Cell([], merge="continue")  # noqa: E731
+
+        def cont() -> Cell:
+            return Cell([], merge="continue")
+
         rows: list[Row] = []
         lead: Cell = label
         if f.years and tuple(f.years) != tuple(s.years):

@@ -461,6 +461,7 @@ def eligibility(form: FormDef, ans: Answers) -> list[ConditionResult]:
         flat = tuple(o for g in groups for o in g)
         group_ok = [None if any(o.ok is None for o in g) and all(o.ok is not False for o in g)
                     else all(o.ok for o in g) for g in groups]
+        status: Literal["符合", "不符合", "待填写"]
         if cond.all_of:
             status = "不符合" if False in group_ok else ("待填写" if None in group_ok else "符合")
         else:

@@ -13,9 +13,8 @@ from decimal import Decimal
 from typing import Any, Iterable
 
 from clusterdesk.model.form import Cell, FormDef, colon_join
-from clusterdesk.model.schema import Column, Field, Section
+from clusterdesk.model.schema import EVIDENCE_GENERAL, Column, Field, Section
 from clusterdesk.model.values import Spec, char_count, format_value, to_decimal
-from clusterdesk.service import EVIDENCE_GENERAL
 from clusterdesk.store import StoreError
 
 from . import style
