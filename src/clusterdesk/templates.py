@@ -27,6 +27,7 @@ from clusterdesk.model.values import (MAX_TABLE_ROWS, find_non_finite, format_va
                                       json_float_text)
 from clusterdesk.safeio import UnsafeFile, open_regular, read_bounded
 from clusterdesk.service import InputError, evidence_option, parse_answers
+from clusterdesk.store import Store
 
 MAX_TEMPLATE_BYTES = 50 * 1024 * 1024
 #: A JSON template is read into memory whole: its bytes and its items (values and containers)
@@ -432,7 +433,7 @@ def read_filled(path: Path | str, catalog: Catalog | None = None) -> Filled:
     return Filled(form, answers, evidence, title, notes)
 
 
-def import_filled(store: Any, filled: Filled) -> int:
+def import_filled(store: Store, filled: Filled) -> int:
     """Write a checked template into a new draft, in one transaction: on any failure (or a crash)
     nothing is left behind."""
     with store.batch():
@@ -443,12 +444,12 @@ def import_filled(store: Any, filled: Filled) -> int:
     return info.id
 
 
-def import_file(store: Any, path: Path | str, catalog: Catalog | None = None) -> int:
+def import_file(store: Store, path: Path | str, catalog: Catalog | None = None) -> int:
     """Read a filled template (.json or .xlsx) into a new draft; returns the draft id."""
     return import_filled(store, read_filled(path, catalog))
 
 
-def dump_dict(store: Any, draft_id: int, catalog: Catalog | None = None) -> dict[str, Any]:
+def dump_dict(store: Store, draft_id: int, catalog: Catalog | None = None) -> dict[str, Any]:
     """A draft's answers in the template format (plus an index of its evidence files)."""
     catalog = catalog or default_catalog()
     info = store.get_draft(draft_id)

@@ -16,6 +16,7 @@ from clusterdesk.model.rules import Achieved, Answers, achievement  # noqa: F401
 from clusterdesk.model.schema import Prefill
 from clusterdesk.model.values import number_in_text, same_value
 from clusterdesk.service import InputError, load_answers, parse_cell
+from clusterdesk.store import Store
 
 
 class AnnualError(Exception):
@@ -89,7 +90,7 @@ def carry_values(form: FormDef, pf: Prefill, source: Answers, year: int) -> tupl
     return values, sources
 
 
-def create_annual(store: Any, application_id: int, form_id: str, year: int | None = None,
+def create_annual(store: Store, application_id: int, form_id: str, year: int | None = None,
                   catalog: Catalog | None = None) -> int:
     """新建年度报告: a report draft linked to an application draft, prefilled from it."""
     catalog = catalog or default_catalog()
@@ -117,7 +118,7 @@ def create_annual(store: Any, application_id: int, form_id: str, year: int | Non
     return info.id
 
 
-def carried(store: Any, draft_id: int, values: dict[str, Any] | None = None) -> dict[str, Carried]:
+def carried(store: Store, draft_id: int, values: dict[str, Any] | None = None) -> dict[str, Carried]:
     """Every carried value with its source, marked where the user has since typed something else."""
     meta = (store.get_meta(draft_id) or {}).get("annual") or {}
     values = store.get_answers(draft_id) if values is None else values
@@ -140,7 +141,7 @@ def carried(store: Any, draft_id: int, values: dict[str, Any] | None = None) -> 
 # -- next year ------------------------------------------------------------------------------
 
 
-def roll_over(store: Any, draft_id: int, catalog: Catalog | None = None) -> int:
+def roll_over(store: Store, draft_id: int, catalog: Catalog | None = None) -> int:
     """复制为下一年度: next year's report from this one; this year's 完成值 become history."""
     catalog = catalog or default_catalog()
     form, ans = load_answers(store, draft_id, catalog)
@@ -198,7 +199,7 @@ class Series:
     points: tuple[tuple[int, str, Decimal], ...]  # (year, 基准值/目标值/完成值, number)
 
 
-def progress(store: Any, draft_id: int, catalog: Catalog | None = None) -> list[Series]:
+def progress(store: Store, draft_id: int, catalog: Catalog | None = None) -> list[Series]:
     """Baseline, targets and actuals of each numeric indicator over the years (from the linked
     application, this year's report and the history of earlier years)."""
     catalog = catalog or default_catalog()

@@ -37,6 +37,7 @@ from .package import (
     read_package,
     same_content,
 )
+from clusterdesk.store import Store
 
 META_DISTRICT = "district"
 META_CLUSTERS = "clusters"
@@ -142,7 +143,7 @@ def _is_district_draft(info: Any, catalog: Catalog) -> bool:
     return info.form_id in catalog and catalog.get(info.form_id).form.role == "district"
 
 
-def find_districts(store: Any, notice_id: str | None = None,
+def find_districts(store: Store, notice_id: str | None = None,
                    catalog: Catalog | None = None) -> list[tuple[int, District]]:
     """District workspaces in the store (newest first)."""
     catalog = catalog or default_catalog()
@@ -158,7 +159,7 @@ def find_districts(store: Any, notice_id: str | None = None,
     return out
 
 
-def create_district(store: Any, district: District, catalog: Catalog | None = None) -> int:
+def create_district(store: Store, district: District, catalog: Catalog | None = None) -> int:
     """A new district workspace: a draft of the notice's district form with its header filled."""
     catalog = catalog or default_catalog()
     if not district.name.strip():
@@ -176,14 +177,14 @@ def create_district(store: Any, district: District, catalog: Catalog | None = No
     return info.id
 
 
-def find_district(store: Any, name: str, notice_id: str, catalog: Catalog | None = None) -> int | None:
+def find_district(store: Store, name: str, notice_id: str, catalog: Catalog | None = None) -> int | None:
     for did, d in find_districts(store, notice_id, catalog):
         if d.name == name:
             return did
     return None
 
 
-def replace_cluster_reference(store: Any, old_id: int, new_id: int, catalog: Catalog | None = None) -> None:
+def replace_cluster_reference(store: Store, old_id: int, new_id: int, catalog: Catalog | None = None) -> None:
     """Point every district workspace that lists ``old_id`` at ``new_id`` (a replaced import)."""
     catalog = catalog or default_catalog()
     for info in store.list_drafts():
@@ -233,7 +234,7 @@ class ClusterStatus:
         return f"{self.eligibility}（符合 {c.get('符合', 0)} 项，不符合 {c.get('不符合', 0)} 项，待填写 {c.get('待填写', 0)} 项）"
 
 
-def cluster_status(store: Any, draft_id: int, catalog: Catalog | None = None) -> ClusterStatus:
+def cluster_status(store: Store, draft_id: int, catalog: Catalog | None = None) -> ClusterStatus:
     from clusterdesk.service import load_answers
 
     info = store.get_draft(draft_id)
@@ -255,7 +256,7 @@ def cluster_status(store: Any, draft_id: int, catalog: Catalog | None = None) ->
                          tuple(problems))
 
 
-def cluster_district(store: Any, draft_id: int, catalog: Catalog | None = None) -> str | None:
+def cluster_district(store: Store, draft_id: int, catalog: Catalog | None = None) -> str | None:
     """The 所属区县 a cluster's own form states, or None if it states none."""
     from clusterdesk.service import load_answers
 
@@ -276,7 +277,7 @@ def same_district(a: str, b: str) -> bool:
     return short[0] in b or short[1] in a
 
 
-def _cluster_values(store: Any, draft_id: int, district: District, catalog: Catalog) -> dict[str, str]:
+def _cluster_values(store: Store, draft_id: int, district: District, catalog: Catalog) -> dict[str, str]:
     """The summary columns a cluster's own answers give."""
     from clusterdesk.service import load_answers
 
@@ -306,7 +307,7 @@ def _cluster_values(store: Any, draft_id: int, district: District, catalog: Cata
 class DistrictWorkspace:
     """One district's submission for one notice."""
 
-    def __init__(self, store: Any, draft_id: int, catalog: Catalog | None = None):
+    def __init__(self, store: Store, draft_id: int, catalog: Catalog | None = None):
         self.store = store
         self.catalog = catalog or default_catalog()
         self.draft_id = draft_id
@@ -625,7 +626,7 @@ def cluster_folder_name(n: int, title: str) -> str:
     return f"{n}-{_safe_member_name(bracket(title) or title)}"
 
 
-def _resolve_sources(store: Any, sources: Sequence[Any], catalog: Catalog) -> list[int | PackageContents]:
+def _resolve_sources(store: Store, sources: Sequence[Any], catalog: Catalog) -> list[int | PackageContents]:
     out: list[int | PackageContents] = []
     for src in sources:
         if isinstance(src, PackageContents):
@@ -796,7 +797,7 @@ def _stale(target: _Target, wanted: set[str], notes: list[str]) -> dict[str, str
     return out
 
 
-def compile_district(store: Any, district: int | District, sources: Sequence[Any], out_dir: Path | str, *,
+def compile_district(store: Store, district: int | District, sources: Sequence[Any], out_dir: Path | str, *,
                      pdf: bool = False, allow_draft: bool = False, on_duplicate: OnDuplicate = "ask",
                      catalog: Catalog | None = None) -> CompileResult:
     """Compile a district's submission into ``out_dir`` (one folder per submission).
@@ -947,7 +948,7 @@ def compile_district(store: Any, district: int | District, sources: Sequence[Any
     return result
 
 
-def _build_and_publish(store: Any, api: Any, target: _Target, ws: "DistrictWorkspace", notice: Notice,
+def _build_and_publish(store: Store, api: Any, target: _Target, ws: "DistrictWorkspace", notice: Notice,
                        statuses: list[ClusterStatus], errors: dict[str, list[Problem]], summary_title: str,
                        summary_has_errors: bool, pdf: bool) -> CompileResult:
     from clusterdesk.export.publish import FileSet, NewFolder, write_manifest
@@ -1019,12 +1020,12 @@ class _Undo:
     imported: list[int] = dc_field(default_factory=list)
 
     @classmethod
-    def before(cls, store: Any, ws_id: int | None) -> "_Undo":
+    def before(cls, store: Store, ws_id: int | None) -> "_Undo":
         if ws_id is None:
             return cls(None, {}, {})
         return cls(ws_id, store.get_answers(ws_id), store.get_meta(ws_id))
 
-    def run(self, store: Any) -> None:
+    def run(self, store: Store) -> None:
         """Undo in one transaction. If that fails too (the database is on the full disk), the
         store keeps a complete workspace, which the next compile finds and reuses."""
         try:
@@ -1043,7 +1044,7 @@ class _Undo:
             pass
 
 
-def _unfinished_workspace(store: Any, district: District, catalog: Catalog) -> int | None:
+def _unfinished_workspace(store: Store, district: District, catalog: Catalog) -> int | None:
     """A workspace draft an earlier version left without its district (a compile that failed half
     way): the notice's district form, the title create_district gives, no district in its meta."""
     _, form = notice_forms(district.notice_id, catalog)
@@ -1054,7 +1055,7 @@ def _unfinished_workspace(store: Any, district: District, catalog: Catalog) -> i
     return None
 
 
-def _adopt(store: Any, draft_id: int, district: District) -> int:
+def _adopt(store: Store, draft_id: int, district: District) -> int:
     store.set_meta(draft_id, META_DISTRICT, district.to_meta())
     store.set_meta(draft_id, META_CLUSTERS, [])
     return draft_id
@@ -1063,7 +1064,7 @@ def _adopt(store: Any, draft_id: int, district: District) -> int:
 class _Probe:
     """The checks of a workspace that does not exist yet."""
 
-    def __init__(self, store: Any, notice: Notice, catalog: Catalog):
+    def __init__(self, store: Store, notice: Notice, catalog: Catalog):
         self.notice = notice
         _, self.summary_form = notice_forms(notice.id, catalog)
 
