@@ -179,7 +179,7 @@ class DocFonts:
         its first installed fallback (unchanged when none is installed, so
         the printing machine may still have it)."""
         have = {f.casefold() for f in installed}
-        changes: dict[str, str] = {}
+        changes: dict[str, Any] = {}  # str faces, but replace() takes every field's type
         for role in self._ROLES:
             face = getattr(self, role)
             if face.casefold() in have:
@@ -1003,6 +1003,7 @@ def add_table(doc_or_cell: Any, col_widths_mm: Sequence[float], rows: Iterable[R
                 continue
             if not isinstance(c, Cell):
                 text: str | Sequence[str] = "" if c is None else c if isinstance(c, str) else str(c)
+                indent: float
                 span, vmerge, bold, calign, valign, shade, cfont, csize, indent = (
                     1, None, None, None, "center", None, None, None, 0)
             else:

@@ -44,7 +44,7 @@ import unicodedata
 from dataclasses import dataclass, field as dc_field
 from decimal import Decimal
 from pathlib import PurePath
-from typing import TYPE_CHECKING, Any, Iterable, Iterator, Sequence, Union
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Literal, Sequence, Union
 
 from . import expr as E
 from .form import FormDef
@@ -316,15 +316,18 @@ def evidence_entries(form: FormDef, answers: "Answers", evidence: Sequence[Evide
 # ---------------------------------------------------------------------------------------------
 
 
+CellAlign = Literal["left", "center", "justify"]
+
+
 @dataclass
 class Cell:
     """A cell of an official table."""
 
     text: list[str]  # paragraphs
     span: int = 1  # grid columns
-    merge: str | None = None  # vertical merge: "start", "continue"
+    merge: Literal["start", "continue"] | None = None  # vertical merge
     role: str = "value"  # label | value | head
-    align: str = "left"  # left | center | justify
+    align: CellAlign = "left"
     key: str | None = None  # the answer cell shown (value cells)
     remark: str | None = None  # for the editable version only: the formula, the reason for a typed value
     indent: bool = False  # a narrative answer: first lines indented two characters
@@ -875,7 +878,7 @@ class _Compiler:
             cells: list[Cell] = []
             for j, c in enumerate(cols):
                 text = str(i + 1) if c.auto == "serial" else column_text(c, r.get(c.id))
-                align = "center" if c.type in ("integer", "number", "percent", "choice", "value") or c.auto \
+                align: CellAlign = "center" if c.type in ("integer", "number", "percent", "choice", "value") or c.auto \
                     else ("justify" if c.type == "narrative" else "left")
                 if j == 0 and merge_first:
                     if text and text == prev:
