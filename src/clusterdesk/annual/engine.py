@@ -77,9 +77,9 @@ def carry_values(form: FormDef, pf: Prefill, source: Answers, year: int) -> tupl
                 if src.get(src_col) not in (None, "", "......"):
                     row[col] = src[src_col]
             for col, by_year in t.year_columns.items():
-                src_col = by_year.get(year)
-                if src_col and src.get(src_col) not in (None, ""):
-                    row[col] = src[src_col]
+                year_col = by_year.get(year)
+                if year_col and src.get(year_col) not in (None, ""):
+                    row[col] = src[year_col]
                     label = source.form.cell(t.source).field.columns
                     col_label = next((c.label for c in label if c.id == src_col), src_col)
                     sources[f"{t.to}[{fixed['key']}].{col}"] = {
@@ -120,7 +120,7 @@ def create_annual(store: Store, application_id: int, form_id: str, year: int | N
 
 def carried(store: Store, draft_id: int, values: dict[str, Any] | None = None) -> dict[str, Carried]:
     """Every carried value with its source, marked where the user has since typed something else."""
-    meta = (store.get_meta(draft_id) or {}).get("annual") or {}
+    meta: dict[str, Any] = (store.get_meta(draft_id) or {}).get("annual") or {}
     values = store.get_answers(draft_id) if values is None else values
     app_id = meta.get("application")
     label = f"申报材料（草稿 {app_id}）" if app_id else "申报材料"
@@ -130,6 +130,8 @@ def carried(store: Store, draft_id: int, values: dict[str, Any] | None = None) -
             table, rest = key.split("[", 1)
             row_key, col = rest.split("].", 1)
             rows = values.get(table) or []
+            if not isinstance(rows, list):  # a damaged value: no row to compare with
+                rows = []
             current = next((r.get(col) for r in rows if isinstance(r, dict) and r.get("key") == row_key), None)
         else:
             current = values.get(key)
@@ -204,7 +206,7 @@ def progress(store: Store, draft_id: int, catalog: Catalog | None = None) -> lis
     application, this year's report and the history of earlier years)."""
     catalog = catalog or default_catalog()
     form, ans = load_answers(store, draft_id, catalog)
-    meta = (store.get_meta(draft_id) or {}).get("annual") or {}
+    meta: dict[str, Any] = (store.get_meta(draft_id) or {}).get("annual") or {}
     points: dict[str, list[tuple[int, str, Decimal]]] = {}
     names: dict[str, str] = {}
     for pf in form.form.prefill:
@@ -221,7 +223,7 @@ def progress(store: Store, draft_id: int, catalog: Catalog | None = None) -> lis
                         if n is not None:
                             kind = "基准值" if src_col == "baseline" else "目标值"
                             points.setdefault(row["key"], []).append((y, kind, n))
-                            names.setdefault(row["key"], row.get("indicator", row["key"]))
+                            names.setdefault(row["key"], row.get("indicator") or row["key"])
     for h in meta.get("history") or []:
         for key, r in (h.get("rows") or {}).items():
             n = number_in_text(r.get("actual"))

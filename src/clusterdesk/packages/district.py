@@ -20,7 +20,7 @@ import re
 import zipfile
 from dataclasses import asdict, dataclass, field as dc_field
 from pathlib import Path, PurePosixPath
-from typing import Any, Callable, Iterable, Literal, Sequence
+from typing import Any, Callable, Iterable, Literal, Protocol, Sequence
 
 from clusterdesk.model.form import Catalog, FormDef, default_catalog
 from clusterdesk.model.rules import Problem, eligibility, validate
@@ -243,6 +243,7 @@ def cluster_status(store: Store, draft_id: int, catalog: Catalog | None = None) 
     errors = sum(1 for p in problems if p.level == "error")
     results = eligibility(form, ans)
     counts = {s: sum(1 for r in results if r.status == s) for s in ("符合", "不符合", "待填写")}
+    state: Literal["符合", "不符合", "待填写", "无"]
     if not results:
         state = "无"
     elif counts["不符合"]:
@@ -302,6 +303,13 @@ def _cluster_values(store: Store, draft_id: int, district: District, catalog: Ca
 
 
 # ----------------------------------------------------------------------------- the workspace
+
+
+class _NoticeForms(Protocol):
+    """What the form check needs: a workspace, or a probe for one not created yet."""
+
+    notice: Notice
+    summary_form: FormDef
 
 
 class DistrictWorkspace:
@@ -381,7 +389,7 @@ class DistrictWorkspace:
         if self.cap is not None and count + new > self.cap:
             raise ClusterCapExceeded(self.cap_rule, self.cap, count + new)
 
-    def _check_form(self, form: FormDef, title: str) -> None:
+    def _check_form(self: _NoticeForms, form: FormDef, title: str) -> None:
         if form.form.role != "cluster":
             raise DistrictError(f"“{title}”不是集群的申报材料，不能加入区县名单")
         if form.form.notice.id != self.notice.id:
@@ -481,7 +489,8 @@ class DistrictWorkspace:
         form = self.summary_form
         d = self.district
         meta = self.meta
-        prefill: dict[str, dict[str, str]] = meta.get(META_PREFILL) if isinstance(meta.get(META_PREFILL), dict) else {}
+        stored = meta.get(META_PREFILL)
+        prefill: dict[str, dict[str, str]] = stored if isinstance(stored, dict) else {}
         header_last = prefill.get("header", {})
         header_new: dict[str, str] = {}
         header_values = {"summary.authority": d.authority, "summary.contact": d.contact_line,
@@ -993,7 +1002,7 @@ def _build_and_publish(store: Store, api: Any, target: _Target, ws: "DistrictWor
         _write_electronic_zip(stage / zip_rel, [d for d in documents if d.kind in ("editable", "list")], folder, stage)
         finals = [mapping[r] for r in rels]
         write_manifest(stage, finals, dirs=dirs, info=_manifest_info(ws.district.name, notice.id))
-        if target.new:
+        if isinstance(pub, NewFolder):  # target.new
             pub.publish()
         else:
             from clusterdesk.export.publish import MANIFEST_NAME

@@ -215,7 +215,7 @@ def write_package(store: Store, draft_id: int, out: Path | str, *, documents: bo
         raise PackageError([f"草稿 {draft_id} 使用的表单“{info.form_id}”本程序不认识，无法打包"])
     dump = dump_dict(store, draft_id, catalog)
     members: dict[str, dict[str, Any]] = {}
-    payload: list[tuple[str, bytes | Path]] = []
+    payload: list[tuple[str, bytes]] = []
 
     def add(path: str, data: bytes) -> None:
         members[path] = {"sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}
