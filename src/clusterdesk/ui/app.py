@@ -155,7 +155,7 @@ def _refused(path: Path, e: StoreError, parent) -> Store | None:
     buttons.append((_QUIT, QMessageBox.ButtonRole.RejectRole))
     choice = _choose(box, buttons)
     try:
-        if choice == _RESTORE:
+        if choice == _RESTORE and snap is not None:  # offered only when there is a snapshot
             Store.restore(path, snap)
             return open_store(str(path), parent)
         if choice == _SET_ASIDE:
@@ -183,7 +183,7 @@ def _damaged_values(store: Store, parent) -> Store | None:
     buttons += [(_ACCEPT, QMessageBox.ButtonRole.DestructiveRole), (_QUIT, QMessageBox.ButtonRole.RejectRole)]
     choice = _choose(box, buttons)
     try:
-        if choice == _RESTORE:
+        if choice == _RESTORE and snap is not None:  # offered only when there is a snapshot
             path = store.path
             store.close()
             Store.restore(path, snap)
@@ -216,7 +216,11 @@ def run(db_path: str | None = None) -> int:
         QMessageBox.information(win, APP_NAME, "\n\n".join(notes))
     from .firstrun import maybe_show_first_run
 
-    maybe_show_first_run(win, store, on_demo=lambda i: (win.refresh(i), win.open_draft(i)), on_new=win.new_draft)
+    def open_demo(draft_id: int) -> None:
+        win.refresh(draft_id)
+        win.open_draft(draft_id)
+
+    maybe_show_first_run(win, store, on_demo=open_demo, on_new=win.new_draft)
     try:
         return app.exec()
     finally:

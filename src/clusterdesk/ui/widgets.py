@@ -20,8 +20,10 @@ from clusterdesk.store import StoreError
 from . import style
 from .controller import DraftController
 from .qt import (
+    QAbstractButton,
     QAbstractItemView,
     QApplication,
+    QBoxLayout,
     QButtonGroup,
     QCheckBox,
     QColor,
@@ -149,6 +151,8 @@ class InputBalloon(QLabel):
         self.setFixedWidth(min(self.maximumWidth(), max(fm.horizontalAdvance(t) for t in text.split("\n")) + 18))
         self.adjustSize()
         win = self.parentWidget()
+        if win is None:  # a balloon is always made with its window as parent
+            return
         pos = anchor.mapTo(win, QPoint(0, anchor.height() + 2))
         x = max(0, min(pos.x(), win.width() - self.width()))
         y = pos.y() if pos.y() + self.height() <= win.height() else anchor.mapTo(win, QPoint(0, 0)).y() - self.height() - 2
@@ -291,7 +295,7 @@ class CommitPlainTextEdit(QPlainTextEdit):
 class ClickLabel(QLabel):
     """A wrapped label that toggles its buddy check box / radio button when clicked."""
 
-    def __init__(self, text: str, buddy: QWidget):
+    def __init__(self, text: str, buddy: QAbstractButton):
         super().__init__(text)
         self._buddy = buddy
         self.setWordWrap(True)
@@ -493,6 +497,7 @@ class FieldEditor(QFrame):
                 return
             self.carried_note = CarriedNote()
             lay = self.layout()
+            assert isinstance(lay, QBoxLayout)  # every field line is laid out in a column
             lay.insertWidget(lay.indexOf(self.problem_label), self.carried_note)
         self.carried_note.show_lines(sources, changes)
 
@@ -1479,8 +1484,8 @@ class RepeatEditor(FieldEditor):
         try:
             self.table.setRowCount(len(rows))
             self.row_keys = [k for k, _ in rows]
-            for i, (k, data) in enumerate(rows):
-                self._fill_row(i, data, k)
+            for i, (rk, data) in enumerate(rows):
+                self._fill_row(i, data, rk)
         finally:
             self._loading = False
         self._fit()
