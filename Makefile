@@ -31,6 +31,7 @@ cli: setup
 	$(VENV)/bin/clusterdesk $(ARGS)
 
 test: system-deps setup-test
+	$(PY) -m mypy
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q
 
 # The Hypothesis tests only, with random seeds and 5x the examples (profile "fuzz", tests/conftest.py).
