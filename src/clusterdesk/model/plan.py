@@ -654,6 +654,12 @@ class _Compiler:
         self.title = printed_title(form, answers)
         self.title_refs = _title_refs(form)
 
+    @property
+    def filled(self) -> "Answers":
+        """The answers, where a filled form is printed (only the blank form has none)."""
+        assert self.answers is not None, "the blank form reads no answer"
+        return self.answers
+
     # -- the whole document ---------------------------------------------------------------------
     def compile(self) -> Plan:
         parts: list[Part] = []
@@ -726,7 +732,7 @@ class _Compiler:
             if not self._applies(f):
                 continue
             key = f"{s.id}.{f.id}"
-            value = "" if self.blank else field_text(self.answers, key, f)  # type: ignore[arg-type]
+            value = "" if self.blank else field_text(self.filled, key, f)
             ph = fill_xx(f.placeholder) if self.blank and f.placeholder else None
             lines.append(Line(_with_colon(f.label), value, ph))
         return Cover(self.f.attachment, self.title, lines, self.f.maker_line)
@@ -800,7 +806,7 @@ class _Compiler:
         v = self._value(key)
         if f.type in ("choice", "boxes"):
             return "　".join(option_lines(f, v, bare=True))
-        text = field_text(self.answers, key, f)  # type: ignore[arg-type]
+        text = field_text(self.filled, key, f)
         if not text and f.type in ("text", "narrative") and not f.required:
             return EMPTY_TEXT
         return f"{text} {f.unit}" if text and f.unit_in_cell else text
@@ -865,7 +871,7 @@ class _Compiler:
             if not data:
                 data = [{} for _ in range(min(f.max_rows or 3, 3))]
         else:
-            data = table_rows(f, repeat_rows(self.answers, key), for_print=True)  # type: ignore[arg-type]
+            data = table_rows(f, repeat_rows(self.filled, key), for_print=True)
             if not data:
                 rows.append(Row([Cell([EMPTY_TEXT], span=len(cols), align="center")]))
         merge_first = bool(f.fixed_rows)
@@ -977,7 +983,7 @@ class _Compiler:
                 out.setdefault(f.of, []).append(f)
         return out
 
-    def _close_table(self, units: list[_Unit], header: Row | None, widths: list[float]) -> list[Block]:
+    def _close_table(self, units: list[_Unit], header: Row | None, widths: list[float]) -> list[Table]:
         """The rows as one or two tables: the year header repeats only over the rows under it; the rows
         after the last of them form a table of their own. The last rows keep together so that no
         continuation page holds less than a quarter of the text block."""
@@ -1007,7 +1013,7 @@ class _Compiler:
             if acc >= TAIL_TARGET_MM:
                 break
         self._fix_merged_heights(units)
-        return tables  # type: ignore[return-value]
+        return tables
 
     def _fix_merged_heights(self, units: list[_Unit]) -> None:
         """A merged label taller than its rows makes the last row taller (for the estimate)."""
@@ -1092,7 +1098,7 @@ class _Compiler:
         key = f"{s.id}.{f.id}"
         cell = Cell(list(f.notes), span=self._m)
         if not self.blank:
-            text = field_text(self.answers, key, f)  # type: ignore[arg-type]
+            text = field_text(self.filled, key, f)
             cell.text += _text_lines(text) if text else ([EMPTY_TEXT] if not f.required else [])
             cell.key = key
         else:
@@ -1111,7 +1117,7 @@ class _Compiler:
                 text = [EMPTY_TEXT] if not f.required else []
             return Cell(text, span, align="justify", indent=bool(v), key=key)
         if f.type == "text":
-            line = "" if self.blank else field_text(self.answers, key, f)  # type: ignore[arg-type]
+            line = "" if self.blank else field_text(self.filled, key, f)
             if not line and not f.required and not self.blank:
                 line = EMPTY_TEXT
             return Cell(([line] if line else []) + list(f.notes), span, key=key)
@@ -1120,7 +1126,7 @@ class _Compiler:
     def _number_cell(self, f: Field, key: str, span: int, *, notes: bool = True, center: bool = False) -> Cell:
         """A number as the official cell shows it: the value, the unit where the cell prints one
         ("486 个"), the official notes. Formulas and reasons go to the editable version only."""
-        text = "" if self.blank else field_text(self.answers, key, f)  # type: ignore[arg-type]
+        text = "" if self.blank else field_text(self.filled, key, f)
         if f.unit_in_cell:
             text = f"{text} {f.unit}" if text else f"　　　　{f.unit}"
         c = Cell([text] if text else [], span, key=key, align="center" if center else "left")
@@ -1169,7 +1175,7 @@ class _Compiler:
                 cells.append(Cell([r.label], sub, align="center", small=True))
                 for c in f.cols:
                     ck = ".".join([key] + ([str(y)] if y is not None else []) + [r.key, c.key])
-                    text = "" if self.blank else field_text(self.answers, ck, f)  # type: ignore[arg-type]
+                    text = "" if self.blank else field_text(self.filled, ck, f)
                     cells.append(Cell([text] if text else [], sub, align="center", small=True, key=ck))
             rows.append(Row(cells))
         return _Unit(rows, years=bool(s.years) and tuple(f.years) == tuple(s.years), label=label)
@@ -1208,14 +1214,14 @@ class _Compiler:
         cells = self.form.cells_of(key)
         counts = []
         for c in cells:
-            v = "" if self.blank else field_text(self.answers, c.key, f)  # type: ignore[arg-type]
+            v = "" if self.blank else field_text(self.filled, c.key, f)
             counts.append(f"{c.year}年：{v or '　　'}" if c.year is not None and len(cells) > 1 else (v or "　　"))
         unit = f" {f.unit}" if f.unit_in_cell and f.unit else ""
         lines = [f"数量：{'；'.join(counts)}{unit}"]
         if self.blank:
             lines.append("名称：")
             return Cell(lines, span, space=1, key=cells[0].key)
-        rows = table_rows(names_f, repeat_rows(self.answers, f"{s.id}.{names_f.id}"))  # type: ignore[arg-type]
+        rows = table_rows(names_f, repeat_rows(self.filled, f"{s.id}.{names_f.id}"))
         col = next((c for c in names_f.columns if c.type in ("text", "narrative")), names_f.columns[0])
         names = [column_text(col, r.get(col.id)) for r in rows if r.get(col.id) not in (None, "")]
         lines.append("名称：" + (names[0] if names else EMPTY_TEXT))
