@@ -72,7 +72,7 @@ def geomean_growth(*rates: Any) -> Decimal | None:
         return None
     prod = Decimal(1)
     for d in ds:
-        prod *= 1 + d / 100  # type: ignore[operator]
+        prod *= 1 + d / 100  # type: ignore[operator]  # no None in ds (checked above)
     if prod <= 0:
         return None
     root = _pow(prod, Decimal(1) / len(ds))

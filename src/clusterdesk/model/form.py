@@ -556,7 +556,7 @@ class Catalog:
                 problems.extend(e.problems)
                 continue
             if fd.id in forms:
-                problems.append(f"{p.name}: id “{fd.id}” 与 {forms[fd.id].source.name} 重复")  # type: ignore[union-attr]
+                problems.append(f"{p.name}: id “{fd.id}” 与 {forms[fd.id].source.name} 重复")  # type: ignore[union-attr]  # a catalogue entry loaded from a file has its source
             forms[fd.id] = fd
         problems.extend(_cross_form_check(forms))
         if problems:

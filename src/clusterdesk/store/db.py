@@ -750,7 +750,7 @@ def _json_problem(value: object) -> str | None:
     if problem:
         return problem
     try:
-        _JSON.decode(value)  # type: ignore[arg-type]
+        _JSON.decode(value)  # type: ignore[arg-type]  # _text_problem() returned None: value is a str
     except (ValueError, RecursionError):
         return "不是有效的数据（格式已损坏）"
     return None
@@ -761,7 +761,7 @@ def _load_json(value: object) -> Any:
     if _text_problem(value):
         raise ValueError("not text")
     try:
-        return _JSON.decode(value)  # type: ignore[arg-type]
+        return _JSON.decode(value)  # type: ignore[arg-type]  # _text_problem() returned None: value is a str
     except RecursionError as exc:
         raise ValueError("too deep") from exc
 
@@ -771,7 +771,7 @@ def _time_problem(value: object) -> str | None:
     if problem:
         return problem
     try:
-        moment = datetime.fromisoformat(value)  # type: ignore[arg-type]
+        moment = datetime.fromisoformat(value)  # type: ignore[arg-type]  # _text_problem() returned None: value is a str
         if not 1 < moment.year < 9999:
             moment.astimezone()  # what _to_local does; only the extremes can overflow
     except (ValueError, OverflowError, OSError):

@@ -25,9 +25,9 @@ def ensure_app(argv: list[str] | None = None) -> QApplication:
         app.setApplicationName("ClusterDesk")
         app.setApplicationDisplayName(APP_NAME)
         app.setOrganizationName("ClusterDesk")
-    install_chinese_qt_texts(app)  # type: ignore[arg-type]
-    style.apply_app_style(app)  # type: ignore[arg-type]
-    return app  # type: ignore[return-value]
+    install_chinese_qt_texts(app)  # type: ignore[arg-type]  # instance() is typed QCoreApplication; the UI makes a QApplication
+    style.apply_app_style(app)  # type: ignore[arg-type]  # as above
+    return app  # type: ignore[return-value]  # as above
 
 
 @contextmanager
@@ -96,7 +96,7 @@ def _choose(box: QMessageBox, buttons: list[tuple[str, QMessageBox.ButtonRole]])
     """Show ``box`` with these buttons; returns the text of the one clicked ("" if closed)."""
     made = {box.addButton(text, role): text for text, role in buttons}
     box.exec()
-    return made.get(box.clickedButton(), "")  # type: ignore[call-overload]
+    return made.get(box.clickedButton(), "")  # type: ignore[call-overload]  # a button the box did not make maps to ""
 
 
 _RESTORE, _SET_ASIDE, _ACCEPT, _QUIT = "用最近的快照恢复", "改名保留此文件，新建空数据库", "接受损坏并继续", "退出"

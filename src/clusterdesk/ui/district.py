@@ -588,7 +588,7 @@ class DistrictWindow(QMainWindow):
             choice = self.ask_duplicate(e)
             if choice is None:
                 raise _Cancelled() from None
-            return self.ws.add_package(contents, on_duplicate=choice, snapshot=snapshot)  # type: ignore[arg-type]
+            return self.ws.add_package(contents, on_duplicate=choice, snapshot=snapshot)  # type: ignore[arg-type]  # the dialog offers only the OnDuplicate choices
 
     def candidate_drafts(self) -> list[Any]:
         """Local cluster drafts of this notice that are not on the list yet."""

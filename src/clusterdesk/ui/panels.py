@@ -279,7 +279,7 @@ class FindDialog(QDialog):
 def load_exporter():
     """The export function (``export_answers``), if that part of the program is installed."""
     try:
-        from clusterdesk.export.api import export_answers  # type: ignore[import-not-found]
+        from clusterdesk.export.api import export_answers
     except ImportError:
         return None
     return export_answers
