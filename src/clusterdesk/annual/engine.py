@@ -81,9 +81,9 @@ def carry_values(form: FormDef, pf: Prefill, source: Answers, year: int) -> tupl
                 if year_col and src.get(year_col) not in (None, ""):
                     row[col] = src[year_col]
                     label = source.form.cell(t.source).field.columns
-                    col_label = next((c.label for c in label if c.id == src_col), src_col)
+                    col_label = next((c.label for c in label if c.id == year_col), year_col)
                     sources[f"{t.to}[{fixed['key']}].{col}"] = {
-                        "prefill": pf.id, "value": src[src_col],
+                        "prefill": pf.id, "value": src[year_col],
                         "from": f"{source.form.cell(t.source).where} · {src.get('indicator', '')} · {col_label}"}
             rows.append(row)
         values[t.to] = parse_cell(form, t.to, rows)
