@@ -10,26 +10,26 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 from pathlib import Path
+from types import EllipsisType
 from typing import Any
 
 from clusterdesk.errors import ClusterDeskError
 from clusterdesk.textsafe import has_controls, strip_controls
 from clusterdesk.model.form import Catalog, FormDef, colon_join, default_catalog
-from clusterdesk.model.rules import Answers, ConditionResult, Problem, check_cell, eligibility, target_results, validate
+from clusterdesk.model.rules import (
+    Answers, ConditionResult, Problem, TargetResult, check_cell, eligibility, target_results, validate
+)
 from clusterdesk.model.schema import EVIDENCE_GENERAL  # the option name of evidence for a whole field
 from clusterdesk.model.values import MAX_ANSWERS_CHARS, Spec, ValueProblem, parse, parse_rows
 # The store's types and errors, for the windows too: no window imports the store (the layers).
-from clusterdesk.store import (
-    DatabaseDamaged,
-    DatabaseEmpty,
-    DatabaseTooNew,
-    DraftInfo,
-    EvidenceError,
-    EvidenceInfo,
-    Store,
-    StoreError,
-    default_db_path,
-)
+from clusterdesk.store import DatabaseDamaged as DatabaseDamaged
+from clusterdesk.store import DatabaseEmpty as DatabaseEmpty
+from clusterdesk.store import DatabaseTooNew as DatabaseTooNew
+from clusterdesk.store import DraftInfo as DraftInfo
+from clusterdesk.store import EvidenceError, EvidenceInfo
+from clusterdesk.store import Store as Store
+from clusterdesk.store import StoreError as StoreError
+from clusterdesk.store import default_db_path as default_db_path
 
 
 class InputError(ClusterDeskError, ValueError):
@@ -51,7 +51,7 @@ def evidence_option(form: FormDef, key: str, option: str | None) -> str:
     if f.evidence == "ticked":
         if option not in f.options:
             raise InputError(colon_join(form.cell(key).where, f"没有选项“{option}”"))
-        return option  # type: ignore[return-value]
+        return option
     if f.evidence == "if_yes":
         return "是"
     return EVIDENCE_GENERAL
@@ -179,14 +179,14 @@ class DraftSession:
     def eligibility(self) -> list[ConditionResult]:
         return eligibility(self.form, self.answers())
 
-    def targets(self):
+    def targets(self) -> list[TargetResult]:
         return target_results(self.form, self.answers())
 
     def computed(self, key: str) -> Any:
         return self.answers().computed(key)
 
     # -- writing -------------------------------------------------------------------------
-    def set(self, key: str, raw: Any, note: str | None | object = ...) -> Change | None:
+    def set(self, key: str, raw: Any, note: str | None | EllipsisType = ...) -> Change | None:
         """Parse and commit one answer. Returns the change, or None if nothing changed."""
         new = parse_cell(self.form, key, raw)
         old = self._values.get(key)

@@ -23,10 +23,12 @@ from clusterdesk.textsafe import has_controls, strip_controls
 from clusterdesk.fsutil import os_reason
 from clusterdesk.model.form import Catalog, Cell, FormDef, default_catalog
 from clusterdesk.model.plan import table_rows
+from clusterdesk.model.schema import EVIDENCE_GENERAL
 from clusterdesk.model.values import (MAX_TABLE_ROWS, find_non_finite, format_value, is_non_finite, json_constant,
                                       json_float_text)
 from clusterdesk.safeio import UnsafeFile, open_regular, read_bounded
-from clusterdesk.service import EVIDENCE_GENERAL, InputError, evidence_option, parse_answers
+from clusterdesk.service import InputError, evidence_option, parse_answers
+from clusterdesk.store import Store
 
 MAX_TEMPLATE_BYTES = 50 * 1024 * 1024
 #: A JSON template is read into memory whole: its bytes and its items (values and containers)
@@ -409,11 +411,11 @@ def read_filled(path: Path | str, catalog: Catalog | None = None) -> Filled:
                 links += 1
                 if links > evidence_types.MAX_EVIDENCE_LINKS:
                     raise TemplateError(problems + [f"{name}：佐证材料超过 {evidence_types.MAX_EVIDENCE_LINKS} 个的上限"])
-                found = _evidence_file(base, rel, f"{form.cell(key).where}“{opt}”", checked)
-                if isinstance(found, str):
-                    problems.append(f"{name}：{found}")
+                picked = _evidence_file(base, rel, f"{form.cell(key).where}“{opt}”", checked)
+                if isinstance(picked, str):
+                    problems.append(f"{name}：{picked}")
                     continue
-                evidence.append((key, option, found))
+                evidence.append((key, option, picked))
     if sum(v for v in checked.values() if isinstance(v, int)) > evidence_types.MAX_EVIDENCE_TOTAL_BYTES:
         problems.append(f"{name}：佐证材料合计超过 {evidence_types.MAX_EVIDENCE_TOTAL_BYTES // (1024 * 1024)} MB 的上限")
     notes_in = data.get("notes") or {}
@@ -432,7 +434,7 @@ def read_filled(path: Path | str, catalog: Catalog | None = None) -> Filled:
     return Filled(form, answers, evidence, title, notes)
 
 
-def import_filled(store: Any, filled: Filled) -> int:
+def import_filled(store: Store, filled: Filled) -> int:
     """Write a checked template into a new draft, in one transaction: on any failure (or a crash)
     nothing is left behind."""
     with store.batch():
@@ -443,12 +445,12 @@ def import_filled(store: Any, filled: Filled) -> int:
     return info.id
 
 
-def import_file(store: Any, path: Path | str, catalog: Catalog | None = None) -> int:
+def import_file(store: Store, path: Path | str, catalog: Catalog | None = None) -> int:
     """Read a filled template (.json or .xlsx) into a new draft; returns the draft id."""
     return import_filled(store, read_filled(path, catalog))
 
 
-def dump_dict(store: Any, draft_id: int, catalog: Catalog | None = None) -> dict[str, Any]:
+def dump_dict(store: Store, draft_id: int, catalog: Catalog | None = None) -> dict[str, Any]:
     """A draft's answers in the template format (plus an index of its evidence files)."""
     catalog = catalog or default_catalog()
     info = store.get_draft(draft_id)

@@ -169,7 +169,7 @@ out = {"dpr": w.devicePixelRatioF(), "logical": [1366 * 2 // 3, 768 * 2 // 3],
 for i, s in enumerate(w.form.sections):
     w.go_to(i)
     QApplication.processEvents()
-    out["hscroll"][s.id] = w.page(i).scroll.horizontalScrollBar().maximum()
+    out["hscroll"][s.id] = w.page(i).scroll_area.horizontalScrollBar().maximum()
 w.close()
 store.close()
 print(json.dumps(out))

@@ -17,6 +17,7 @@ from clusterdesk.model.rules import Achieved, Answers, achievement  # noqa: F401
 from clusterdesk.model.schema import Prefill
 from clusterdesk.model.values import number_in_text, same_value
 from clusterdesk.service import InputError, load_answers, parse_cell
+from clusterdesk.store import Store
 
 
 class AnnualError(ClusterDeskError):
@@ -77,20 +78,20 @@ def carry_values(form: FormDef, pf: Prefill, source: Answers, year: int) -> tupl
                 if src.get(src_col) not in (None, "", "......"):
                     row[col] = src[src_col]
             for col, by_year in t.year_columns.items():
-                src_col = by_year.get(year)
-                if src_col and src.get(src_col) not in (None, ""):
-                    row[col] = src[src_col]
+                year_col = by_year.get(year)
+                if year_col and src.get(year_col) not in (None, ""):
+                    row[col] = src[year_col]
                     label = source.form.cell(t.source).field.columns
-                    col_label = next((c.label for c in label if c.id == src_col), src_col)
+                    col_label = next((c.label for c in label if c.id == year_col), year_col)
                     sources[f"{t.to}[{fixed['key']}].{col}"] = {
-                        "prefill": pf.id, "value": src[src_col],
+                        "prefill": pf.id, "value": src[year_col],
                         "from": f"{source.form.cell(t.source).where} · {src.get('indicator', '')} · {col_label}"}
             rows.append(row)
         values[t.to] = parse_cell(form, t.to, rows)
     return values, sources
 
 
-def create_annual(store: Any, application_id: int, form_id: str, year: int | None = None,
+def create_annual(store: Store, application_id: int, form_id: str, year: int | None = None,
                   catalog: Catalog | None = None) -> int:
     """新建年度报告: a report draft linked to an application draft, prefilled from it."""
     catalog = catalog or default_catalog()
@@ -118,9 +119,9 @@ def create_annual(store: Any, application_id: int, form_id: str, year: int | Non
     return info.id
 
 
-def carried(store: Any, draft_id: int, values: dict[str, Any] | None = None) -> dict[str, Carried]:
+def carried(store: Store, draft_id: int, values: dict[str, Any] | None = None) -> dict[str, Carried]:
     """Every carried value with its source, marked where the user has since typed something else."""
-    meta = (store.get_meta(draft_id) or {}).get("annual") or {}
+    meta: dict[str, Any] = (store.get_meta(draft_id) or {}).get("annual") or {}
     values = store.get_answers(draft_id) if values is None else values
     app_id = meta.get("application")
     label = f"申报材料（草稿 {app_id}）" if app_id else "申报材料"
@@ -130,6 +131,8 @@ def carried(store: Any, draft_id: int, values: dict[str, Any] | None = None) -> 
             table, rest = key.split("[", 1)
             row_key, col = rest.split("].", 1)
             rows = values.get(table) or []
+            if not isinstance(rows, list):  # a damaged value: no row to compare with
+                rows = []
             current = next((r.get(col) for r in rows if isinstance(r, dict) and r.get("key") == row_key), None)
         else:
             current = values.get(key)
@@ -141,7 +144,7 @@ def carried(store: Any, draft_id: int, values: dict[str, Any] | None = None) -> 
 # -- next year ------------------------------------------------------------------------------
 
 
-def roll_over(store: Any, draft_id: int, catalog: Catalog | None = None) -> int:
+def roll_over(store: Store, draft_id: int, catalog: Catalog | None = None) -> int:
     """复制为下一年度: next year's report from this one; this year's 完成值 become history."""
     catalog = catalog or default_catalog()
     form, ans = load_answers(store, draft_id, catalog)
@@ -199,12 +202,12 @@ class Series:
     points: tuple[tuple[int, str, Decimal], ...]  # (year, 基准值/目标值/完成值, number)
 
 
-def progress(store: Any, draft_id: int, catalog: Catalog | None = None) -> list[Series]:
+def progress(store: Store, draft_id: int, catalog: Catalog | None = None) -> list[Series]:
     """Baseline, targets and actuals of each numeric indicator over the years (from the linked
     application, this year's report and the history of earlier years)."""
     catalog = catalog or default_catalog()
     form, ans = load_answers(store, draft_id, catalog)
-    meta = (store.get_meta(draft_id) or {}).get("annual") or {}
+    meta: dict[str, Any] = (store.get_meta(draft_id) or {}).get("annual") or {}
     points: dict[str, list[tuple[int, str, Decimal]]] = {}
     names: dict[str, str] = {}
     for pf in form.form.prefill:
@@ -221,7 +224,7 @@ def progress(store: Any, draft_id: int, catalog: Catalog | None = None) -> list[
                         if n is not None:
                             kind = "基准值" if src_col == "baseline" else "目标值"
                             points.setdefault(row["key"], []).append((y, kind, n))
-                            names.setdefault(row["key"], row.get("indicator", row["key"]))
+                            names.setdefault(row["key"], row.get("indicator") or row["key"])
     for h in meta.get("history") or []:
         for key, r in (h.get("rows") or {}).items():
             n = number_in_text(r.get("actual"))

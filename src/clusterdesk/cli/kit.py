@@ -16,7 +16,7 @@ import argparse
 import re
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Protocol
+from typing import TYPE_CHECKING, Any, Callable
 
 from clusterdesk.errors import EXIT_BAD_INPUT, EXIT_OK, EXIT_PROBLEMS, ClusterDeskError
 
@@ -36,8 +36,8 @@ class CliError(ClusterDeskError):
 Add = Callable[[str, Callable[[argparse.Namespace], int], str], argparse.ArgumentParser]
 
 
-class Register(Protocol):
-    def __call__(self, sub: Any, add: Add) -> None: ...
+#: ``register(sub, add)``: a feature's command module adds its sub-commands
+Register = Callable[[Any, Add], None]
 
 
 # Control characters from a file (terminal escapes such as \x1b]0;…\x07, C1 controls, and the
@@ -68,7 +68,7 @@ def open_store(args: argparse.Namespace) -> Store:
     return store
 
 
-def show_damage(args: argparse.Namespace, items: list[Any], path: Path) -> None:
+def show_damage(args: argparse.Namespace, items: list[Any], path: Path | None) -> None:
     """Name the damaged values once per command; reading goes on where it can, every write is
     refused until restore or repair, and the command ends with exit code 2."""
     if getattr(args, "_damage_shown", False):
@@ -76,7 +76,8 @@ def show_damage(args: argparse.Namespace, items: list[Any], path: Path) -> None:
     for item in items:
         err(item.message())
     err("为避免损坏扩散，程序已停止保存。")
-    damage_hint(path)
+    if path is not None:
+        damage_hint(path)
     args._damage_shown = True
 
 

@@ -12,12 +12,15 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
+
+if TYPE_CHECKING:
+    from clusterdesk.packages.package import OnDuplicate
 
 from .kit import CliError, err, out, open_store, require_id
 
 
-def _on_duplicate(args: argparse.Namespace) -> str:
+def _on_duplicate(args: argparse.Namespace) -> OnDuplicate:
     if getattr(args, "replace", False):
         return "replace"
     if getattr(args, "keep_both", False):

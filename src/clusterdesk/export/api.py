@@ -37,7 +37,7 @@ import io
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 
 from clusterdesk.errors import ClusterDeskError
 from clusterdesk.export import word as dk
@@ -50,6 +50,9 @@ from clusterdesk.textsafe import clean_text
 from clusterdesk.model.form import Catalog, FormDef
 from clusterdesk.model.plan import compile_plan, normalise_evidence
 from clusterdesk.model.rules import Answers, Problem, validate
+
+if TYPE_CHECKING:  # for annotations only: export is imported by the core below it (a cycle at runtime)
+    from clusterdesk.store import Store
 
 __all__ = ["ExportCancelled", "ExportResult", "ExportRefused", "export_draft", "export_answers", "export_blank",
            "export_names", "blank_names", "safe_filename", "DRAFT_SUFFIX"]
@@ -228,7 +231,7 @@ def export_answers(form: FormDef, answers: Answers, evidence: Iterable[Any] | No
     return ExportResult(files=files, pdf=pdf_path, messages=messages)
 
 
-def export_draft(store: Any, draft_id: int, out_dir: str | Path, *, pdf: bool = True, draft_copy: bool = False,
+def export_draft(store: Store, draft_id: int, out_dir: str | Path, *, pdf: bool = True, draft_copy: bool = False,
                  catalog: Catalog | None = None, cancel: Callable[[], bool] | None = None) -> ExportResult:
     """Export a stored draft into ``out_dir`` (an existing folder). See the module docstring."""
     from clusterdesk.service import load_answers

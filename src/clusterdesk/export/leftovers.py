@@ -88,6 +88,8 @@ def pid_alive(pid: int) -> bool:
 
 
 def _win_pid_alive(pid: int) -> bool:  # pragma: no cover - Windows only
+    if sys.platform != "win32":  # called only there; this also tells mypy the ctypes names below exist
+        raise OSError("Windows only")
     import ctypes
     from ctypes import wintypes
 

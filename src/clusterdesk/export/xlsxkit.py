@@ -240,8 +240,8 @@ def _write_sheet(wb: Workbook, spec: SheetSpec, title: str) -> None:
     ws = wb.create_sheet(title=title)
     header = [text_cell_value(str(h) if h is not None else "", f"工作表“{title}”表头") for h in spec.header]
     ncols = max(1, len(header))
-    formats = list(spec.formats or [])
-    formats = [(f or "general") for f in formats] + ["general"] * (ncols - len(formats))
+    given = list(spec.formats or [])
+    formats: list[ColumnFormat] = [(f or "general") for f in given] + ["general"] * (ncols - len(given))
     for f in formats:
         if f not in _NUMBER_FORMATS:
             raise ValueError(f"unknown column format {f!r}")
@@ -277,9 +277,9 @@ def _write_sheet(wb: Workbook, spec: SheetSpec, title: str) -> None:
     for i, w in enumerate(widths):
         explicit = spec.widths[i] if spec.widths and i < len(spec.widths) else None
         col_widths.append(float(explicit) if explicit else float(min(MAX_COLUMN_WIDTH, max(MIN_COLUMN_WIDTH, w + 2))))
-    for i, w in enumerate(col_widths):
+    for i, width in enumerate(col_widths):
         dim = ws.column_dimensions[get_column_letter(i + 1)]
-        dim.width = w
+        dim.width = width
     # Multi-line cells also wrap.
     for row in data:
         for i, (kind, v) in enumerate(row):
@@ -327,7 +327,7 @@ def _write_sheet(wb: Workbook, spec: SheetSpec, title: str) -> None:
         })
         col_styles[-1]["datetime"] = {"border": _BORDER, "alignment": align,
                                       "number_format": "yyyy-mm-dd hh:mm"}
-    empty = ("empty", None)
+    empty: tuple[str, Any] = ("empty", None)
     for row in data:
         cells = []
         for i in range(ncols):

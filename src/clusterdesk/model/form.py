@@ -13,7 +13,8 @@ import re
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Iterator
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 import yaml
 from pydantic import ValidationError
@@ -276,7 +277,7 @@ _ZH = {
 }
 
 
-def _zh(err: dict[str, Any]) -> str:
+def _zh(err: Mapping[str, Any]) -> str:
     """A pydantic error in the form author's language."""
     t = err.get("type", "")
     if t == "value_error":
@@ -373,11 +374,11 @@ def _cross_check(fd: FormDef, name: str) -> list[str]:
                     problems.append(f"{name}: {where}: 引用了不存在的栏目 ${{{r}}}")
 
     for i, pf in enumerate(form.prefill):
-        for j, f in enumerate(pf.fields):
-            need(f"prefill[{i}]({pf.id}).fields[{j}].to", f.to)
-            need_expr(f"prefill[{i}]({pf.id}).fields[{j}].expr", f.expr, None)
-        for j, t in enumerate(pf.tables):
-            need(f"prefill[{i}]({pf.id}).tables[{j}].to", t.to)
+        for j, pf_field in enumerate(pf.fields):
+            need(f"prefill[{i}]({pf.id}).fields[{j}].to", pf_field.to)
+            need_expr(f"prefill[{i}]({pf.id}).fields[{j}].expr", pf_field.expr, None)
+        for j, pf_table in enumerate(pf.tables):
+            need(f"prefill[{i}]({pf.id}).tables[{j}].to", pf_table.to)
     for i, cc in enumerate(form.change_checks):
         for attr in ("field", "subject", "note_field"):
             if getattr(cc, attr):
@@ -556,7 +557,7 @@ class Catalog:
                 problems.extend(e.problems)
                 continue
             if fd.id in forms:
-                problems.append(f"{p.name}: id “{fd.id}” 与 {forms[fd.id].source.name} 重复")  # type: ignore[union-attr]
+                problems.append(f"{p.name}: id “{fd.id}” 与 {forms[fd.id].source.name} 重复")  # type: ignore[union-attr]  # a catalogue entry loaded from a file has its source
             forms[fd.id] = fd
         problems.extend(_cross_form_check(forms))
         if problems:

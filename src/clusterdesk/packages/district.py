@@ -20,13 +20,14 @@ import re
 import zipfile
 from dataclasses import asdict, dataclass, field as dc_field
 from pathlib import Path, PurePosixPath
-from typing import Any, Callable, Iterable, Literal, Sequence
+from typing import Any, Callable, Iterable, Literal, Protocol, Sequence
 
 from clusterdesk.logs import log
 from clusterdesk.errors import ClusterDeskError, NotFound
 from clusterdesk.model.form import Catalog, FormDef, default_catalog
 from clusterdesk.model.rules import Problem, eligibility, validate
 from clusterdesk.model.schema import Notice
+from clusterdesk.store import Store
 
 from .package import (
     DuplicatePackage,
@@ -135,7 +136,7 @@ def industry_from_name(name: str | None) -> str | None:
     return m.group("industry") if m else None
 
 
-def find_districts(store: Any, notice_id: str | None = None,
+def find_districts(store: Store, notice_id: str | None = None,
                    catalog: Catalog | None = None) -> list[tuple[int, District]]:
     """District workspaces in the store (newest first)."""
     catalog = catalog or default_catalog()
@@ -151,7 +152,7 @@ def find_districts(store: Any, notice_id: str | None = None,
     return out
 
 
-def create_district(store: Any, district: District, catalog: Catalog | None = None) -> int:
+def create_district(store: Store, district: District, catalog: Catalog | None = None) -> int:
     """A new district workspace: a draft of the notice's district form with its header filled."""
     catalog = catalog or default_catalog()
     if not district.name.strip():
@@ -169,7 +170,7 @@ def create_district(store: Any, district: District, catalog: Catalog | None = No
     return info.id
 
 
-def find_district(store: Any, name: str, notice_id: str, catalog: Catalog | None = None) -> int | None:
+def find_district(store: Store, name: str, notice_id: str, catalog: Catalog | None = None) -> int | None:
     for did, d in find_districts(store, notice_id, catalog):
         if d.name == name:
             return did
@@ -209,7 +210,7 @@ class ClusterStatus:
         return f"{self.eligibility}（符合 {c.get('符合', 0)} 项，不符合 {c.get('不符合', 0)} 项，待填写 {c.get('待填写', 0)} 项）"
 
 
-def cluster_status(store: Any, draft_id: int, catalog: Catalog | None = None) -> ClusterStatus:
+def cluster_status(store: Store, draft_id: int, catalog: Catalog | None = None) -> ClusterStatus:
     from clusterdesk.service import load_answers
 
     info = store.get_draft(draft_id)
@@ -218,6 +219,7 @@ def cluster_status(store: Any, draft_id: int, catalog: Catalog | None = None) ->
     errors = sum(1 for p in problems if p.level == "error")
     results = eligibility(form, ans)
     counts = {s: sum(1 for r in results if r.status == s) for s in ("符合", "不符合", "待填写")}
+    state: Literal["符合", "不符合", "待填写", "无"]
     if not results:
         state = "无"
     elif counts["不符合"]:
@@ -231,7 +233,7 @@ def cluster_status(store: Any, draft_id: int, catalog: Catalog | None = None) ->
                          tuple(problems))
 
 
-def cluster_district(store: Any, draft_id: int, catalog: Catalog | None = None) -> str | None:
+def cluster_district(store: Store, draft_id: int, catalog: Catalog | None = None) -> str | None:
     """The 所属区县 a cluster's own form states, or None if it states none."""
     from clusterdesk.service import load_answers
 
@@ -252,7 +254,7 @@ def same_district(a: str, b: str) -> bool:
     return short[0] in b or short[1] in a
 
 
-def _cluster_values(store: Any, draft_id: int, district: District, catalog: Catalog) -> dict[str, str]:
+def _cluster_values(store: Store, draft_id: int, district: District, catalog: Catalog) -> dict[str, str]:
     """The summary columns a cluster's own answers give."""
     from clusterdesk.service import load_answers
 
@@ -279,10 +281,17 @@ def _cluster_values(store: Any, draft_id: int, district: District, catalog: Cata
 # ----------------------------------------------------------------------------- the workspace
 
 
+class _NoticeForms(Protocol):
+    """What the form check needs: a workspace, or a probe for one not created yet."""
+
+    notice: Notice
+    summary_form: FormDef
+
+
 class DistrictWorkspace:
     """One district's submission for one notice."""
 
-    def __init__(self, store: Any, draft_id: int, catalog: Catalog | None = None):
+    def __init__(self, store: Store, draft_id: int, catalog: Catalog | None = None):
         self.store = store
         self.catalog = catalog or default_catalog()
         self.draft_id = draft_id
@@ -356,7 +365,7 @@ class DistrictWorkspace:
         if self.cap is not None and count + new > self.cap:
             raise ClusterCapExceeded(self.cap_rule, self.cap, count + new)
 
-    def _check_form(self, form: FormDef, title: str) -> None:
+    def _check_form(self: _NoticeForms, form: FormDef, title: str) -> None:
         if form.form.role != "cluster":
             raise DistrictError(f"“{title}”不是集群的申报材料，不能加入区县名单")
         if form.form.notice.id != self.notice.id:
@@ -456,7 +465,8 @@ class DistrictWorkspace:
         form = self.summary_form
         d = self.district
         meta = self.meta
-        prefill: dict[str, dict[str, str]] = meta.get(META_PREFILL) if isinstance(meta.get(META_PREFILL), dict) else {}
+        stored = meta.get(META_PREFILL)
+        prefill: dict[str, dict[str, str]] = stored if isinstance(stored, dict) else {}
         header_last = prefill.get("header", {})
         header_new: dict[str, str] = {}
         header_values = {"summary.authority": d.authority, "summary.contact": d.contact_line,
@@ -601,7 +611,7 @@ def cluster_folder_name(n: int, title: str) -> str:
     return f"{n}-{safe_member_name(bracket(title) or title)}"
 
 
-def _resolve_sources(store: Any, sources: Sequence[Any], catalog: Catalog) -> list[int | PackageContents]:
+def _resolve_sources(store: Store, sources: Sequence[Any], catalog: Catalog) -> list[int | PackageContents]:
     out: list[int | PackageContents] = []
     for src in sources:
         if isinstance(src, PackageContents):
@@ -772,7 +782,7 @@ def _stale(target: _Target, wanted: set[str], notes: list[str]) -> dict[str, str
     return out
 
 
-def compile_district(store: Any, district: int | District, sources: Sequence[Any], out_dir: Path | str, *,
+def compile_district(store: Store, district: int | District, sources: Sequence[Any], out_dir: Path | str, *,
                      pdf: bool = False, allow_draft: bool = False, on_duplicate: OnDuplicate = "ask",
                      catalog: Catalog | None = None) -> CompileResult:
     """Compile a district's submission into ``out_dir`` (one folder per submission).
@@ -923,7 +933,7 @@ def compile_district(store: Any, district: int | District, sources: Sequence[Any
     return result
 
 
-def _build_and_publish(store: Any, api: Any, target: _Target, ws: "DistrictWorkspace", notice: Notice,
+def _build_and_publish(store: Store, api: Any, target: _Target, ws: "DistrictWorkspace", notice: Notice,
                        statuses: list[ClusterStatus], errors: dict[str, list[Problem]], summary_title: str,
                        summary_has_errors: bool, pdf: bool) -> CompileResult:
     from clusterdesk.export.publish import FileSet, NewFolder, write_manifest
@@ -968,7 +978,7 @@ def _build_and_publish(store: Any, api: Any, target: _Target, ws: "DistrictWorks
         _write_electronic_zip(stage / zip_rel, [d for d in documents if d.kind in ("editable", "list")], folder, stage)
         finals = [mapping[r] for r in rels]
         write_manifest(stage, finals, dirs=dirs, info=_manifest_info(ws.district.name, notice.id))
-        if target.new:
+        if isinstance(pub, NewFolder):  # target.new
             pub.publish()
         else:
             from clusterdesk.export.publish import MANIFEST_NAME
@@ -995,12 +1005,12 @@ class _Undo:
     imported: list[int] = dc_field(default_factory=list)
 
     @classmethod
-    def before(cls, store: Any, ws_id: int | None) -> "_Undo":
+    def before(cls, store: Store, ws_id: int | None) -> "_Undo":
         if ws_id is None:
             return cls(None, {}, {})
         return cls(ws_id, store.get_answers(ws_id), store.get_meta(ws_id))
 
-    def run(self, store: Any) -> None:
+    def run(self, store: Store) -> None:
         """Undo in one transaction. If that fails too (the database is on the full disk), the
         store keeps a complete workspace, which the next compile finds and reuses."""
         try:
@@ -1019,7 +1029,7 @@ class _Undo:
             log.exception("restoring the district workspace after a failed compile")
 
 
-def _unfinished_workspace(store: Any, district: District, catalog: Catalog) -> int | None:
+def _unfinished_workspace(store: Store, district: District, catalog: Catalog) -> int | None:
     """A workspace draft an earlier version left without its district (a compile that failed half
     way): the notice's district form, the title create_district gives, no district in its meta."""
     _, form = notice_forms(district.notice_id, catalog)
@@ -1030,7 +1040,7 @@ def _unfinished_workspace(store: Any, district: District, catalog: Catalog) -> i
     return None
 
 
-def _adopt(store: Any, draft_id: int, district: District) -> int:
+def _adopt(store: Store, draft_id: int, district: District) -> int:
     store.set_meta(draft_id, META_DISTRICT, district.to_meta())
     store.set_meta(draft_id, META_CLUSTERS, [])
     return draft_id
@@ -1039,7 +1049,7 @@ def _adopt(store: Any, draft_id: int, district: District) -> int:
 class _Probe:
     """The checks of a workspace that does not exist yet."""
 
-    def __init__(self, store: Any, notice: Notice, catalog: Catalog):
+    def __init__(self, store: Store, notice: Notice, catalog: Catalog):
         self.notice = notice
         _, self.summary_form = notice_forms(notice.id, catalog)
 

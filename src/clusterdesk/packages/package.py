@@ -42,6 +42,7 @@ from clusterdesk.model.form import Catalog, FormDef, colon_join, default_catalog
 from clusterdesk.model.values import find_non_finite, json_constant, json_float
 from clusterdesk.safeio import UnsafeFile, ZipDirectoryTooBig, check_zip_directory, open_regular
 from clusterdesk.service import InputError, evidence_option, parse_answers
+from clusterdesk.store import Store
 
 FORMAT = "clusterdesk-package"
 FORMAT_VERSION = 1
@@ -176,7 +177,7 @@ def export_api():
     return api
 
 
-def export_documents(store: Any, draft_id: int, out_dir: Path, *, pdf: bool = False,
+def export_documents(store: Store, draft_id: int, out_dir: Path, *, pdf: bool = False,
                      catalog: Catalog | None = None) -> tuple[list[Path], bool]:
     """Export a draft's documents into ``out_dir``: a final copy when the draft has no errors,
     otherwise a marked draft copy so work can still move. Returns (files, draft_copy)."""
@@ -194,7 +195,7 @@ def export_documents(store: Any, draft_id: int, out_dir: Path, *, pdf: bool = Fa
     return [Path(p) for p in result.files], draft_copy
 
 
-def write_package(store: Any, draft_id: int, out: Path | str, *, documents: bool = True,
+def write_package(store: Store, draft_id: int, out: Path | str, *, documents: bool = True,
                   catalog: Catalog | None = None) -> Path:
     """Write a draft as a ``.cdpkg`` file (atomically: a half-written package never appears).
 
@@ -211,7 +212,7 @@ def write_package(store: Any, draft_id: int, out: Path | str, *, documents: bool
         raise PackageError([f"草稿 {draft_id} 使用的表单“{info.form_id}”本程序不认识，无法打包"])
     dump = dump_dict(store, draft_id, catalog)
     members: dict[str, dict[str, Any]] = {}
-    payload: list[tuple[str, bytes | Path]] = []
+    payload: list[tuple[str, bytes]] = []
 
     def add(path: str, data: bytes) -> None:
         members[path] = {"sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}
@@ -700,7 +701,7 @@ def read_package(path: Path | str, catalog: Catalog | None = None) -> PackageCon
 # ----------------------------------------------------------------------------- importing
 
 
-def same_content(store: Any, draft_id: int, contents: PackageContents) -> bool:
+def same_content(store: Store, draft_id: int, contents: PackageContents) -> bool:
     """True if the stored draft already holds exactly the package's answers, notes and evidence."""
     if store.get_draft(draft_id).form_id != contents.form_id:
         return False
@@ -711,7 +712,7 @@ def same_content(store: Any, draft_id: int, contents: PackageContents) -> bool:
     return mine == theirs
 
 
-def _fill(store: Any, contents: PackageContents, uuid: str, title: str) -> int:
+def _fill(store: Store, contents: PackageContents, uuid: str, title: str) -> int:
     """Create a draft from checked contents in one transaction: on any failure nothing is left."""
     form = contents.form
     with store.batch():
@@ -726,7 +727,7 @@ class SnapshotOnce:
     """Takes one snapshot of the database the first time it is called (a batch of imports shares
     it: with ``keep=5`` a snapshot per package would rotate the state before the batch away)."""
 
-    def __init__(self, store: Any, keep: int = 5):
+    def __init__(self, store: Store, keep: int = 5):
         self.store, self.keep = store, keep
         self.path: Path | None = None
 
@@ -736,7 +737,7 @@ class SnapshotOnce:
         return self.path
 
 
-def import_package(store: Any, source: Path | str | PackageContents, *, on_duplicate: OnDuplicate = "ask",
+def import_package(store: Store, source: Path | str | PackageContents, *, on_duplicate: OnDuplicate = "ask",
                    catalog: Catalog | None = None, snapshot: bool | Callable[[], Path] = True) -> ImportOutcome:
     """Import a package as a draft.
 
@@ -772,7 +773,7 @@ def import_package(store: Any, source: Path | str | PackageContents, *, on_dupli
     return ImportOutcome(new_id, title, contents.form_id, "replaced", old.id, snap)
 
 
-def import_packages(store: Any, sources: Iterable[Path | str | PackageContents], *,
+def import_packages(store: Store, sources: Iterable[Path | str | PackageContents], *,
                     on_duplicate: OnDuplicate = "ask", catalog: Catalog | None = None) -> list[ImportOutcome]:
     """Import several packages as one operation: every package is read and checked first (a refused
     one, or a duplicate with ``"ask"``, stops the batch before anything is written), then one

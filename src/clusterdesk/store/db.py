@@ -51,7 +51,7 @@ import threading
 import time
 import uuid as uuid_module
 import weakref
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -59,12 +59,14 @@ from pathlib import Path
 from typing import Any
 
 import platformdirs
-from sqlalchemy import and_, delete, event, exists, func, insert, update
+from sqlalchemy import and_, delete, event, exists, func, insert, literal, update
+from sqlalchemy import select as sa_select  # sqlmodel types select() for at most 4 columns
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Engine, create_engine
 from sqlalchemy.pool import StaticPool
-from sqlmodel import Session, select
+from sqlalchemy.schema import Table
+from sqlmodel import Session, SQLModel, col, select
 
 from clusterdesk.errors import ClusterDeskError
 from clusterdesk.fsutil import fsync_dir as _fsync_dir
@@ -101,6 +103,12 @@ _CHUNK = 1024 * 1024
 _BUSY_TIMEOUT_MS = 5000
 _JOURNAL_SIZE_LIMIT = 64 * 1024 * 1024
 _POSIX = os.name == "posix"
+
+
+def _table(model: type[SQLModel]) -> Table:
+    """The SQLAlchemy table of a row class (SQLModel sets ``__table__`` but does not declare it)."""
+    table: Table = getattr(model, "__table__")
+    return table
 
 # Primary SQLite result codes we translate into user-facing messages.
 _SQLITE_PERM = 3
@@ -423,7 +431,7 @@ def _lock_fd(fd: int) -> bool:
             import fcntl
 
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        else:  # pragma: no cover - Windows
+        elif sys.platform == "win32":  # pragma: no cover - Windows
             import msvcrt
 
             os.lseek(fd, 0, os.SEEK_SET)
@@ -744,7 +752,7 @@ def _json_problem(value: object) -> str | None:
     if problem:
         return problem
     try:
-        _JSON.decode(value)  # type: ignore[arg-type]
+        _JSON.decode(value)  # type: ignore[arg-type]  # _text_problem() returned None: value is a str
     except (ValueError, RecursionError):
         return "不是有效的数据（格式已损坏）"
     return None
@@ -755,7 +763,7 @@ def _load_json(value: object) -> Any:
     if _text_problem(value):
         raise ValueError("not text")
     try:
-        return _JSON.decode(value)  # type: ignore[arg-type]
+        return _JSON.decode(value)  # type: ignore[arg-type]  # _text_problem() returned None: value is a str
     except RecursionError as exc:
         raise ValueError("too deep") from exc
 
@@ -765,7 +773,7 @@ def _time_problem(value: object) -> str | None:
     if problem:
         return problem
     try:
-        moment = datetime.fromisoformat(value)  # type: ignore[arg-type]
+        moment = datetime.fromisoformat(value)  # type: ignore[arg-type]  # _text_problem() returned None: value is a str
         if not 1 < moment.year < 9999:
             moment.astimezone()  # what _to_local does; only the extremes can overflow
     except (ValueError, OverflowError, OSError):
@@ -1255,7 +1263,7 @@ class Store:
                         if write:
                             session.exec(
                                 update(StoreStateRow)
-                                .where(StoreStateRow.id == 1)
+                                .where(col(StoreStateRow.id) == 1)
                                 .values(data_version=StoreStateRow.data_version + 1)
                             )
             except StoreError:
@@ -1389,7 +1397,7 @@ class Store:
     def _touch(session: Session, draft_id: int) -> None:
         """Bump updated_at of a draft inside the current transaction; DraftNotFound if missing."""
         result = session.exec(
-            update(DraftRow).where(DraftRow.id == _check_id(draft_id)).values(updated_at=_now_text())
+            update(DraftRow).where(col(DraftRow.id) == _check_id(draft_id)).values(updated_at=_now_text())
         )
         if result.rowcount == 0:
             raise DraftNotFound(draft_id)
@@ -1444,7 +1452,9 @@ class Store:
             linked_draft_id=row.linked_draft_id,
         )
 
-    def _json_values(self, session: Session, draft_id: int, rows: list[Any]) -> dict[str, Any]:
+    def _json_values(
+        self, session: Session, draft_id: int, rows: Sequence[tuple[str, str | None]]
+    ) -> dict[str, Any]:
         """(key, stored JSON text) rows of one draft as a dict; ValuesDamaged if any is unreadable."""
         try:
             out = {key: _load_json(text) for key, text in rows}
@@ -1499,7 +1509,7 @@ class Store:
 
     def list_drafts(self) -> list[DraftInfo]:
         with self._tx(write=False) as session:
-            rows = session.exec(select(DraftRow).order_by(DraftRow.updated_at.desc(), DraftRow.id.desc())).all()
+            rows = session.exec(select(DraftRow).order_by(col(DraftRow.updated_at).desc(), col(DraftRow.id).desc())).all()
             return [self._draft_info(row, session) for row in rows]
 
     def get_draft(self, draft_id: int) -> DraftInfo:
@@ -1510,7 +1520,7 @@ class Store:
         """Drafts with this uuid, however either side spells it (``{…}``, upper case, ``urn:uuid:``)."""
         wanted = _canonical_uuid(uuid)
         with self._tx(write=False) as session:
-            rows = session.exec(select(DraftRow).order_by(DraftRow.updated_at.desc(), DraftRow.id.desc())).all()
+            rows = session.exec(select(DraftRow).order_by(col(DraftRow.updated_at).desc(), col(DraftRow.id).desc())).all()
             return [self._draft_info(row, session) for row in rows if _canonical_uuid(row.uuid) == wanted]
 
     def rename_draft(self, draft_id: int, title: str) -> None:
@@ -1519,7 +1529,7 @@ class Store:
         with self._tx(write=True) as session:
             result = session.exec(
                 update(DraftRow)
-                .where(DraftRow.id == _check_id(draft_id))
+                .where(col(DraftRow.id) == _check_id(draft_id))
                 .values(title=title, updated_at=_now_text())
             )
             if result.rowcount == 0:
@@ -1530,13 +1540,13 @@ class Store:
         with self._tx(write=True) as session:
             self._require_draft(session, draft_id)
             shas = set(session.exec(select(EvidenceRow.sha256).where(EvidenceRow.draft_id == draft_id)))
-            session.exec(delete(EvidenceRow).where(EvidenceRow.draft_id == draft_id))
-            session.exec(delete(AnswerRow).where(AnswerRow.draft_id == draft_id))
-            session.exec(delete(MetaRow).where(MetaRow.draft_id == draft_id))
+            session.exec(delete(EvidenceRow).where(col(EvidenceRow.draft_id) == draft_id))
+            session.exec(delete(AnswerRow).where(col(AnswerRow.draft_id) == draft_id))
+            session.exec(delete(MetaRow).where(col(MetaRow.draft_id) == draft_id))
             session.exec(
-                update(DraftRow).where(DraftRow.linked_draft_id == draft_id).values(linked_draft_id=None)
+                update(DraftRow).where(col(DraftRow.linked_draft_id) == draft_id).values(linked_draft_id=None)
             )
-            session.exec(delete(DraftRow).where(DraftRow.id == draft_id))
+            session.exec(delete(DraftRow).where(col(DraftRow.id) == draft_id))
             freed = self._delete_orphan_blobs(session, shas)
         if freed:
             self._release_free_pages()
@@ -1547,7 +1557,7 @@ class Store:
         with self._tx(write=True) as session:
             self._require_draft(session, new_id)
             result = session.exec(
-                update(DraftRow).where(DraftRow.linked_draft_id == _check_id(old_id)).values(linked_draft_id=new_id)
+                update(DraftRow).where(col(DraftRow.linked_draft_id) == _check_id(old_id)).values(linked_draft_id=new_id)
             )
             return int(result.rowcount or 0)
 
@@ -1569,7 +1579,7 @@ class Store:
             session.add(row)
             session.flush()
             new_id = row.id
-            answers = AnswerRow.__table__
+            answers = _table(AnswerRow)
             session.exec(
                 insert(answers).from_select(
                     ["draft_id", "key", "value_json", "note"],
@@ -1579,25 +1589,25 @@ class Store:
                 )
             )
             session.exec(
-                insert(MetaRow.__table__).from_select(
+                insert(_table(MetaRow)).from_select(
                     ["draft_id", "key", "value_json"],
                     select(new_id, MetaRow.key, MetaRow.value_json).where(MetaRow.draft_id == draft_id),
                 )
             )
             session.exec(
-                insert(EvidenceRow.__table__).from_select(
+                insert(_table(EvidenceRow)).from_select(
                     ["draft_id", "key", "option", "filename", "sha256", "added_at", "position"],
-                    select(
-                        new_id,
-                        EvidenceRow.key,
-                        EvidenceRow.option,
-                        EvidenceRow.filename,
-                        EvidenceRow.sha256,
-                        EvidenceRow.added_at,
-                        EvidenceRow.position,
+                    sa_select(
+                        literal(new_id),
+                        col(EvidenceRow.key),
+                        col(EvidenceRow.option),
+                        col(EvidenceRow.filename),
+                        col(EvidenceRow.sha256),
+                        col(EvidenceRow.added_at),
+                        col(EvidenceRow.position),
                     )
-                    .where(EvidenceRow.draft_id == draft_id)
-                    .order_by(EvidenceRow.id),
+                    .where(col(EvidenceRow.draft_id) == draft_id)
+                    .order_by(col(EvidenceRow.id)),
                 )
             )
             return self._draft_info(row)
@@ -1642,7 +1652,7 @@ class Store:
         ]
         cleared_notes = [key for key, note in notes.items() if key not in values and not note]
         _check_id(draft_id)
-        table = AnswerRow.__table__
+        table = _table(AnswerRow)
         with self._tx(write=True) as session:
             self._touch(session, draft_id)
             conn = session.connection()
@@ -1659,7 +1669,7 @@ class Store:
                 )
             if emptied:
                 session.exec(
-                    delete(AnswerRow).where(AnswerRow.draft_id == draft_id, AnswerRow.key.in_(emptied))
+                    delete(AnswerRow).where(col(AnswerRow.draft_id) == draft_id, col(AnswerRow.key).in_(emptied))
                 )
             if set_notes:
                 stmt = sqlite_insert(table)
@@ -1668,8 +1678,8 @@ class Store:
                     set_notes,
                 )
             if cleared_notes:
-                mine = (AnswerRow.draft_id == draft_id) & AnswerRow.key.in_(cleared_notes)
-                session.exec(delete(AnswerRow).where(mine, AnswerRow.value_json.is_(None)))
+                mine = (col(AnswerRow.draft_id) == draft_id) & col(AnswerRow.key).in_(cleared_notes)
+                session.exec(delete(AnswerRow).where(mine, col(AnswerRow.value_json).is_(None)))
                 session.exec(update(AnswerRow).where(mine).values(note=None))
 
     def get_answers(self, draft_id: int) -> dict[str, object]:
@@ -1677,7 +1687,7 @@ class Store:
             self._require_draft(session, draft_id)
             rows = session.exec(
                 select(AnswerRow.key, AnswerRow.value_json)
-                .where(AnswerRow.draft_id == draft_id, AnswerRow.value_json.is_not(None))
+                .where(col(AnswerRow.draft_id) == draft_id, col(AnswerRow.value_json).is_not(None))
                 .order_by(AnswerRow.key)
             ).all()
             return self._json_values(session, draft_id, rows)
@@ -1687,7 +1697,7 @@ class Store:
             self._require_draft(session, draft_id)
             rows = session.exec(
                 select(AnswerRow.key, AnswerRow.note)
-                .where(AnswerRow.draft_id == draft_id, AnswerRow.note.is_not(None))
+                .where(AnswerRow.draft_id == draft_id, col(AnswerRow.note).is_not(None))
                 .order_by(AnswerRow.key)
             ).all()
             if any(_text_problem(key) or _text_problem(note) for key, note in rows):
@@ -1703,9 +1713,9 @@ class Store:
         with self._tx(write=True) as session:
             self._touch(session, draft_id)
             if text is None:
-                session.exec(delete(MetaRow).where(MetaRow.draft_id == draft_id, MetaRow.key == key))
+                session.exec(delete(MetaRow).where(col(MetaRow.draft_id) == draft_id, col(MetaRow.key) == key))
             else:
-                stmt = sqlite_insert(MetaRow.__table__).values(draft_id=draft_id, key=key, value_json=text)
+                stmt = sqlite_insert(_table(MetaRow)).values(draft_id=draft_id, key=key, value_json=text)
                 session.exec(
                     stmt.on_conflict_do_update(
                         index_elements=["draft_id", "key"], set_={"value_json": stmt.excluded.value_json}
@@ -1800,7 +1810,7 @@ class Store:
             self._touch(session, draft_id)
             _check_evidence_type(filename, data=data)
             if not self._blob_exists(session, digest):
-                session.exec(insert(BlobRow.__table__).values(sha256=digest, size=len(data), data=data))
+                session.exec(insert(_table(BlobRow)).values(sha256=digest, size=len(data), data=data))
             return self._link_evidence(session, draft_id, key, option, filename, digest, len(data))
 
     @staticmethod
@@ -1811,6 +1821,7 @@ class Store:
             "INSERT INTO blob (sha256, size, data) VALUES (?, ?, zeroblob(?))", (digest, size, size)
         )
         rowid = cursor.lastrowid
+        assert rowid is not None  # an INSERT always sets it
         hasher = hashlib.sha256()
         total = 0
         try:
@@ -1834,8 +1845,8 @@ class Store:
             return False
         result = session.exec(
             delete(BlobRow).where(
-                BlobRow.sha256.in_(sorted(shas)),
-                ~exists().where(EvidenceRow.sha256 == BlobRow.sha256),
+                col(BlobRow.sha256).in_(sorted(shas)),
+                ~exists().where(col(EvidenceRow.sha256) == BlobRow.sha256),
             )
         )
         return result.rowcount > 0
@@ -1860,9 +1871,9 @@ class Store:
             self._require_draft(session, draft_id)
             rows = session.exec(
                 select(EvidenceRow, BlobRow.size)
-                .join(BlobRow, and_(BlobRow.sha256 == EvidenceRow.sha256))
+                .join(BlobRow, and_(col(BlobRow.sha256) == EvidenceRow.sha256))
                 .where(EvidenceRow.draft_id == draft_id)
-                .order_by(EvidenceRow.key, EvidenceRow.option, EvidenceRow.position, EvidenceRow.id)
+                .order_by(col(EvidenceRow.key), col(EvidenceRow.option), col(EvidenceRow.position), col(EvidenceRow.id))
             ).all()
             if any(_text_problem(row.filename) or _text_problem(row.key) or _text_problem(row.option)
                    or _time_problem(row.added_at) for row, _size in rows):
@@ -1877,7 +1888,7 @@ class Store:
                 raise EvidenceError(f"证明材料 {evidence_id} 不存在")
             self._touch(session, row.draft_id)
             sha = row.sha256
-            session.exec(delete(EvidenceRow).where(EvidenceRow.id == evidence_id))
+            session.exec(delete(EvidenceRow).where(col(EvidenceRow.id) == evidence_id))
             freed = self._delete_orphan_blobs(session, {sha})
         if freed:
             self._release_free_pages()

@@ -135,8 +135,8 @@ class AboutDialog(QDialog):
         return self.db_path.parent
 
     def form_ids(self) -> list[str]:
-        return [self.forms_table.item(r, 0).data(Qt.ItemDataRole.UserRole)
-                for r in range(self.forms_table.rowCount())]
+        return [item.data(Qt.ItemDataRole.UserRole)
+                for r in range(self.forms_table.rowCount()) if (item := self.forms_table.item(r, 0)) is not None]
 
     def open_data_folder(self) -> bool:
         """Open the data folder; if nothing can, a dialog shows its path (with 复制路径)."""

@@ -25,9 +25,9 @@ def ensure_app(argv: list[str] | None = None) -> QApplication:
         app.setApplicationName("ClusterDesk")
         app.setApplicationDisplayName(APP_NAME)
         app.setOrganizationName("ClusterDesk")
-    install_chinese_qt_texts(app)  # type: ignore[arg-type]
-    style.apply_app_style(app)  # type: ignore[arg-type]
-    return app  # type: ignore[return-value]
+    install_chinese_qt_texts(app)  # type: ignore[arg-type]  # instance() is typed QCoreApplication; the UI makes a QApplication
+    style.apply_app_style(app)  # type: ignore[arg-type]  # as above
+    return app  # type: ignore[return-value]  # as above
 
 
 @contextmanager
@@ -96,7 +96,7 @@ def _choose(box: QMessageBox, buttons: list[tuple[str, QMessageBox.ButtonRole]])
     """Show ``box`` with these buttons; returns the text of the one clicked ("" if closed)."""
     made = {box.addButton(text, role): text for text, role in buttons}
     box.exec()
-    return made.get(box.clickedButton(), "")  # type: ignore[call-overload]
+    return made.get(box.clickedButton(), "")  # type: ignore[call-overload]  # a button the box did not make maps to ""
 
 
 _RESTORE, _SET_ASIDE, _ACCEPT, _QUIT = "用最近的快照恢复", "改名保留此文件，新建空数据库", "接受损坏并继续", "退出"
@@ -155,7 +155,7 @@ def _refused(path: Path, e: StoreError, parent) -> Store | None:
     buttons.append((_QUIT, QMessageBox.ButtonRole.RejectRole))
     choice = _choose(box, buttons)
     try:
-        if choice == _RESTORE:
+        if choice == _RESTORE and snap is not None:  # offered only when there is a snapshot
             Store.restore(path, snap)
             return open_store(str(path), parent)
         if choice == _SET_ASIDE:
@@ -183,7 +183,7 @@ def _damaged_values(store: Store, parent) -> Store | None:
     buttons += [(_ACCEPT, QMessageBox.ButtonRole.DestructiveRole), (_QUIT, QMessageBox.ButtonRole.RejectRole)]
     choice = _choose(box, buttons)
     try:
-        if choice == _RESTORE:
+        if choice == _RESTORE and snap is not None:  # offered only when there is a snapshot
             path = store.path
             store.close()
             Store.restore(path, snap)
@@ -223,7 +223,11 @@ def run(db_path: str | None = None) -> int:
         QMessageBox.information(win, APP_NAME, "\n\n".join(notes))
     from .firstrun import maybe_show_first_run
 
-    maybe_show_first_run(win, store, on_demo=lambda i: (win.refresh(i), win.open_draft(i)), on_new=win.new_draft)
+    def open_demo(draft_id: int) -> None:
+        win.refresh(draft_id)
+        win.open_draft(draft_id)
+
+    maybe_show_first_run(win, store, on_demo=open_demo, on_new=win.new_draft)
     try:
         return app.exec()
     finally:

@@ -218,10 +218,10 @@ class DistrictWindow(QMainWindow):
         outer = QVBoxLayout(central)
         outer.setContentsMargins(0, 0, 0, 0)
         outer.setSpacing(0)
-        self.scroll = QScrollArea()
-        self.scroll.setObjectName("districtScroll")
-        self.scroll.setWidgetResizable(True)
-        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.scroll_area = QScrollArea()
+        self.scroll_area.setObjectName("districtScroll")
+        self.scroll_area.setWidgetResizable(True)
+        self.scroll_area.setFrameShape(QFrame.Shape.NoFrame)
         body = QWidget()
         lay = QVBoxLayout(body)
         title = style.label(f"{self.ws.summary_form.title}", "section-title")
@@ -297,8 +297,8 @@ class DistrictWindow(QMainWindow):
         self.summary_table.setTabKeyNavigation(False)
         self.summary_table.setWordWrap(True)
         if self.ws.has_summary_table:
-            field = self.ws.summary_form.cell(SUMMARY_TABLE).field
-            self.summary_columns = [c for c in field.columns if getattr(c, "printed", True)]
+            summary_field = self.ws.summary_form.cell(SUMMARY_TABLE).field
+            self.summary_columns = [c for c in summary_field.columns if getattr(c, "printed", True)]
             self.summary_table.setColumnCount(len(self.summary_columns))
             self.summary_table.setHorizontalHeaderLabels([c.label for c in self.summary_columns])
             self.summary_table.verticalHeader().setVisible(False)
@@ -317,8 +317,8 @@ class DistrictWindow(QMainWindow):
         self.summary_problems = style.label("", "problem-error")
         self.summary_problems.setObjectName("summaryProblems")
         lay.addWidget(self.summary_problems)
-        self.scroll.setWidget(body)
-        outer.addWidget(self.scroll, 1)
+        self.scroll_area.setWidget(body)
+        outer.addWidget(self.scroll_area, 1)
 
         # -- compile, print, preview -------------------------------------------------------------------
         from clusterdesk.export.pdf import find_soffice
@@ -589,7 +589,7 @@ class DistrictWindow(QMainWindow):
             choice = self.ask_duplicate(e)
             if choice is None:
                 raise _Cancelled() from None
-            return self.ws.add_package(contents, on_duplicate=choice, snapshot=snapshot)  # type: ignore[arg-type]
+            return self.ws.add_package(contents, on_duplicate=choice, snapshot=snapshot)  # type: ignore[arg-type]  # the dialog offers only the OnDuplicate choices
 
     def candidate_drafts(self) -> list[Any]:
         """Local cluster drafts of this notice that are not on the list yet."""
@@ -695,7 +695,8 @@ class DistrictWindow(QMainWindow):
         col = self.summary_columns[column]
         item = self.summary_table.item(row, column)
         name_col = next((c for c, sc in enumerate(self.summary_columns) if not sc.auto), None)
-        owner = self.summary_table.item(row, name_col).text() if name_col is not None else ""
+        owner_item = self.summary_table.item(row, name_col) if name_col is not None else None
+        owner = owner_item.text() if owner_item is not None else ""
         title = f"{col.label} — {owner}" if owner else col.label
         dlg = LongTextDialog(title, item.text() if item is not None else "", col.max_chars, self)
         dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)

@@ -168,7 +168,9 @@ class DraftWindow(QMainWindow):
         self.ctl.problems_changed.connect(self._on_problems)
         self.ctl.saved.connect(lambda t: self.saved_label.setText(f"已保存 {t}"))
         self.ctl.undo_state.connect(self._on_undo_state)
-        QApplication.instance().installEventFilter(self)
+        app = QApplication.instance()
+        if app is not None:  # a window is only made inside a running application
+            app.installEventFilter(self)
 
         self._update_title()
         self._update_states()
@@ -246,8 +248,9 @@ class DraftWindow(QMainWindow):
             p = SectionPage(self.ctl, self.form.sections[index], index)
             old = self.stack.widget(index)
             self.stack.insertWidget(index, p)
-            self.stack.removeWidget(old)
-            old.deleteLater()
+            if old is not None:
+                self.stack.removeWidget(old)
+                old.deleteLater()
             self.pages[index] = p
         return p
 
@@ -442,7 +445,7 @@ class DraftWindow(QMainWindow):
         target.setFocus(Qt.FocusReason.TabFocusReason if forward else Qt.FocusReason.BacktabFocusReason)
         page = self.current_page()
         if page.isAncestorOf(target):
-            page.scroll.ensureWidgetVisible(target, 20, 40)
+            page.scroll_area.ensureWidgetVisible(target, 20, 40)
         return True
 
     # -- draft-wide undo wins over a field's own undo once the field's text was committed --

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 from clusterdesk.errors import ClusterDeskError
 from clusterdesk.logs import log
@@ -188,8 +189,10 @@ class ProblemsDialog(QDialog):
         out = []
         for i in range(self.tree.topLevelItemCount()):
             top = self.tree.topLevelItem(i)
+            if top is None:
+                continue
             out.append(top.text(0))
-            out += [top.child(j).text(0) for j in range(top.childCount())]
+            out += [child.text(0) for j in range(top.childCount()) if (child := top.child(j)) is not None]
         return out
 
     def _go(self, item: QTreeWidgetItem) -> None:
@@ -278,7 +281,7 @@ class FindDialog(QDialog):
 def load_exporter():
     """The export function (``export_answers``), if that part of the program is installed."""
     try:
-        from clusterdesk.export.api import export_answers  # type: ignore[import-not-found]
+        from clusterdesk.export.api import export_answers
     except ImportError:
         return None
     return export_answers
@@ -320,9 +323,9 @@ class ExportDialog(QDialog):
         self.setWindowTitle("导出申报材料")
         self.exporter = load_exporter()
         self.worker: _ExportWorker | None = None
-        self.result = None
+        self.export_result: object = None  # not `result`: that would hide QDialog.result()
         self.result_paths: list = []
-        self.folder_path = None
+        self.folder_path: Path | None = None
         self._cancel = threading.Event()
         self._started = 0.0
         self._busy = False
@@ -489,7 +492,7 @@ class ExportDialog(QDialog):
 
         from . import winstate
 
-        self.result = result
+        self.export_result = result
         files = getattr(result, "files", result)
         self.result_paths = list(files) if isinstance(files, (list, tuple)) else [files]
         notes = list(getattr(result, "messages", []) or [])
@@ -497,7 +500,8 @@ class ExportDialog(QDialog):
                              + ("\n" + "\n".join(notes) if notes else "")
                              + f"\n保存位置：{self.folder_path}")
         self.status.setText("")
-        winstate.remember_folder(self, self.FOLDER_KIND, self.folder_path)
+        if self.folder_path is not None:
+            winstate.remember_folder(self, self.FOLDER_KIND, self.folder_path)
         self.open_folder_button.show()
         self.open_folder_button.setDefault(True)
         self.open_folder_button.setFocus()

@@ -34,6 +34,7 @@ from .qt import (
     QInputDialog,
     QListWidget,
     QMainWindow,
+    QMenu,
     QMessageBox,
     QPushButton,
     QSize,
@@ -205,15 +206,18 @@ class StartWindow(QMainWindow):
 
     def _add_blank_form_action(self) -> None:
         """文件 → 导出空白表…, under 新建草稿… (the blank form, for filling by hand)."""
-        menu = next((a.menu() for a in self.menuBar().actions()
-                     if a.menu() is not None and a.menu().title().startswith("文件")), None)
+        menu = next((m for a in self.menuBar().actions()
+                     if isinstance(m := a.menu(), QMenu) and m.title().startswith("文件")), None)
         if menu is None:
             return
         self.blank_action = QAction("导出空白表（手工填写用）…", self)
         self.blank_action.setToolTip("选择表单，导出官方表格的空白 Word 和 PDF，用于打印后手工填写")
         self.blank_action.triggered.connect(lambda _c=False: self.export_blank_form())
         actions = menu.actions()
-        menu.insertAction(actions[1] if len(actions) > 1 else None, self.blank_action)
+        if len(actions) > 1:
+            menu.insertAction(actions[1], self.blank_action)
+        else:
+            menu.addAction(self.blank_action)
 
     def export_blank_form(self, folder: Path | None = None) -> list[Path]:
         """The blank form of a chosen form (Word, and PDF with LibreOffice) into a chosen folder."""
@@ -323,7 +327,8 @@ class StartWindow(QMainWindow):
         from .district import DistrictWindow
 
         for w in self.district_windows:
-            if getattr(w, "ws", None) is not None and w.ws.draft_id == draft_id and w.isVisible():
+            ws = getattr(w, "ws", None)
+            if ws is not None and ws.draft_id == draft_id and w.isVisible():
                 return _to_front(w)
         w = self._new_window(DistrictWindow, draft_id, "无法打开区县汇总")
         if w is None:
@@ -435,7 +440,8 @@ class StartWindow(QMainWindow):
         rows = self.table.selectionModel().selectedRows()
         if not rows:
             return None
-        return self.table.item(rows[0].row(), 0).data(Qt.ItemDataRole.UserRole)
+        item = self.table.item(rows[0].row(), 0)
+        return item.data(Qt.ItemDataRole.UserRole) if item is not None else None
 
     def row_of(self, draft_id: int) -> int:
         """The table row showing ``draft_id`` (after any sorting), or -1."""
@@ -480,7 +486,7 @@ class StartWindow(QMainWindow):
         self.open_draft(info.id)
         return info.id
 
-    def open_selected(self) -> DraftWindow | None:
+    def open_selected(self) -> QWidget | None:
         did = self.selected_id()
         return self.open_draft(did) if did is not None else None
 

@@ -202,7 +202,8 @@ def _center(w: QWidget, size: QSize) -> None:
     avail = available_area(w)
     m = FRAME_GUESS
     outer = QRect(0, 0, size.width() + m.left() + m.right(), size.height() + m.top() + m.bottom())
-    parent = w.parentWidget().window() if w.parentWidget() is not None else None
+    parent_widget = w.parentWidget()
+    parent = parent_widget.window() if parent_widget is not None else None
     over = parent.frameGeometry() if parent is not None and parent.isVisible() else avail
     outer.moveCenter(over.center())
     x = min(max(outer.x(), avail.left()), avail.left() + avail.width() - outer.width())

@@ -62,7 +62,7 @@ class DocFonts:
         its first installed fallback (unchanged when none is installed, so
         the printing machine may still have it)."""
         have = {f.casefold() for f in installed}
-        changes: dict[str, str] = {}
+        changes: dict[str, Any] = {}  # str faces, but replace() takes every field's type
         for role in self._ROLES:
             face = getattr(self, role)
             if face.casefold() in have:

@@ -352,7 +352,7 @@ class DocxRenderer:
         title = dk.add_title(doc, cv.title, size=size, space_after=0)
         title.paragraph_format.space_before = Pt(96 * room)
         title.paragraph_format.space_after = Pt(84 * room)
-        rows = []
+        rows: list[dk.Row] = []
         ruled = []
         for ln in cv.lines:
             ruled.append(len(rows))
@@ -376,7 +376,7 @@ class DocxRenderer:
         paras = list(c.text) if c.merge != "continue" else [""]
         paras += [""] * c.space
         bold = False
-        return dk.Cell(paras or [""], colspan=c.span, vmerge=c.merge, bold=bold,  # type: ignore[arg-type]
+        return dk.Cell(paras or [""], colspan=c.span, vmerge=c.merge, bold=bold,
                        align=c.align, size=MATRIX_SIZE if c.small else None, indent_chars=2 if c.indent else 0)
 
     def _table(self, container: Any, t: Table) -> DocxTable:

@@ -267,6 +267,7 @@ def add_table(doc_or_cell: Any, col_widths_mm: Sequence[float], rows: Iterable[R
                 continue
             if not isinstance(c, Cell):
                 text: str | Sequence[str] = "" if c is None else c if isinstance(c, str) else str(c)
+                indent: float
                 span, vmerge, bold, calign, valign, shade, cfont, csize, indent = (
                     1, None, None, None, "center", None, None, None, 0)
             else:

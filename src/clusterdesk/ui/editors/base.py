@@ -11,7 +11,7 @@ from clusterdesk.model.values import Spec, format_value
 
 from .. import style
 from ..controller import DraftController
-from ..qt import QFrame, QLineEdit, QVBoxLayout, QWidget
+from ..qt import QBoxLayout, QFrame, QLineEdit, QVBoxLayout, QWidget
 from .inputs import ProblemLabel, balloon
 
 
@@ -178,6 +178,7 @@ class FieldEditor(QFrame):
                 return
             self.carried_note = CarriedNote()
             lay = self.layout()
+            assert isinstance(lay, QBoxLayout)  # every field line is laid out in a column
             lay.insertWidget(lay.indexOf(self.problem_label), self.carried_note)
         self.carried_note.show_lines(sources, changes)
 

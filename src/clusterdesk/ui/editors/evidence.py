@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from clusterdesk.service import EVIDENCE_GENERAL, StoreError
+from clusterdesk.model.schema import EVIDENCE_GENERAL
+from clusterdesk.service import StoreError
 
 from .. import style
 from ..controller import DraftController
@@ -87,7 +88,7 @@ class EvidencePanel(QWidget):
         except StoreError as e:
             QMessageBox.warning(self, "无法打开佐证材料", str(e))
             return
-        from .opener import open_or_explain
+        from ..opener import open_or_explain
 
         open_or_explain(self, path, title="无法打开佐证材料")
 

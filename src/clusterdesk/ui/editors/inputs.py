@@ -9,6 +9,7 @@ from typing import Any
 
 from .. import style
 from ..qt import (
+    QAbstractButton,
     QApplication,
     QElapsedTimer,
     QFocusEvent,
@@ -112,6 +113,8 @@ class InputBalloon(QLabel):
         self.setFixedWidth(min(self.maximumWidth(), max(fm.horizontalAdvance(t) for t in text.split("\n")) + 18))
         self.adjustSize()
         win = self.parentWidget()
+        if win is None:  # a balloon is always made with its window as parent
+            return
         pos = anchor.mapTo(win, QPoint(0, anchor.height() + 2))
         x = max(0, min(pos.x(), win.width() - self.width()))
         y = pos.y() if pos.y() + self.height() <= win.height() else anchor.mapTo(win, QPoint(0, 0)).y() - self.height() - 2
@@ -254,7 +257,7 @@ class CommitPlainTextEdit(QPlainTextEdit):
 class ClickLabel(QLabel):
     """A wrapped label that toggles its buddy check box / radio button when clicked."""
 
-    def __init__(self, text: str, buddy: QWidget):
+    def __init__(self, text: str, buddy: QAbstractButton):
         super().__init__(text)
         self._buddy = buddy
         self.setWordWrap(True)

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from clusterdesk.model.schema import Field, Section
+from clusterdesk.model.schema import EVIDENCE_GENERAL, Field, Section
 from clusterdesk.model.values import Spec, format_value, to_decimal
-from clusterdesk.service import EVIDENCE_GENERAL
 
 from .. import style
 from ..controller import DraftController

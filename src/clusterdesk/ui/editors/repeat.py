@@ -211,8 +211,8 @@ class RepeatEditor(FieldEditor):
         try:
             self.table.setRowCount(len(rows))
             self.row_keys = [k for k, _ in rows]
-            for i, (k, data) in enumerate(rows):
-                self._fill_row(i, data, k)
+            for i, (rk, data) in enumerate(rows):
+                self._fill_row(i, data, rk)
         finally:
             self._loading = False
         self._fit()
