@@ -23,14 +23,27 @@ LOGGER_NAME = "clusterdesk"
 log = logging.getLogger(LOGGER_NAME)
 
 
+class _LazyRotatingHandler(logging.handlers.RotatingFileHandler):
+    """Makes the log folder when the first line is written, not before: a command that logs nothing
+    leaves the data folder as it was."""
+
+    def _open(self):  # type: ignore[no-untyped-def]
+        Path(self.baseFilename).parent.mkdir(parents=True, exist_ok=True)
+        return super()._open()
+
+    def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802 - logging's API
+        """A log that cannot be written (a read-only or full data folder) is no error of the
+        user's: the program says nothing about it and goes on."""
+
+
 def log_path(data_dir: Path) -> Path:
     """Where the log of the data folder ``data_dir`` (the database's folder) is written."""
     return Path(data_dir) / LOG_DIR_NAME / LOG_FILE_NAME
 
 
 def setup_logging(data_dir: Path) -> Path | None:
-    """Send the program's log to ``data_dir``'s log file. Returns its path, or None when the
-    folder cannot be written (the program works on without a log; nothing is said twice).
+    """Send the program's log to ``data_dir``'s log file (made with the first line). Returns its
+    path. A folder that cannot be written only means no log (logging reports nothing to the user).
     Calling it again for another folder moves the log there."""
     path = log_path(data_dir)
     for handler in list(log.handlers):
@@ -40,9 +53,7 @@ def setup_logging(data_dir: Path) -> Path | None:
             log.removeHandler(handler)
             handler.close()
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handler = logging.handlers.RotatingFileHandler(path, maxBytes=MAX_BYTES, backupCount=BACKUPS,
-                                                       encoding="utf-8", delay=True)
+        handler = _LazyRotatingHandler(path, maxBytes=MAX_BYTES, backupCount=BACKUPS, encoding="utf-8", delay=True)
     except OSError:
         return None
     handler._clusterdesk = True  # type: ignore[attr-defined]  # ours, replaced by the next call
