@@ -24,7 +24,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from benchlib import DEMO, ROOT, alternate, child_report, median, process_seconds, record
+from benchlib import DEMO, PEAK_RSS, ROOT, alternate, child_report, median, process_seconds, record
 
 BARE_WIZARD = r"""
 import json, sys, time
@@ -88,7 +88,7 @@ QApplication.instance().exec()
 win.store.close()
 """
 
-FIRST_SECTION = r"""
+FIRST_SECTION = PEAK_RSS + r"""
 import json, sys, threading, time
 from clusterdesk.ui.app import start
 from clusterdesk.ui.qt import QApplication, QTimer
@@ -105,9 +105,7 @@ def ready():
     for th in threading.enumerate():  # memory: after the background import of what saving needs
         if settle_ms and th.name == "preload-orm":
             th.join()
-    import resource
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print("READY " + json.dumps({"t": t, "peak_rss_mb": rss, "modules": sorted(sys.modules),
+    print("READY " + json.dumps({"t": t, "peak_rss_mb": peak_rss_mb(), "modules": sorted(sys.modules),
                                   "drafts": win.table.rowCount()}), flush=True)
     QApplication.instance().quit()
 QTimer.singleShot(settle_ms, ready)

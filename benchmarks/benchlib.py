@@ -128,9 +128,19 @@ def table(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def peak_rss_mb() -> float:
-    """This process's peak resident memory (Linux: ru_maxrss in KB; macOS: bytes)."""
-    import resource
-
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
+#: Source of ``peak_rss_mb()``, for the children (``python -c``) to paste in. It reads the peak of
+#: this process's own memory (VmHWM), not ``ru_maxrss``: Linux carries ru_maxrss over fork and exec,
+#: so a child started by a big parent would report the parent's peak.
+PEAK_RSS = r"""
+def peak_rss_mb():
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    import resource, sys
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # macOS: bytes; elsewhere KB
+    return peak / 2 ** 20 if sys.platform == "darwin" else peak / 1024
+"""
