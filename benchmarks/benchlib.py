@@ -90,7 +90,7 @@ def record(what: str, value: float, unit: str = "s", *, baseline: str | None = N
            "ratio": ratio, "target": target, "limit": limit, "note": note}
     shown = f"{fmt(value, unit)}"
     if baseline:
-        shown += f"  vs {baseline} {fmt(baseline_value, unit)}" + (f"  = {ratio:.1f}×" if ratio else "")
+        shown += f"  vs {baseline} {fmt(baseline_value, unit)}" + (f"  = {fmt_ratio(ratio)}" if ratio else "")
     print(f"  {what}: {shown}{'  (target ' + target + ')' if target else ''}{'  ' + note if note else ''}",
           flush=True)
     path = os.environ.get(RESULTS_ENV)
@@ -110,6 +110,11 @@ def fmt(value: float | None, unit: str) -> str:
     return f"{value:g} {unit}"
 
 
+def fmt_ratio(ratio: float) -> str:
+    """2.3×; a ratio under 1 (faster than its baseline) also as a fraction: 0.03× (1/29)."""
+    return f"{ratio:.1f}×" if ratio >= 0.95 else f"{ratio:.2f}× (1/{1 / ratio:.0f})"
+
+
 def met(row: dict[str, Any]) -> str:
     limit = row.get("limit")
     if limit is None:
@@ -121,7 +126,7 @@ def met(row: dict[str, Any]) -> str:
 def table(rows: list[dict[str, Any]]) -> str:
     head = ["what", "median", "baseline (same run)", "baseline median", "ratio", "target", "met"]
     body = [[r["what"], fmt(r["value"], r["unit"]), r.get("baseline") or "", fmt(r.get("baseline_value"), r["unit"])
-             if r.get("baseline") else "", f"{r['ratio']:.1f}×" if r.get("ratio") else "", r.get("target") or "",
+             if r.get("baseline") else "", fmt_ratio(r["ratio"]) if r.get("ratio") else "", r.get("target") or "",
              met(r)] for r in rows]
     lines = ["| " + " | ".join(head) + " |", "|" + "|".join("---" for _ in head) + "|"]
     lines += ["| " + " | ".join(row) + " |" for row in body]
