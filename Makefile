@@ -39,12 +39,12 @@ test: system-deps setup-test
 # The Hypothesis tests only, with random seeds and 5x the examples (profile "fuzz", tests/conftest.py).
 # A failure prints its example and a reproduce blob; .hypothesis/ replays it on the next run. Keep
 # every find as an @example regression in its test. (`make test` runs the same tests derandomized.)
-# The SIGKILL crash test runs too, with a random seed (printed in its figures; rerun a find with
+# The SIGKILL tests (crash, killed export and compile) run too, with a random seed (printed in its figures; rerun a find with
 # CLUSTERDESK_FUZZ_SEED=<seed>).
 fuzz: setup-test
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q -m hypothesis --hypothesis-profile=fuzz --hypothesis-show-statistics tests
 	CLUSTERDESK_FUZZ_SEED=$$(od -An -N4 -tu4 /dev/urandom | tr -d ' ') QT_QPA_PLATFORM=offscreen \
-		$(PY) -m pytest -q -s tests/reliability/test_rel_crash.py -k sigkill
+		$(PY) -m pytest -q -s tests/reliability/test_rel_crash.py tests/reliability/test_rel_atomic.py -k "sigkill or killed"
 
 bench: setup-test
 	$(PY) benchmarks/run_all.py

@@ -30,6 +30,7 @@ from clusterdesk.store import EvidenceError, EvidenceInfo
 from clusterdesk.store import Store as Store
 from clusterdesk.store import StoreError as StoreError
 from clusterdesk.store import default_db_path as default_db_path
+from clusterdesk.store import preload_orm as preload_orm  # the GUI loads the writing half early
 
 
 class InputError(ClusterDeskError, ValueError):
@@ -162,7 +163,9 @@ class DraftSession:
         return self._answers
 
     def problems(self, *, include_eligibility: bool = True) -> list[Problem]:
-        return (validate(self.form, self.answers(), include_eligibility=include_eligibility)
+        if not include_eligibility:  # what the section states use too: validated once per change
+            return list(self._problems_without_eligibility())
+        return (validate(self.form, self.answers(), include_eligibility=True)
                 + stored_evidence_problems(self.form, self._evidence))
 
     def _problems_without_eligibility(self) -> list[Problem]:

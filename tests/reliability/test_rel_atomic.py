@@ -51,6 +51,12 @@ YONGCHUAN = dict(name="永川区", notice_id="cq-2024", authority="重庆市永�
                  phone="13983012468")
 NAMES = ["永川数控机床产业", "永川智能装备产业", "永川食品加工产业"]
 EXPORT_RANDOM_KILLS = 20
+
+
+def kill_seed() -> int:
+    """The seed of the timed kills: fixed in the test command (a red build replays), random in
+    ``make fuzz`` (CLUSTERDESK_FUZZ_SEED). The kills land where the machine's speed puts them."""
+    return int(os.environ.get("CLUSTERDESK_FUZZ_SEED", "20241128"))
 COMPILE_RANDOM_KILLS = 10
 TARGETED = ["journal", "move:1", "move:2"]
 
@@ -127,7 +133,7 @@ def test_export_killed_publishes_all_or_nothing(tmp_path):
     finals = [names.print_docx, names.editable_docx, names.xlsx]
     temp = tmp_path / "temp"
     temp.mkdir()
-    seed = int.from_bytes(os.urandom(4), "big")
+    seed = kill_seed()
     rng = random.Random(seed)
     zyg = Zygote(env_with_temp(temp))
     t = Counter()
@@ -151,9 +157,11 @@ def test_export_killed_publishes_all_or_nothing(tmp_path):
             assert outcome != "error", lines
             t["runs"] += 1
             if outcome == "done":
+                assert kill_at is None, f"the kill at {kill_at} did not happen"
                 t["finished_before_the_kill"] += 1
                 continue
             t["kills"] += 1
+            t["random_kills" if kill_at is None else "targeted_kills"] += 1
             visible = [n for n in finals if (folder / n).exists()]
             if replacing:
                 t["mixed_old_and_new_before_cleanup"] += len({sha(folder / n) == old[n] for n in finals}) > 1
@@ -191,7 +199,8 @@ def test_export_killed_publishes_all_or_nothing(tmp_path):
     t["leftovers_after_cleanup"] = 0  # asserted after every kill above
     record("atomic_export_kill", seed=seed, **t)
     print("\nexport kills:", dict(t))
-    assert t["kills"] >= EXPORT_RANDOM_KILLS // 2 + len(TARGETED) * 2
+    # every targeted kill happened (asserted above); a timed kill may come after a fast export ends
+    assert t["targeted_kills"] == len(TARGETED) * 2 and t["random_kills"] >= 2, dict(t)
     assert t["partial_set_before_cleanup"] + t["mixed_old_and_new_before_cleanup"] >= 2, (
         "the targeted kills after the 1st and 2nd move should show a half-published set before the clean-up")
 
@@ -206,7 +215,7 @@ def test_compile_killed_keeps_the_officers_files_and_one_workspace(tmp_path, pac
     parent = tmp_path / "区县"
     parent.mkdir()
     out = parent / "永川区报送材料"
-    seed = int.from_bytes(os.urandom(4), "big")
+    seed = kill_seed()
     rng = random.Random(seed)
     zyg = Zygote(env_with_temp(temp))
     t = Counter()
@@ -241,9 +250,11 @@ def test_compile_killed_keeps_the_officers_files_and_one_workspace(tmp_path, pac
             assert outcome != "error", lines
             t["runs"] += 1
             if outcome == "done":
+                assert kill_at is None, f"the kill at {kill_at} did not happen"
                 t["finished_before_the_kill"] += 1
             else:
                 t["kills"] += 1
+                t["random_kills" if kill_at is None else "targeted_kills"] += 1
                 if sha(out / MANIFEST_NAME) != manifest_before:
                     t["killed_after_the_folder_was_complete"] += 1
                 if i % 5 == 4:  # did the kill come before or after the new workspace was committed?
@@ -280,7 +291,8 @@ def test_compile_killed_keeps_the_officers_files_and_one_workspace(tmp_path, pac
     t["leftovers_after_cleanup"] = 0
     record("atomic_compile_kill", seed=seed, **t)
     print("\ncompile kills:", dict(t))
-    assert t["kills"] >= COMPILE_RANDOM_KILLS // 2 + 4
+    # every targeted kill happened (asserted above); a timed kill may come after a fast compile ends
+    assert t["targeted_kills"] == 4 and t["random_kills"] >= 2, dict(t)
 
 
 # ----------------------------------------------------------------------------- full disk during compile

@@ -415,7 +415,7 @@ def _closed_pipe() -> int:
 
 
 def _main(argv: Sequence[str] | None = None) -> int:
-    from clusterdesk.errors import ClusterDeskError
+    from clusterdesk.errors import ClusterDeskError  # the base layer: imports nothing else
 
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
