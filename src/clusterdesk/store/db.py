@@ -51,9 +51,9 @@ import threading
 import time
 import uuid as uuid_module
 import weakref
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -67,7 +67,7 @@ from clusterdesk.safeio import open_regular
 from . import migrations
 
 if TYPE_CHECKING:  # at run time _orm() imports these on the store's first write
-    from sqlalchemy import and_, delete, event, exists, func, insert, literal, update
+    from sqlalchemy import delete, event, exists, func, insert, literal, update
     from sqlalchemy import exc as sa_exc
     from sqlalchemy import select as sa_select  # sqlmodel types select() for at most 4 columns
     from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -89,12 +89,12 @@ def _orm() -> None:
     this import (about half a second, the largest part of starting the program). Called by
     ``Store._tx`` before any of these names is used; the GUI calls ``preload_orm`` once its
     first window is shown, so the first keystroke does not wait either."""
-    global and_, delete, event, exists, func, insert, literal, update, sa_exc, sa_select, sqlite_insert
+    global delete, event, exists, func, insert, literal, update, sa_exc, sa_select, sqlite_insert
     global Connection, Engine, create_engine, StaticPool, Table, Session, SQLModel, col, select
     global AnswerRow, BlobRow, DraftRow, EvidenceRow, MetaRow, StoreStateRow
     if "StoreStateRow" in globals():
         return
-    from sqlalchemy import and_, delete, event, exists, func, insert, literal, update
+    from sqlalchemy import delete, event, exists, func, insert, literal, update
     from sqlalchemy import exc as sa_exc
     from sqlalchemy import select as sa_select
     from sqlalchemy.dialects.sqlite import insert as sqlite_insert
