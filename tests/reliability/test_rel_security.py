@@ -49,6 +49,11 @@ RISKY = ["=1+1", "+86 138 0000 0000", "-5", "-2+3", "@SUM(A1:A3)", '=HYPERLINK("
 
 @pytest.fixture()
 def no_network(monkeypatch):
+    # ssl subclasses socket.socket when first imported (SQLAlchemy imports it through asyncio, now
+    # at the store's first write): imported before socket.socket is replaced by a function below.
+    import asyncio  # noqa: F401
+    import ssl  # noqa: F401
+
     attempts: list[str] = []
 
     def refuse(name):
