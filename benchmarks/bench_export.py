@@ -8,7 +8,7 @@ Measures, in one process:
 2. exporting the demo with a 10,000-row patent list: the whole export (target 2 s), the Word part
    alone (render both versions) and the Excel part alone (every list of the form), beside openpyxl's
    plain write-only mode writing the same 10,000 rows;
-3. the 10,000-row patent table built with the kit's one-pass writer (``docxkit.add_table``) against a
+3. the 10,000-row patent table built with the kit's one-pass writer (``export.word.add_table``) against a
    naive python-docx loop (``table.add_row()`` + ``cell.text``) for the same rows. The naive loop
    takes seconds per thousand rows, so by default it runs on ``--naive-rows`` rows and is extrapolated
    linearly to 10,000 (the output says so); ``--full-naive`` runs it on all 10,000 rows;

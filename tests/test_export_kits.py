@@ -1,4 +1,4 @@
-"""Tests for the form-agnostic export kits: docxkit, xlsxkit, pdf, atomic, textsafe."""
+"""Tests for the form-agnostic export kits: the Word kit (export.word), xlsxkit, pdf, atomic, textsafe."""
 
 from __future__ import annotations
 
@@ -157,7 +157,7 @@ def test_atomic_write_disk_full(tmp_path):
 
 
 # --------------------------------------------------------------------------
-# docxkit
+# the Word kit (export.word)
 # --------------------------------------------------------------------------
 
 def build_sample(path: Path, *, watermark: bool = True) -> Path:

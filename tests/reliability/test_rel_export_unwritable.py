@@ -1,6 +1,6 @@
 """4. Export into a folder that cannot be written: read-only, missing, or a full disk.
 
-Every writer (atomic_write, xlsxkit.write_workbook, docxkit.save_docx, the .json/.xlsx template
+Every writer (atomic_write, xlsxkit.write_workbook, word.save_docx, the .json/.xlsx template
 writer, and export_draft once it exists) must raise ExportWriteError with a Chinese message, leave
 no file under the final name and no temporary file behind, keep an older file of that name intact,
 and leave the draft in the store unchanged.

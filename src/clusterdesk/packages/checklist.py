@@ -100,7 +100,7 @@ def _electronic_lines(c: Checklist, zip_name: str) -> list[str]:
 
 
 def write_checklist_docx(c: Checklist, path: Path, *, zip_name: str = "电子版.zip") -> Path:
-    """Write the 寄送清单 as a Word document (docxkit, GB/T 9704 page)."""
+    """Write the 寄送清单 as a Word document (the Word kit, GB/T 9704 page)."""
     from clusterdesk.export import word as dk
 
     n = c.notice
