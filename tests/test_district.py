@@ -23,7 +23,7 @@ from clusterdesk.packages.district import (
     compile_district,
     create_district,
     find_district,
-    industry_from_name,
+    summary_spec,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -201,11 +201,21 @@ def test_a_deleted_cluster_drops_out_of_the_list(store, ws):
 # -- the summary table ------------------------------------------------------------------------------------
 
 
-def test_industry_from_the_cluster_name_pattern():
-    assert industry_from_name("重庆市中小企业特色产业集群（永川数控机床产业）") == "永川数控机床产业"
-    assert industry_from_name("重庆市中小企业特色产业集群（XX产业）") == "XX产业"
-    assert industry_from_name("某某集群") is None
-    assert industry_from_name(None) is None
+def test_industry_from_the_cluster_name_pattern_the_definition_declares(catalog):
+    from clusterdesk.packages.district import column_value
+
+    col = next(c for c in summary_spec(catalog.get("cq-2024-summary")).columns if c.column == "industry")
+    assert col.pattern and col.drop_district  # declared in forms/cq-2024-summary.yaml, not in code
+
+    def value(name, districts=("永川区",)):
+        return column_value(col, {"cover.cluster_name": name}.get, districts=list(districts))
+
+    assert value("重庆市中小企业特色产业集群（永川数控机床产业）") == "数控机床产业"
+    assert value("重庆市中小企业特色产业集群（永川数控机床产业）", ["重庆市永川区", "永川区"]) == "数控机床产业"
+    assert value("重庆市中小企业特色产业集群（数控机床产业）") == "数控机床产业"
+    assert value("重庆市中小企业特色产业集群（永川数控机床产业）", ()) == "永川数控机床产业"
+    assert value("重庆市中小企业特色产业集群（璧山智能装备产业）") == "璧山智能装备产业"  # another district's name stays
+    assert value("某某集群") is None and value(None) is None
 
 
 def test_summary_rows_are_prefilled_from_the_clusters(store, ws, packages):
@@ -216,7 +226,7 @@ def test_summary_rows_are_prefilled_from_the_clusters(store, ws, packages):
     assert [r["cluster_name"] for r in rows] == [cluster_name(n) for n in NAMES[:3]]
     assert {r["operator"] for r in rows} == {"重庆永川高新技术产业开发区管理委员会"}
     assert {r["district"] for r in rows} == {"永川区"}
-    assert [r["industry"] for r in rows] == NAMES[:3]
+    assert [r["industry"] for r in rows] == [n.removeprefix("永川") for n in NAMES[:3]]  # 数控机床产业 …
     assert all("founded" not in r and "intro" not in r for r in rows)
     problems = [p for p in ws.summary_problems() if p.level == "error"]
     assert any("集群成立时间" in p.message for p in problems)
@@ -342,7 +352,7 @@ def test_compiled_folder_and_mailing_checklist(store, packages, tmp_path):
     top = [x for x in names if "/" not in x]
     assert CHECKLIST_NAME in top and ELECTRONIC_ZIP in top
     assert any("申报汇总表" in x for x in top), top
-    assert not any(x.endswith(".pdf") for x in names)
+    assert not any(x.endswith(".pdf") and "/佐证材料/" not in x for x in names)  # no PDF asked for: evidence only
 
     text = docx_text(out / CHECKLIST_NAME)
     for expected in ("重庆市渝北区云杉南路12号市经济信息委政务服务大厅", "郭老师", "023—63897957",
@@ -356,7 +366,7 @@ def test_compiled_folder_and_mailing_checklist(store, packages, tmp_path):
     with zipfile.ZipFile(out / ELECTRONIC_ZIP) as zf:
         inside = zf.namelist()
     assert sorted(inside) == sorted(f.relative_to(out).as_posix() for f in result.editable_files)
-    assert all("可编辑版" in x or x.endswith(".xlsx") for x in inside)
+    assert all("可编辑版" in x or x.endswith(".xlsx") or "/佐证材料/" in x for x in inside)
     assert len([x for x in inside if "可编辑版" in x]) == 4  # three clusters and the summary
     assert result.print_files and all("可编辑版" not in p.name for p in result.print_files)
 

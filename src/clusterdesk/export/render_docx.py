@@ -551,7 +551,7 @@ class DocxRenderer:
             same_next = i < len(entries) and (entries[i].section, entries[i].label) == (e.section, e.label)
             where = dk.Cell("", vmerge="continue") if same_prev else \
                 dk.Cell([e.section, e.label], vmerge="start" if same_next else None)
-            rows.append([dk.Cell(str(i), align="center"), where, dk.Cell(e.option), dk.Cell(list(e.files) or ["未附"])])
+            rows.append([dk.Cell(str(i), align="center"), where, dk.Cell(e.option), dk.Cell(list(e.files) or [e.missing])])
         dk.add_table(doc, widths, rows, header_rows=1, size=10.5, cell_margin_mm=CELL_MARGIN_MM)
 
 

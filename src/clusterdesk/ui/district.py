@@ -24,7 +24,6 @@ from clusterdesk.model.values import char_count
 from clusterdesk.packages import DuplicatePackage, PackageError
 from clusterdesk.packages.checklist import OpenFailed, PrintJob, print_jobs, run_print_job
 from clusterdesk.packages.district import (
-    SUMMARY_TABLE,
     ClusterCapExceeded,
     CompileRefused,
     CompileResult,
@@ -296,8 +295,7 @@ class DistrictWindow(QMainWindow):
         self.summary_table.setTabKeyNavigation(False)
         self.summary_table.setWordWrap(True)
         if self.ws.has_summary_table:
-            field = self.ws.summary_form.cell(SUMMARY_TABLE).field
-            self.summary_columns = [c for c in field.columns if getattr(c, "printed", True)]
+            self.summary_columns = [c for c in self.ws.summary_columns() if getattr(c, "printed", True)]
             self.summary_table.setColumnCount(len(self.summary_columns))
             self.summary_table.setHorizontalHeaderLabels([c.label for c in self.summary_columns])
             self.summary_table.verticalHeader().setVisible(False)
@@ -755,8 +753,11 @@ class DistrictWindow(QMainWindow):
             note += "\n以下材料仍有错误，生成的是草稿：" + "、".join(result.draft_copies)
         for m in result.messages:  # a new folder beside a folder that is not ours, files kept or removed
             note += "\n" + m
+        if result.missing_evidence:  # ticked boxes without a file: the officer adds them on paper
+            note += (f"\n{len(result.missing_evidence)} 个勾选项未附佐证材料，须纸质提供"
+                     "（见上方提示和寄送清单）。")
         self.result_label.setText(note)
-        self.show_message("")
+        self.show_message("\n".join(result.missing_evidence), "problem-warning")
         self.refresh()
         return result
 
