@@ -57,6 +57,7 @@ class Checklist:
     draft_copies: list[str] = dc_field(default_factory=list)
     missing: list[str] = dc_field(default_factory=list)  # ticked boxes without a file: on paper
     zip_name: str = "电子版.zip"
+    evidence_files: int = 0  # how many evidence files the folder (and the zip) holds
 
     @property
     def copies_text(self) -> str:
@@ -114,7 +115,7 @@ def build_checklist(notice: Notice, district: Any, statuses: Sequence[Any], docu
                 if files:
                     where = rel(files[0].path.parent) + "/"
                     label = material_label(st.title, EVIDENCE_GENERAL, cluster=True)
-                    items.append(PrintItem(f"{label}（{len(files)} 个文件，按申报表所附“佐证材料目录”的顺序附在申报表后）",
+                    items.append(PrintItem(f"{label}（{len(files)} 个文件，按其材料所附“佐证材料目录”的顺序附在其后）",
                                            where, q.copies, q.sealed, q.copies_text or ""))
     electronic: list[str] = []
     evidence_dirs: dict[str, int] = {}
@@ -126,10 +127,10 @@ def build_checklist(notice: Notice, district: Any, statuses: Sequence[Any], docu
             evidence_dirs[where] = evidence_dirs.get(where, 0) + 1
         elif d.kind in ("editable", "list"):
             electronic.append(rel(d.path))
-    electronic = [f"{e}（{evidence_dirs[e]} 个佐证材料文件）" if e in evidence_dirs else e for e in electronic]
+    electronic = [f"{e}（{evidence_dirs[e]} 个{EVIDENCE_GENERAL}文件）" if e in evidence_dirs else e for e in electronic]
     lines = [ClusterLine(s.title, s.check_text, s.eligibility_text) for s in statuses]
     return Checklist(notice, district.name, district.authority, items, electronic, lines, list(draft_copies),
-                     list(missing), zip_name)
+                     list(missing), zip_name, sum(evidence_dirs.values()))
 
 
 def material_label(owner: str, stem: str, *, cluster: bool) -> str:
@@ -155,7 +156,8 @@ def _electronic_lines(c: Checklist) -> list[str]:
         if item.content == "sealed_scan":
             what = "上列纸质材料加盖公章后，将每份材料的全部页面扫描为PDF（不只是盖章页）"
         else:
-            what = f"“{c.zip_name}”中的全部文件（可编辑的申报材料、清单和佐证材料，见下表）"
+            evidence = f"和{EVIDENCE_GENERAL}" if c.evidence_files else ""
+            what = f"“{c.zip_name}”中的全部文件（各份材料的可编辑版、Excel清单{evidence}，见下表）"
         if item.via == "email":
             how = f"作为附件发送至邮箱{n.email}"
         else:
@@ -218,8 +220,8 @@ def write_checklist_docx(c: Checklist, path: Path) -> Path:
         dk.add_paragraph(doc, n.max_clusters_rule, first_line_indent_chars=2)
 
     if c.missing:
-        dk.add_heading(doc, f"{next(numbers)}、未附的佐证材料（须纸质提供）")
-        dk.add_paragraph(doc, "以下勾选项没有附上佐证材料文件，请将纸质佐证材料附在相应集群的材料后：",
+        dk.add_heading(doc, f"{next(numbers)}、未附的{EVIDENCE_GENERAL}（须纸质提供）")
+        dk.add_paragraph(doc, f"以下勾选项没有附上{EVIDENCE_GENERAL}文件，请将纸质{EVIDENCE_GENERAL}附在相应集群的材料后：",
                          first_line_indent_chars=2)
         for line in c.missing:
             dk.add_paragraph(doc, f"□ {line}", first_line_indent_chars=2, size=14)

@@ -320,7 +320,7 @@ def same_district(a: str, b: str) -> bool:
     return short[0] in b or short[1] in a
 
 
-def cluster_row(summary_form: FormDef, form: FormDef, ans: Any, title: str, district_name: str) -> dict[str, str]:
+def cluster_row(summary_form: FormDef, form: FormDef, ans: Any, title: str, district_name: str) -> dict[str, Any]:
     """The summary columns a cluster's own answers give (``ans``: its Answers), as the district
     form declares them (``district.columns``)."""
     cols = summary_spec(summary_form).columns
@@ -328,17 +328,26 @@ def cluster_row(summary_form: FormDef, form: FormDef, ans: Any, title: str, dist
     dcol = _district_column(summary_form)
     if dcol is not None:
         own = column_value(dcol.model_copy(update={"otherwise": None, "drop_district": False}), ans.value)
+    from clusterdesk.model.values import Spec, ValueProblem, parse
+
     districts = [n for n in (own, district_name.strip()) if n]
-    out: dict[str, str] = {}
+    spec = summary_spec(summary_form)
+    table = {c.id: c for c in summary_form.cell(spec.clusters).field.columns} if spec.clusters else {}
+    out: dict[str, Any] = {}
     for col in cols:
-        v = column_value(col, ans.value, title=title, districts=districts)
-        if v:
+        v: Any = column_value(col, ans.value, title=title, districts=districts)
+        if v and col.column in table:
+            try:  # as the table stores it (a number column: "66.40"), so a later refresh compares alike
+                v = parse(v, Spec.of(table[col.column]))
+            except ValueProblem:
+                v = None  # not a value this column takes: left for the officer
+        if v not in (None, ""):
             out[col.column] = v
     return out
 
 
 def _cluster_values(store: Any, draft_id: int, summary_form: FormDef, district: District,
-                    catalog: Catalog) -> dict[str, str]:
+                    catalog: Catalog) -> dict[str, Any]:
     from clusterdesk.service import load_answers
 
     form, ans = load_answers(store, draft_id, catalog)
@@ -841,7 +850,7 @@ def infer_notice(sources: Sequence[Any], summary: SummaryFile | None, store: Any
 # ----------------------------------------------------------------------------- compiling
 
 
-Kind = Literal["print", "editable", "list", "pdf", "evidence"]
+Kind = Literal["print", "editable", "list", "pdf", "evidence", "reference"]
 #: What goes into 电子版.zip: the editable forms, the lists and the evidence.
 ELECTRONIC_KINDS = ("editable", "list", "evidence")
 
@@ -899,12 +908,19 @@ class CompileResult:
 
 
 def classify(path: Path) -> Kind:
-    name = path.name
+    """What an exported file is, by the names the exporter gives (export.api): the print version,
+    its PDF, the editable version, the lists, or a document of the program's own beside the form
+    (``reference``: an annual report's 目标完成情况, which no notice asks for)."""
+    from clusterdesk.export.api import ACHIEVEMENT_SUFFIX, DRAFT_SUFFIX, EDITABLE_SUFFIX
+
+    stem = path.stem.removesuffix(DRAFT_SUFFIX)
     suffix = path.suffix.lower()
     if suffix == ".pdf":
         return "pdf"
-    if "可编辑" in name:
+    if stem.endswith(EDITABLE_SUFFIX):
         return "editable"
+    if stem.endswith(ACHIEVEMENT_SUFFIX):
+        return "reference"
     if suffix in (".xlsx", ".xls", ".csv"):
         return "list"
     return "print"
