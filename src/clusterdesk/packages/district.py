@@ -132,9 +132,15 @@ def _norm(text: Any) -> str:
     return "".join(c for c in str(text or "") if not c.isspace() and not unicodedata.category(c).startswith("C"))
 
 
-def _short_district(name: str) -> str:
+def _district_variants(name: str) -> list[str]:
+    """How a district's name may begin a cluster's name: 重庆市永川区 → 重庆市永川区, 永川区, 永川
+    (the province or city before it, and the 区 / 县 / 市 after it, may be left out); longest first."""
     name = name.strip()
-    return name[:-1] if len(name) > 2 and name[-1] in "区县市" else name
+    tails = [name] + [name[i + 1:] for i, c in enumerate(name[:-1]) if c in "省市州盟" and name[i + 1] not in "省市州盟区县"]
+    out: list[str] = []
+    for t in tails:
+        out += [t, t[:-1] if len(t) > 2 and t[-1] in "区县市旗" else t]
+    return sorted({t for t in out if t}, key=len, reverse=True)
 
 
 def column_value(col: SummaryColumn, lookup: Callable[[str], Any], *, title: str = "",
@@ -159,14 +165,10 @@ def column_value(col: SummaryColumn, lookup: Callable[[str], Any], *, title: str
             out = text
             break
     if out and col.drop_district:
-        for name in districts:
-            for prefix in dict.fromkeys((name.strip(), _short_district(name))):
-                if prefix and out.startswith(prefix) and len(out) > len(prefix):
-                    out = out[len(prefix):].strip()
-                    break
-            else:
-                continue
-            break
+        prefix = next((v for name in districts for v in _district_variants(name)
+                       if out.startswith(v) and len(out) > len(v)), None)
+        if prefix:
+            out = out[len(prefix):].strip()
     if not out:
         out = {"district": districts[0] if districts else "", "title": title}.get(col.otherwise or "", "") or None
         out = out.strip() if out else None
