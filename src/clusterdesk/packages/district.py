@@ -11,6 +11,12 @@ the exporter prints it like any other draft. Its meta holds::
 
 The officer's own edits to prefilled cells are kept: a cell is refreshed from its cluster only
 while it still holds what the program put there (or nothing).
+
+Nothing here knows a form: the district form declares (``district:`` in its definition, schema
+``DistrictSummary``) which header fields take the district's facts, which table lists the clusters,
+which of its columns are filled from each cluster's form (expressions over the cluster form's
+cells, an optional name pattern, the district's name left out) and which are the officer's own;
+the notice (``Notice.paper`` / ``electronic``) says what is sent, how many copies, sealed or not.
 """
 
 from __future__ import annotations
@@ -1196,8 +1202,8 @@ def compile_district(store: Any, district: int | District, sources: Sequence[Any
     if not planned:
         raise DistrictError("还没有加入任何集群，无法编制报送材料")
     if summary_src is not None:
-        plan_summary(summary_src, summary_form, _planned_names(store, ws, planned, to_import, summary_form,
-                                                               district_name, catalog))
+        plan_summary(summary_src, summary_form, _planned_names(store, ws, resolved, summary_form, district_name,
+                                                               catalog))
     target = _choose_target(out_dir, district_name, notice.id)
 
     # -- write the store: one transaction ------------------------------------------------------
@@ -1271,31 +1277,28 @@ def compile_district(store: Any, district: int | District, sources: Sequence[Any
     return result
 
 
-def _planned_names(store: Any, ws: "DistrictWorkspace | None", planned: list[int], to_import: list[PackageContents],
-                   summary_form: FormDef, district_name: str, catalog: Catalog) -> list[list[str]]:
-    """For each cluster of a planned compile, the names a summary row may give it: its own name as
-    the district form takes it (``district.match``), and the one its summary row shows now."""
+def _planned_names(store: Any, ws: "DistrictWorkspace | None", sources: Sequence[Any], summary_form: FormDef,
+                   district_name: str, catalog: Catalog) -> list[list[str]]:
+    """For each cluster of a planned compile (members and sources), the names a summary row may
+    give it: its own name as the district form takes it (``district.match``), and the one its
+    summary row shows now."""
     from clusterdesk.model.rules import Answers
 
     match = summary_spec(summary_form).match or ""
-    rows = {}
-    if ws is not None:
-        rows = {cid: r for cid, r in zip(ws.cluster_ids(), ws.summary_rows())}
-    out: list[list[str]] = []
-    for cid in planned:
-        if cid >= 0:
-            derived = _cluster_values(store, cid, summary_form, District(district_name, ""), catalog)
-            names = [derived.get(match), rows.get(cid, {}).get(match)]
-        else:
-            src = to_import[-cid - 1]
+    members = ws.cluster_ids() if ws is not None else []
+    rows = dict(zip(members, ws.summary_rows())) if ws is not None else {}
+    out: dict[str, list[str]] = {}
+    for src in [*members, *sources]:
+        if isinstance(src, PackageContents):
             names = [cluster_row(summary_form, src.form, Answers(src.form, src.answers, src.notes), src.title,
                                  district_name).get(match)]
-        out.append([n for n in names if isinstance(n, str) and n])
-    for src in to_import:  # a package replacing a member keeps that member's place
-        if not any(src is to_import[-cid - 1] for cid in planned if cid < 0):
-            out.append([n for n in [cluster_row(summary_form, src.form, Answers(src.form, src.answers, src.notes),
-                                                src.title, district_name).get(match)] if n])
-    return out
+        else:
+            derived = _cluster_values(store, src, summary_form, District(district_name, ""), catalog)
+            names = [derived.get(match), rows.get(src, {}).get(match)]
+        names = [n for n in names if isinstance(n, str) and n]
+        if names:
+            out.setdefault(_norm(names[0]), names)
+    return list(out.values())
 
 
 def _deliver_evidence(store: Any, draft_id: int, form: FormDef, ans: Any, folder: Path,
