@@ -679,3 +679,23 @@ def test_the_notice_is_taken_from_the_inputs_or_asked_for(store, packages):
         infer_notice([read_package(packages[0]), sh], None, store)
     with pytest.raises(DistrictError, match="无法从输入判断是哪一次通知，请用 --notice 指明，可用的有：cq-2024"):
         infer_notice([], None, store)
+
+
+def test_the_notice_facts_are_the_notices_words(catalog):
+    """Each form of a notice carries the same notice; what it quotes is in the notice word for word."""
+    from cd_support import SEEDS
+
+    seeds = {p.read_text(encoding="utf-8") for p in SEEDS.glob("*.txt")}
+    by_notice: dict[str, set] = {}
+    for f in catalog:
+        by_notice.setdefault(f.form.notice.id, set()).add(f.form.notice)
+        for quote in f.form.notice.requirements:
+            assert any(quote in s for s in seeds), quote
+        for item in f.form.notice.electronic:
+            assert any(item.text in s for s in seeds), item
+    assert all(len(v) == 1 for v in by_notice.values()), by_notice
+    cq = catalog.get("cq-2024-summary").form.notice
+    assert [(p.what, p.copies, p.sealed) for p in cq.paper] == [
+        ("cluster_forms", 2, True), ("evidence", 2, False), ("district_form", 2, True)]
+    assert [(e.text, e.content, e.via) for e in cq.electronic] == [
+        ("盖章版PDF", "sealed_scan", "email"), ("可编辑电子版", "editable", "email")]
