@@ -590,6 +590,10 @@ def test_compile_delivers_evidence_and_names_a_missing_one(store, packages, tmp_
     stored = {e.sha256 for e in store.list_evidence(did)}
     assert {hashlib.sha256(p.read_bytes()).hexdigest() for p in result.evidence_files} == stored
     assert all(p.parent == tmp_path / "out" / f"1-{NAMES[0]}" / "佐证材料" for p in result.evidence_files)
+    # on paper, in the checklist's order: the form, its evidence behind it, the summary; two copies each
+    paper = [p for p, _ in result.paper]
+    assert paper[0].name.endswith("-申报表.docx") and paper[-1].name.endswith("-申报汇总表.docx")
+    assert paper[1:-1] == result.evidence_files and {n for _, n in result.paper} == {2}
 
 
 # -- the officer's summary -----------------------------------------------------------------------------------

@@ -267,5 +267,11 @@ def test_the_officer_changes_the_leading_industry_and_sees_evidence_to_give_on_p
     printed = result.print_files
     assert any(p.parent.name == "佐证材料" for p in printed)
     assert not any(p.suffix == ".xlsx" for p in printed)
+    asked = []
+    window.confirm = lambda title, text: asked.append(text) or True
+    window.print_all()
+    assert [j.path for j in window.launched] == printed and all(j.copies == 2 for j in window.launched)
+    evidence = [p for p in printed if p.parent.name == "佐证材料" and p.parent.parent.name == f"1-{NAMES[0]}"]
+    assert f"1-{NAMES[0]}/佐证材料/ 中的 {len(evidence)} 个文件（各2份）" in asked[0].splitlines()
     rows = window.ws.summary_rows()
     assert rows[0]["industry"] == "数控机床及关键功能部件" and rows[1]["industry"] == "智能装备产业"

@@ -886,6 +886,7 @@ class CompileResult:
     requested: Path | None = None  # the folder asked for (``folder`` is beside it if that one was not ours)
     messages: list[str] = dc_field(default_factory=list)  # Chinese: where it went, files kept or removed
     missing_evidence: list[str] = dc_field(default_factory=list)  # Chinese: ticked boxes without a file
+    paper: list[tuple[Path, int]] = dc_field(default_factory=list)  # what the notice wants printed, and how often
 
     @property
     def files(self) -> list[Path]:
@@ -894,16 +895,10 @@ class CompileResult:
 
     @property
     def print_files(self) -> list[Path]:
-        """What goes on paper, in the notice's copies: each form (its PDF where one was made, else
-        the print .docx) and each cluster's evidence behind it. Never the Excel lists."""
-        out: list[Path] = []
-        pdf_stems = {d.path.with_suffix("") for d in self.documents if d.kind == "pdf"}
-        for d in self.documents:
-            if d.kind in ("pdf", "evidence"):
-                out.append(d.path)
-            elif d.kind == "print" and d.path.with_suffix("") not in pdf_stems:
-                out.append(d.path)
-        return out
+        """What goes on paper (``paper``, from the notice's ``paper`` items, in the 寄送清单's order):
+        each form (its PDF where one was made, else the print .docx) and each cluster's evidence
+        behind it. Never the Excel lists."""
+        return [p for p, _ in self.paper]
 
     @property
     def editable_files(self) -> list[Path]:
@@ -1417,8 +1412,15 @@ def _build_and_publish(store: Any, api: Any, target: _Target, ws: "DistrictWorks
             if removes:
                 notes.append(f"已删除上次编制生成、本次不再需要的 {len(removes)} 个文件（均未被修改过）")
     notes.extend(pub.sweep.notes)
+    paper: list[tuple[Path, int]] = []
+    for item in checklist.print_items:
+        if item.file.endswith("/"):  # a cluster's evidence folder: its files, in the 目录's order
+            where = folder / item.file.rstrip("/")
+            paper += [(d.path, item.copies) for d in documents if d.kind == "evidence" and d.path.parent == where]
+        else:
+            paper.append((folder / item.file, item.copies))
     return CompileResult(folder, ws.district, notice, statuses, documents, folder / checklist_rel, folder / zip_rel,
-                         draft_copies, messages=notes, missing_evidence=missing)
+                         draft_copies, messages=notes, missing_evidence=missing, paper=paper)
 
 
 @dataclass
@@ -1458,11 +1460,13 @@ class _Undo:
 
 def _unfinished_workspace(store: Any, district: District, catalog: Catalog) -> int | None:
     """A workspace draft an earlier version left without its district (a compile that failed half
-    way): the notice's district form, the title create_district gives, no district in its meta."""
+    way): the notice's district form, the title create_district gives, no district in its meta and
+    nothing filled in (a summary the officer imported from a template is theirs, never taken)."""
     _, form = notice_forms(district.notice_id, catalog)
     title = district.authority.strip() or f"{district.name.strip()}{form.form.short_title}"
     for info in store.list_drafts():
-        if info.form_id == form.id and info.title == title and META_DISTRICT not in store.get_meta(info.id):
+        if (info.form_id == form.id and info.title == title and META_DISTRICT not in store.get_meta(info.id)
+                and not store.get_answers(info.id)):
             return info.id
     return None
 
