@@ -298,9 +298,13 @@ def cluster_status(store: Any, draft_id: int, catalog: Catalog | None = None) ->
                          tuple(problems))
 
 
-def _district_column(form: FormDef) -> SummaryColumn | None:
-    """The column that states a cluster's own district (``otherwise: district``)."""
-    return next((c for c in summary_spec(form).columns if c.otherwise == "district"), None)
+def _own_district(summary_form: FormDef, ans: Any) -> str | None:
+    """The district a cluster's answers state, by the summary's column that states it (the one
+    with ``otherwise: district``), or None."""
+    col = next((c for c in summary_spec(summary_form).columns if c.otherwise == "district"), None)
+    if col is None:
+        return None
+    return column_value(col.model_copy(update={"otherwise": None, "drop_district": False}), ans.value)
 
 
 def cluster_district(store: Any, draft_id: int, catalog: Catalog | None = None) -> str | None:
@@ -313,10 +317,7 @@ def cluster_district(store: Any, draft_id: int, catalog: Catalog | None = None) 
         _, summary_form = notice_forms(form.form.notice.id, catalog)
     except KeyError:
         return None
-    col = _district_column(summary_form)
-    if col is None:
-        return None
-    return column_value(col.model_copy(update={"otherwise": None, "drop_district": False}), ans.value)
+    return _own_district(summary_form, ans)
 
 
 def same_district(a: str, b: str) -> bool:
@@ -331,18 +332,13 @@ def same_district(a: str, b: str) -> bool:
 def cluster_row(summary_form: FormDef, form: FormDef, ans: Any, title: str, district_name: str) -> dict[str, Any]:
     """The summary columns a cluster's own answers give (``ans``: its Answers), as the district
     form declares them (``district.columns``)."""
-    cols = summary_spec(summary_form).columns
-    own = None
-    dcol = _district_column(summary_form)
-    if dcol is not None:
-        own = column_value(dcol.model_copy(update={"otherwise": None, "drop_district": False}), ans.value)
     from clusterdesk.model.values import Spec, ValueProblem, parse
 
-    districts = [n for n in (own, district_name.strip()) if n]
+    districts = [n for n in (_own_district(summary_form, ans), district_name.strip()) if n]
     spec = summary_spec(summary_form)
     table = {c.id: c for c in summary_form.cell(spec.clusters).field.columns} if spec.clusters else {}
     out: dict[str, Any] = {}
-    for col in cols:
+    for col in spec.columns:
         v: Any = column_value(col, ans.value, title=title, districts=districts)
         if v and col.column in table:
             try:  # as the table stores it (a number column: "66.40"), so a later refresh compares alike
@@ -1296,13 +1292,32 @@ def _planned_names(store: Any, ws: "DistrictWorkspace | None", sources: Sequence
     return list(out.values())
 
 
-def _deliver_evidence(store: Any, draft_id: int, form: FormDef, ans: Any, folder: Path,
-                      title: str) -> tuple[list[Any], list[Path], list[str]]:
+def _deliver_evidence(store: Any, draft_id: int, form: FormDef, ans: Any, folder: Path, title: str,
+                      shown: Path) -> tuple[list[Any], list[Path], list[str]]:
     """Write a cluster's evidence into ``folder`` (its 佐证材料/), named as its 佐证材料目录 lists them.
 
     Returns the named evidence (model.plan.EvidenceFile, for the print's 目录), the files written,
     and one Chinese line per ticked box without a file (未附（纸质提供）). Evidence whose content is
-    not an allowed document or image (kept from an older version) is not delivered."""
+    not an allowed document or image (kept from an older version) is not delivered. A write that
+    fails (a full disk) is an ExportWriteError naming ``shown``, the folder as the officer knows it."""
+    try:
+        return _write_evidence(store, draft_id, form, ans, folder, title)
+    except OSError as exc:
+        from clusterdesk.export.atomic import ExportWriteError, describe_os_error
+
+        raise ExportWriteError.for_folder(shown, describe_os_error(exc), exc.errno) from exc
+    except Exception as exc:
+        from clusterdesk.export.atomic import ExportWriteError, describe_os_error
+        from clusterdesk.store import EvidenceError
+
+        cause = exc.__cause__
+        if isinstance(exc, EvidenceError) and isinstance(cause, OSError):  # the store's export of a file
+            raise ExportWriteError.for_folder(shown, describe_os_error(cause), cause.errno) from exc
+        raise
+
+
+def _write_evidence(store: Any, draft_id: int, form: FormDef, ans: Any, folder: Path,
+                    title: str) -> tuple[list[Any], list[Path], list[str]]:
     import shutil
 
     from clusterdesk.evidence_types import content_kind, viewing_name
@@ -1378,7 +1393,7 @@ def _build_and_publish(store: Any, api: Any, target: _Target, ws: "DistrictWorks
             dirs += [name, f"{name}/{EVIDENCE_DIR}"]
             form, ans = load_answers(store, st.draft_id, catalog)
             named, written, lines = _deliver_evidence(store, st.draft_id, form, ans, stage / name / EVIDENCE_DIR,
-                                                      st.title)
+                                                      st.title, folder / name / EVIDENCE_DIR)
             missing.extend(lines)
             export(st.draft_id, st.title, stage / name, st.title in errors, named)
             made.extend((p.relative_to(stage).as_posix(), st.title, st.draft_id, False, "evidence") for p in written)
