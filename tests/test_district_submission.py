@@ -256,3 +256,26 @@ def test_summary_rows_that_name_no_cluster_are_refused_one_line_each(submission,
         f"“汇总表.json”第3行的“集群名称”为“重庆市中小企业特色产业集群（永川茶叶产业）”，不是本次报送的集群（本次报送：“{cluster_name(INDUSTRIES[0])}”）"]
     assert not (tmp_path / "out").exists()
     assert ok(run_cli("drafts", db=db)) == ""  # nothing was imported
+
+
+def test_a_summary_given_as_a_cluster_is_refused_with_the_way_to_give_it(submission, tmp_path):
+    """The officer imports the filled 汇总表 and passes its draft id among the clusters (as the issue
+    saw): refused, naming the form, and told to give it with --summary; nothing is written. The
+    same id given with --summary compiles."""
+    root = submission["root"]
+    packages = sorted(root.glob("*.cdpkg"))
+    db = tmp_path / "d.sqlite3"
+    summary_id = ok(run_cli("import", str(root / "永川区汇总表.xlsx"), db=db)).strip()
+    out = tmp_path / "out"
+    result = run_cli("district", "compile", "--district", "永川区", *map(str, packages), summary_id,
+                     "--out", str(out), db=db)
+    assert result.returncode == 2
+    title = "2024年度重庆市中小企业特色产业集群申报汇总表"
+    assert result.stderr.splitlines() == [
+        f"“重庆市永川区经济和信息化委员会”填写的是“{title}”，不是集群的申报材料，不能加入区县名单",
+        f"区县填好的“{title}”请用 --summary 指定"]
+    assert not out.exists()
+    result = run_cli("district", "compile", "--district", "永川区", *map(str, packages), "--summary", summary_id,
+                     "--out", str(out), db=db)
+    assert result.returncode == 0, result.stderr
+    assert (out / "寄送清单.docx").is_file() and "草稿" not in result.stdout

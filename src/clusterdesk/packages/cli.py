@@ -51,7 +51,7 @@ def _translate(fn: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Na
     def run(args: argparse.Namespace) -> int:
         from clusterdesk.export.atomic import ExportError
 
-        from .district import CompileRefused, DistrictError
+        from .district import CompileRefused, DistrictError, NotAClusterForm
         from .package import DuplicatePackage, PackageError
 
         try:
@@ -64,6 +64,9 @@ def _translate(fn: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Na
             raise _cli_error(*e.problems) from None
         except DuplicatePackage as e:
             raise _cli_error(*_duplicate_lines(e)) from None
+        except NotAClusterForm as e:
+            hint = [f"区县填好的“{e.form_title}”请用 --summary 指定"] if e.role == "district" else []
+            raise _cli_error(*e.lines, *hint) from None
         except DistrictError as e:
             raise _cli_error(*e.lines) from None
         except ExportError as e:

@@ -73,6 +73,14 @@ class ClusterCapExceeded(DistrictError):
         super().__init__(rule)
 
 
+class NotAClusterForm(DistrictError):
+    """A draft or package of a district form (申报汇总表, 区总结) offered as one of the clusters."""
+
+    def __init__(self, title: str, form_title: str, role: str):
+        self.role, self.form_title = role, form_title
+        super().__init__(f"“{title}”填写的是“{form_title}”，不是集群的申报材料，不能加入区县名单")
+
+
 class CompileRefused(DistrictError):
     """A document of the submission has errors and draft copies were not allowed."""
 
@@ -455,7 +463,7 @@ class DistrictWorkspace:
 
     def _check_form(self, form: FormDef, title: str) -> None:
         if form.form.role != "cluster":
-            raise DistrictError(f"“{title}”不是集群的申报材料，不能加入区县名单")
+            raise NotAClusterForm(title, form.title, form.form.role)
         if form.form.notice.id != self.notice.id:
             raise DistrictError(f"“{title}”填写的是“{form.title}”（{form.form.notice.number}），"
                                 f"与本区县报送的“{self.summary_form.title}”（{self.notice.number}）不是同一次通知")
@@ -1515,7 +1523,7 @@ def _write_electronic_zip(path: Path, docs: Iterable[CompiledDocument], final: P
 __all__ = [
     "CHECKLIST_NAME", "ELECTRONIC_ZIP", "EVIDENCE_DIR", "NOT_ATTACHED", "ClusterCapExceeded", "ClusterStatus",
     "CompileRefused", "CompileResult", "CompiledDocument", "District", "DistrictError", "DistrictWorkspace",
-    "SummaryFile", "classify", "cluster_row", "cluster_status", "column_value", "compile_district",
+    "NotAClusterForm", "SummaryFile", "classify", "cluster_row", "cluster_status", "column_value", "compile_district",
     "create_district", "find_district", "find_districts", "infer_notice", "notice_forms", "notices",
     "plan_summary", "read_summary", "replace_cluster_reference", "summary_spec",
 ]
