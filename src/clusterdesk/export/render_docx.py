@@ -540,7 +540,7 @@ class DocxRenderer:
             return
         doc = self.doc
         dk.add_title(doc, EVIDENCE_INDEX_TITLE, page_break_before=True, size=18, space_after=12)
-        widths = dk.scale_widths([10, 48, 54, 44], self.text_width)
+        widths = dk.scale_widths([10, 44, 48, 54], self.text_width)
         rows: list[list[Any]] = [[dk.Cell("序号"), dk.Cell("所属部分及栏目"), dk.Cell("勾选内容"),
                                   dk.Cell("佐证材料文件")]]
         if not entries:

@@ -189,7 +189,7 @@ def write_checklist_docx(c: Checklist, path: Path) -> Path:
     rows: list[Any] = [["序号", "材料", "文件", "份数", "盖章", "核对"]]
     for i, it in enumerate(c.print_items, start=1):
         rows.append([str(i), it.material, it.file, it.copies_shown, "盖章" if it.seal else "—", "□"])
-    dk.add_table(doc, [10, 50, 52, 20, 12, 12], rows, header_rows=1, size=10.5)
+    dk.add_table(doc, [10, 48, 52, 22, 12, 12], rows, header_rows=1, size=10.5)
     if any(it.seal for it in c.print_items):
         dk.add_paragraph(doc, "标“盖章”的材料打印后，在材料中标明的位置（盖章、公章处）加盖公章，并由负责人签字。",
                          first_line_indent_chars=2)
