@@ -279,3 +279,27 @@ def test_a_summary_given_as_a_cluster_is_refused_with_the_way_to_give_it(submiss
                      "--out", str(out), db=db)
     assert result.returncode == 0, result.stderr
     assert (out / "寄送清单.docx").is_file() and "草稿" not in result.stdout
+
+
+def test_a_cluster_missing_from_the_summary_file_is_named_when_the_compile_is_refused(submission, tmp_path):
+    """The officer deletes a cluster's row from the file: that cluster keeps only what was prefilled,
+    so 集群成立时间 is empty; the refusal names the row the file lacks, not just the table's row."""
+    root = submission["root"]
+    packages = sorted(root.glob("*.cdpkg"))
+    db = tmp_path / "d.sqlite3"
+    summary = tmp_path / "汇总表.json"
+    ok(run_cli("template", "cq-2024-summary", "--district", "永川区", *map(str, packages), "--authority", "永川区经信委",
+               "--contact", "张华", "--phone", "13983012468", "--out", str(summary), db=db))
+    data = json.loads(summary.read_text(encoding="utf-8"))
+    rows = data["answers"]["summary.clusters"]
+    for row in rows:
+        row.update(founded="2013年6月", intro="简介。")
+    dropped = rows.pop(1)["cluster_name"]
+    summary.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    result = run_cli("district", "compile", "--district", "永川区", *map(str, packages), "--summary", str(summary),
+                     "--out", str(tmp_path / "out"), db=db)
+    assert result.returncode == 1
+    lines = result.stderr.splitlines()
+    assert lines[-1] == f"“汇总表.json”中没有“{dropped}”这一行，请补上这一行"
+    assert any("“集群成立时间”不能为空" in ln for ln in lines[:-1])
+    assert not (tmp_path / "out").exists()

@@ -802,16 +802,20 @@ def _source_title(store: Any, src: Any) -> str:
     return src.title if isinstance(src, PackageContents) else store.get_draft(src).title
 
 
-def plan_summary(summary: SummaryFile, summary_form: FormDef, names: Sequence[Sequence[str]]) -> None:
+def plan_summary(summary: SummaryFile, summary_form: FormDef, names: Sequence[Sequence[str]]) -> list[str]:
     """Check the officer's summary against the submission before anything is written: it must be
     the notice's district form, and each of its rows must name one of the clusters (``names``:
-    for each cluster, the names it goes by). DistrictError names each row that does not."""
+    for each cluster, the names it goes by). DistrictError names each row that does not.
+    Returns the clusters the summary has no row for (their first names), which keep the values
+    prefilled from their own forms."""
     if summary.form.id != summary_form.id:
         raise DistrictError(f"{summary.label}是“{summary.form.title}”（{summary.form.form.notice.number}），"
                             f"本次报送的是“{summary_form.title}”（{summary_form.form.notice.number}）")
     spec = summary_spec(summary_form)
-    if not spec.clusters or not summary.rows:
-        return
+    if not spec.clusters:
+        return []
+    if not summary.rows:
+        return [ns[0] for ns in names if ns]
     match = spec.match or ""
     label = next((c.label for c in summary_form.cell(spec.clusters).field.columns if c.id == match), match)
     known = {_norm(n): i for i, ns in enumerate(names) for n in ns if n}
@@ -832,6 +836,7 @@ def plan_summary(summary: SummaryFile, summary_form: FormDef, names: Sequence[Se
             seen[i] = r
     if lines:
         raise DistrictError(*lines)
+    return [ns[0] for i, ns in enumerate(names) if ns and i not in seen]
 
 
 def infer_notice(sources: Sequence[Any], summary: SummaryFile | None, store: Any = None,
@@ -1200,9 +1205,10 @@ def compile_district(store: Any, district: int | District, sources: Sequence[Any
         raise ClusterCapExceeded(notice.max_clusters_rule or f"每个区县最多报送 {cap} 个集群", cap, len(planned))
     if not planned:
         raise DistrictError("还没有加入任何集群，无法编制报送材料")
+    rowless: list[str] = []  # clusters the officer's summary has no row for
     if summary_src is not None:
-        plan_summary(summary_src, summary_form, _planned_names(store, ws, resolved, summary_form, district_name,
-                                                               catalog))
+        rowless = plan_summary(summary_src, summary_form, _planned_names(store, ws, resolved, summary_form,
+                                                                         district_name, catalog))
     target = _choose_target(out_dir, district_name, notice.id)
 
     # -- write the store: one transaction ------------------------------------------------------
@@ -1261,6 +1267,8 @@ def compile_district(store: Any, district: int | District, sources: Sequence[Any
         lines = ["以下材料还有错误，不能编制正式报送材料（改正后再编制，或选择生成草稿）："]
         for owner, probs in errors.items():
             lines.append(f"“{owner}”：{len(probs)} 个错误，例如：{probs[0]}")
+        if summary_errors and rowless and summary_src is not None:
+            lines += [f"{summary_src.label}中没有“{name}”这一行，请补上这一行" for name in rowless]
         raise CompileRefused(lines, errors)
 
     # -- build the files privately, then publish them together --------------------------------
