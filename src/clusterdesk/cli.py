@@ -418,7 +418,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("files", nargs="*", metavar="文件", help="check 要检查的表单定义文件（.yaml），不写时检查程序自带的全部表单")
     sp = add("template", cmd_template, "生成填报模板（.json 或 .xlsx）；区县的汇总表模板可按 --district 从各集群的数据包预填")
     sp.add_argument("form_id", metavar="表单ID", help="表单 id，见 clusterdesk forms，例如 cq-2024-application")
-    sp.add_argument("sources", nargs="*", metavar="数据包或草稿ID",
+    sp.add_argument("sources", nargs="*", default=[], metavar="数据包或草稿ID",  # default: not named as required
                     help="（汇总表模板）各集群的数据包或草稿 id，据此预填每个集群的一行")
     sp.add_argument("--out", required=True, metavar="文件", help="模板文件，扩展名 .json 或 .xlsx 决定格式")
     # nargs="+": the packages may follow the name (--district 永川区 1.cdpkg 2.cdpkg), as argparse
