@@ -1,7 +1,8 @@
 """District speed: compiling a district of 3 clusters (PDF off), and importing 200 cluster packages.
 
 (a) median time of ``compile_district`` for a complete district of 3 clusters into a fresh folder
-    (export of 3 applications and the summary, 寄送清单.docx, 电子版.zip), PDF off;
+    (export of 3 applications with their evidence, 38 files each, and the summary, 寄送清单.docx,
+    电子版.zip), PDF off;
 (b) importing 200 packages one after another into one database: each package is the demo
     application with its own uuid and its own evidence bytes (13 PDFs, as real clusters would send),
     plus the exported documents, as one batch (one snapshot first). Reported: average time per

@@ -23,7 +23,7 @@ from clusterdesk.packages.district import (
     compile_district,
     create_district,
     find_district,
-    industry_from_name,
+    summary_spec,
 )
 from cd_support import DEMO, ROOT
 
@@ -200,11 +200,21 @@ def test_a_deleted_cluster_drops_out_of_the_list(store, ws):
 # -- the summary table ------------------------------------------------------------------------------------
 
 
-def test_industry_from_the_cluster_name_pattern():
-    assert industry_from_name("重庆市中小企业特色产业集群（永川数控机床产业）") == "永川数控机床产业"
-    assert industry_from_name("重庆市中小企业特色产业集群（XX产业）") == "XX产业"
-    assert industry_from_name("某某集群") is None
-    assert industry_from_name(None) is None
+def test_industry_from_the_cluster_name_pattern_the_definition_declares(catalog):
+    from clusterdesk.packages.district import column_value
+
+    col = next(c for c in summary_spec(catalog.get("cq-2024-summary")).columns if c.column == "industry")
+    assert col.pattern and col.drop_district  # declared in forms/cq-2024-summary.yaml, not in code
+
+    def value(name, districts=("永川区",)):
+        return column_value(col, {"cover.cluster_name": name}.get, districts=list(districts))
+
+    assert value("重庆市中小企业特色产业集群（永川数控机床产业）") == "数控机床产业"
+    assert value("重庆市中小企业特色产业集群（永川数控机床产业）", ["重庆市永川区", "永川区"]) == "数控机床产业"
+    assert value("重庆市中小企业特色产业集群（数控机床产业）") == "数控机床产业"
+    assert value("重庆市中小企业特色产业集群（永川数控机床产业）", ()) == "永川数控机床产业"
+    assert value("重庆市中小企业特色产业集群（璧山智能装备产业）") == "璧山智能装备产业"  # another district's name stays
+    assert value("某某集群") is None and value(None) is None
 
 
 def test_summary_rows_are_prefilled_from_the_clusters(store, ws, packages):
@@ -215,7 +225,7 @@ def test_summary_rows_are_prefilled_from_the_clusters(store, ws, packages):
     assert [r["cluster_name"] for r in rows] == [cluster_name(n) for n in NAMES[:3]]
     assert {r["operator"] for r in rows} == {"重庆永川高新技术产业开发区管理委员会"}
     assert {r["district"] for r in rows} == {"永川区"}
-    assert [r["industry"] for r in rows] == NAMES[:3]
+    assert [r["industry"] for r in rows] == [n.removeprefix("永川") for n in NAMES[:3]]  # 数控机床产业 …
     assert all("founded" not in r and "intro" not in r for r in rows)
     problems = [p for p in ws.summary_problems() if p.level == "error"]
     assert any("集群成立时间" in p.message for p in problems)
@@ -341,7 +351,7 @@ def test_compiled_folder_and_mailing_checklist(store, packages, tmp_path):
     top = [x for x in names if "/" not in x]
     assert CHECKLIST_NAME in top and ELECTRONIC_ZIP in top
     assert any("申报汇总表" in x for x in top), top
-    assert not any(x.endswith(".pdf") for x in names)
+    assert not any(x.endswith(".pdf") and "/佐证材料/" not in x for x in names)  # no PDF asked for: evidence only
 
     text = docx_text(out / CHECKLIST_NAME)
     for expected in ("重庆市渝北区云杉南路12号市经济信息委政务服务大厅", "郭老师", "023—63897957",
@@ -355,7 +365,7 @@ def test_compiled_folder_and_mailing_checklist(store, packages, tmp_path):
     with zipfile.ZipFile(out / ELECTRONIC_ZIP) as zf:
         inside = zf.namelist()
     assert sorted(inside) == sorted(f.relative_to(out).as_posix() for f in result.editable_files)
-    assert all("可编辑版" in x or x.endswith(".xlsx") for x in inside)
+    assert all("可编辑版" in x or x.endswith(".xlsx") or "/佐证材料/" in x for x in inside)
     assert len([x for x in inside if "可编辑版" in x]) == 4  # three clusters and the summary
     assert result.print_files and all("可编辑版" not in p.name for p in result.print_files)
 
@@ -504,3 +514,191 @@ def test_shanghai_compile_follows_its_own_notice(store, tmp_path):
         assert expected in text, expected
     assert "邮箱" not in text and "重庆" not in text
     assert any("区促进中小企业特色产业集群发展总结" in p.name for p in result.files)
+
+
+# -- evidence delivered with the forms --------------------------------------------------------------------
+
+
+def _demo_answers(form):
+    import json
+
+    from clusterdesk.model.rules import Answers
+    from clusterdesk.service import parse_answers
+
+    data = json.loads((DEMO / "cq-2024-application.json").read_text(encoding="utf-8"))
+    values, problems = parse_answers(form, data["answers"])
+    assert not problems
+    return Answers(form, values)
+
+
+def test_evidence_names_follow_section_box_and_option(catalog):
+    from clusterdesk.model.plan import EvidenceFile, evidence_names
+
+    form = catalog.get("cq-2024-application")
+    ans = _demo_answers(form)
+    chain = "industry.chain_work"
+    files = [
+        EvidenceFile(chain, "绘制产业链图谱，开展产业链培育", "链.pdf", source=1),
+        EvidenceFile("industry.brand_work", "开展了质量诊断服务", "诊断.PDF", source=2),
+        EvidenceFile("industry.brand_work", "开展了质量诊断服务", "诊断照片.jpeg", ext="jpeg", source=3),
+        EvidenceFile("digital.model_work", "建有国家智能制造、工业互联网以及其它国家新模式新业态试点示范项目", "x.doc",
+                     ext="pdf", source=4),
+        EvidenceFile("green.carbon_monitoring", "是", "监测.docx", source=5),
+        EvidenceFile("opening.overseas_branches", "佐证材料", "分支.png", ext="png", source=6),
+        # a box the cluster did not tick: its file is not delivered
+        EvidenceFile(chain, "形成产业链技术难点清单或创新项目库，建立“揭榜挂帅”、“赛马”或众创众包等激励机制", "y.pdf", source=7),
+    ]
+    named = {e.source: e.delivered for e in evidence_names(form, ans, files)}
+    assert named == {
+        1: "二-1-绘制产业链图谱.pdf",  # section 二, its first box list, the option up to its first ，
+        2: "二-3-开展了质量诊断服务-1.pdf",  # 二's third box list; two files: -1, -2 in the order attached
+        3: "二-3-开展了质量诊断服务-2.jpeg",
+        4: "四-2-建有国家智能制造、工业互联网以及其它国家新模式新.pdf",  # at most 24 characters; the content's type
+        5: "五-1-建立了集群碳排放监测机制.docx",  # a 是 that needs evidence: the field's words
+        6: "六-2-集群或集群内企业在境外设立分支机构数量.png",
+    }
+    order = [e.source for e in evidence_names(form, ans, list(reversed(files)))]
+    assert order == [1, 3, 2, 4, 5, 6]  # the 目录's order; within a box, the order the files were attached
+
+
+def test_evidence_name_words_are_safe_for_windows():
+    from clusterdesk.model.plan import _name_words, _section_numbers
+
+    assert _name_words('A/B*C?"D<E>F|G\\H') == "A_B_C__D_E_F_G_H"
+    assert _name_words("甲：乙") == "甲"  # up to the first ，；：。
+    assert _name_words("说明。其余") == "说明" and _name_words("。") == "。"
+    assert _name_words("x" * 60) == "x" * 24
+    from clusterdesk.model.form import default_catalog
+
+    assert _section_numbers(default_catalog().get("cq-2024-summary")) == {"summary": "一"}  # no number: its place
+
+
+def test_compile_delivers_evidence_and_names_a_missing_one(store, packages, tmp_path):
+    ws = DistrictWorkspace(store, create_district(store, YONGCHUAN))
+    [did] = [ws.add_package(packages[0])]
+    fill_officer_columns(ws)
+    for e in store.list_evidence(did):
+        if e.key == "green.carbon_monitoring":
+            store.remove_evidence(e.id)
+    result = compile_district(store, ws.draft_id, [], tmp_path / "out")
+    assert result.missing_evidence == [f"“{cluster_name(NAMES[0])}”：五、绿色化转型情况 · 建立了集群碳排放监测机制 · 是："
+                                       "未附（纸质提供）"]
+    names = sorted(p.name for p in result.evidence_files)
+    assert "二-1-绘制产业链图谱.pdf" in names and not any(n.startswith("五-1-") for n in names)
+    assert len(names) == len(store.list_evidence(did))  # each remaining link delivered once
+    stored = {e.sha256 for e in store.list_evidence(did)}
+    assert {hashlib.sha256(p.read_bytes()).hexdigest() for p in result.evidence_files} == stored
+    assert all(p.parent == tmp_path / "out" / f"1-{NAMES[0]}" / "佐证材料" for p in result.evidence_files)
+    # on paper, in the checklist's order: the form, its evidence behind it, the summary; two copies each
+    paper = [p for p, _ in result.paper]
+    assert paper[0].name.endswith("-申报表.docx") and paper[-1].name.endswith("-申报汇总表.docx")
+    assert paper[1:-1] == result.evidence_files and {n for _, n in result.paper} == {2}
+
+
+# -- the officer's summary -----------------------------------------------------------------------------------
+
+
+def test_a_summary_draft_id_finishes_the_compile(store, packages, tmp_path):
+    """The officer imported their filled 汇总表 template as a draft: its id is enough."""
+    import json
+
+    from clusterdesk.templates import import_file
+
+    data = json.loads((DEMO / "cq-2024-summary.json").read_text(encoding="utf-8"))
+    rows = data["answers"]["summary.clusters"][:1]
+    rows[0]["cluster_name"] = cluster_name(NAMES[0])
+    data["answers"]["summary.clusters"] = rows
+    path = tmp_path / "汇总表.json"
+    path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    summary_draft = import_file(store, path)
+    result = compile_district(store, District("永川区", ""), packages[:1], tmp_path / "out", summary=summary_draft)
+    assert result.notice.id == "cq-2024" and not result.draft_copies  # the notice from the package
+    ws = DistrictWorkspace(store, find_district(store, "永川区", "cq-2024"))
+    [row] = ws.summary_rows()
+    assert row["founded"] == "2013年6月" and row["industry"] == "数控机床及关键功能部件"  # the officer's values win
+    assert row["operator"] == "重庆永川高新技术产业开发区管理委员会"
+    assert ws.district.authority == "重庆市永川区经济和信息化委员会"  # taken from the summary's header
+
+
+def test_a_summary_of_another_form_is_refused(store, packages, tmp_path):
+    from clusterdesk.packages.district import read_summary
+
+    with pytest.raises(DistrictError, match="不是区县的汇总材料"):
+        read_summary(store, DEMO / "cq-2024-application.json")
+    before = state(store)
+    with pytest.raises(DistrictError, match="是“XX 区促进中小企业特色产业集群发展总结 \\(大纲\\)”"):
+        compile_district(store, District("永川区", "cq-2024"), packages[:1], tmp_path / "o",
+                         summary=DEMO / "sh-2023-district-summary.json")
+    assert state(store) == before and not (tmp_path / "o").exists()
+
+
+def test_shanghai_summary_from_its_template_and_its_checklist(store, tmp_path):
+    """上海: the 区总结 template prefilled with the district, its text filled by the officer, compiled
+    with it; the checklist asks for 纸质版2份 and 电子版光盘1份, and nothing else."""
+    import json
+
+    from clusterdesk.model.form import default_catalog
+    from clusterdesk.packages import write_package
+    from clusterdesk.packages.district import prefilled_summary
+    from clusterdesk.templates import import_file
+
+    rep = import_file(store, DEMO / "sh-2023-annual-report.json")
+    pkg = write_package(store, rep, tmp_path / "r.cdpkg", documents=False)
+    form = default_catalog().get("sh-2023-district-summary")
+    xuhui = District("徐汇区", "sh-2023", "上海市徐汇区商务委员会")
+    answers = prefilled_summary(form, xuhui, [pkg], store)
+    assert answers == {"summary.authority": "上海市徐汇区商务委员会", "summary.district": "徐汇区"}
+    demo = json.loads((DEMO / "sh-2023-district-summary.json").read_text(encoding="utf-8"))["answers"]
+    filled = dict(demo, **answers)
+    path = tmp_path / "区总结.json"
+    path.write_text(json.dumps({"form": form.id, "version": 1, "answers": filled}, ensure_ascii=False), encoding="utf-8")
+    result = compile_district(store, District("徐汇区", ""), [rep], tmp_path / "徐汇区", summary=path)
+    assert not result.draft_copies and result.notice.id == "sh-2023"
+    ws = DistrictWorkspace(store, find_district(store, "徐汇区", "sh-2023"))
+    assert store.get_answers(ws.draft_id)["summary.overall"] == demo["summary.overall"]
+    import docx
+
+    ck = docx.Document(str(result.checklist))
+    paper = next(t for t in ck.tables if t.rows[0].cells[1].text == "材料")
+    got = [(r.cells[1].text, r.cells[3].text, r.cells[4].text) for r in paper.rows[1:]]
+    assert got == [("嘉定区智能传感器产业集群 年度发展情况报告", "纸质版2份", "盖章"),
+                   ("区促进中小企业特色产业集群发展总结", "纸质版2份", "盖章")]  # not the program's 目标完成情况
+    text = "\n".join(p.text for p in ck.paragraphs)
+    assert "□ 电子版光盘1份：“电子版.zip”中的全部文件（各份材料的可编辑版、Excel清单，见下表），刻录到光盘，共1张" in text
+    assert "邮箱" not in text and "佐证材料" not in text and "重庆" not in text
+    with zipfile.ZipFile(result.electronic_zip) as zf:
+        assert not any("目标完成情况" in n for n in zf.namelist())
+    assert any("目标完成情况" in p.name for p in result.files)  # still in the folder, for the officer
+
+
+def test_the_notice_is_taken_from_the_inputs_or_asked_for(store, packages):
+    from clusterdesk.packages import read_package
+    from clusterdesk.packages.district import infer_notice
+    from clusterdesk.templates import import_file
+
+    assert infer_notice([read_package(packages[0])], None) == "cq-2024"
+    sh = import_file(store, DEMO / "sh-2023-annual-report.json")
+    with pytest.raises(DistrictError, match="分属不同的通知：cq-2024（渝经信中小〔2024〕7号）、sh-2023"):
+        infer_notice([read_package(packages[0]), sh], None, store)
+    with pytest.raises(DistrictError, match="无法从输入判断是哪一次通知，请用 --notice 指明，可用的有：cq-2024"):
+        infer_notice([], None, store)
+
+
+def test_the_notice_facts_are_the_notices_words(catalog):
+    """Each form of a notice carries the same notice; what it quotes is in the notice word for word."""
+    from cd_support import SEEDS
+
+    seeds = {p.read_text(encoding="utf-8") for p in SEEDS.glob("*.txt")}
+    by_notice: dict[str, set] = {}
+    for f in catalog:
+        by_notice.setdefault(f.form.notice.id, set()).add(f.form.notice)
+        for quote in f.form.notice.requirements:
+            assert any(quote in s for s in seeds), quote
+        for item in f.form.notice.electronic:
+            assert any(item.text in s for s in seeds), item
+    assert all(len(v) == 1 for v in by_notice.values()), by_notice
+    cq = catalog.get("cq-2024-summary").form.notice
+    assert [(p.what, p.copies, p.sealed) for p in cq.paper] == [
+        ("cluster_forms", 2, True), ("evidence", 2, False), ("district_form", 2, True)]
+    assert [(e.text, e.content, e.via) for e in cq.electronic] == [
+        ("盖章版PDF", "sealed_scan", "email"), ("可编辑电子版", "editable", "email")]

@@ -105,23 +105,31 @@ def template_dict(form: FormDef) -> dict[str, Any]:
     }
 
 
-def write_template(form: FormDef, out: Path) -> Path:
+def write_template(form: FormDef, out: Path, answers: dict[str, Any] | None = None, note: str | None = None) -> Path:
+    """A fill-in template (.json or .xlsx); ``answers``: values it starts with (a district's summary
+    prefilled from its clusters), ``note``: what the person filling it still has to do."""
     from clusterdesk.export.atomic import atomic_write
 
     out = Path(out)
     suffix = out.suffix.lower()
     if suffix == ".json":
-        data = json.dumps(template_dict(form), ensure_ascii=False, indent=2).encode("utf-8")
+        data_in = template_dict(form)
+        if answers:
+            data_in["answers"] = answers
+        if note:
+            data_in["说明"] = note
+        data = json.dumps(data_in, ensure_ascii=False, indent=2).encode("utf-8")
         with atomic_write(out) as fh:
             fh.write(data)
     elif suffix == ".xlsx":
-        _write_xlsx_template(form, out)
+        _write_xlsx_template(form, out, answers, note)
     else:
         raise TemplateError([f"不支持的模板格式“{out.suffix}”，请使用 .json 或 .xlsx"])
     return out
 
 
-def _write_xlsx_template(form: FormDef, out: Path, answers: dict[str, Any] | None = None) -> None:
+def _write_xlsx_template(form: FormDef, out: Path, answers: dict[str, Any] | None = None,
+                         note: str | None = None) -> None:
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font, PatternFill
 
@@ -140,6 +148,8 @@ def _write_xlsx_template(form: FormDef, out: Path, answers: dict[str, Any] | Non
     meta.append(["form", form.id])
     meta.append(["version", form.version])
     meta.append(["填写方法", "在“填报”表的“填写值”列填写；多选项在对应行填“√”；表格类栏目在同名工作表中逐行填写。"])
+    if note:
+        meta.append(["说明", note])
     repeat_sheets: list[tuple[Cell, str]] = []
     choice_rows: list[tuple[int, tuple[str, ...]]] = []
     for cell in form.answerable_cells:

@@ -63,7 +63,7 @@ def test_importing_a_package_shows_the_cluster_and_fills_the_summary(window, pac
     headers = [s.horizontalHeaderItem(c).text() for c in range(s.columnCount())]
     assert headers == ["序号", "集群名称", "集群运营管理机构", "所在区（县）", "主导产业", "集群成立时间", "集群简介（150字以内）"]
     assert [s.item(0, c).text() for c in range(5)] == [
-        "1", cluster_name(NAMES[0]), "重庆永川高新技术产业开发区管理委员会", "永川区", NAMES[0]]
+        "1", cluster_name(NAMES[0]), "重庆永川高新技术产业开发区管理委员会", "永川区", "数控机床产业"]  # no district
     assert "集群成立时间" in window.summary_problems.text()
     assert len(store.list_drafts()) == 2
 
@@ -235,3 +235,43 @@ def test_compile_never_overwrites_a_folder_that_is_not_ours_and_says_where_it_we
     assert window.last_result.folder == beside
     assert "已保留原文件" in label.text() and "寄送清单（重新编制）.docx" in label.text()
     assert (beside / "寄送清单.docx").read_bytes() == b"edited by the officer"
+
+
+def test_the_officer_changes_the_leading_industry_and_sees_evidence_to_give_on_paper(window, packages, qtbot,
+                                                                                      store, tmp_path):
+    """主导产业 is prefilled without the district and stays as the officer types it; a ticked box
+    whose evidence was not attached is named after the compile (未附（纸质提供））, and the
+    cluster's evidence is among the files to print, never the Excel lists."""
+    [first, second] = window.import_packages(packages[:2])
+    assert window.summary_table.item(0, 4).text() == "数控机床产业"
+    edit_cell(qtbot, window.summary_table, 0, 4, "数控机床及关键功能部件")
+    # the cluster did not attach the evidence of one ticked box
+    gone = [e for e in store.list_evidence(second) if e.option.startswith("开展供应链风险评估工作")]
+    assert gone
+    for e in gone:
+        store.remove_evidence(e.id)
+    window.refresh()
+    assert window.summary_table.item(0, 4).text() == "数控机床及关键功能部件"  # the officer's value stays
+    for r in range(2):
+        edit_cell(qtbot, window.summary_table, r, 5, "2016年5月")
+        edit_long_cell(qtbot, window, r, 6, "集群位于永川高新区。")
+    window.choose_output_folder = lambda: tmp_path / "out"
+    qtbot.mouseClick(window.compile_button, Qt.MouseButton.LeftButton)
+    result = window.last_result
+    assert result is not None, window.message.text()
+    line = (f"“{cluster_name(NAMES[1])}”：二、主导产业情况 · 集群已开展的产业链强链补链工作 · "
+            "开展供应链风险评估工作，建立供应链风险防范机制：未附（纸质提供）")
+    assert result.missing_evidence == [line]
+    assert window.message.text() == line and window.message.isVisible()
+    assert "1 个勾选项未附佐证材料，须纸质提供" in window.findChild(QLabel, "resultLabel").text()
+    printed = result.print_files
+    assert any(p.parent.name == "佐证材料" for p in printed)
+    assert not any(p.suffix == ".xlsx" for p in printed)
+    asked = []
+    window.confirm = lambda title, text: asked.append(text) or True
+    window.print_all()
+    assert [j.path for j in window.launched] == printed and all(j.copies == 2 for j in window.launched)
+    evidence = [p for p in printed if p.parent.name == "佐证材料" and p.parent.parent.name == f"1-{NAMES[0]}"]
+    assert f"1-{NAMES[0]}/佐证材料/ 中的 {len(evidence)} 个文件（各2份）" in asked[0].splitlines()
+    rows = window.ws.summary_rows()
+    assert rows[0]["industry"] == "数控机床及关键功能部件" and rows[1]["industry"] == "智能装备产业"

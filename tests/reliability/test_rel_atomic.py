@@ -308,7 +308,8 @@ def test_compile_on_a_full_disk_leaves_no_orphan_and_reruns(tmp_path, packages, 
     from clusterdesk.store import StoreError
 
     disk = tmp_path / "disk"
-    if not can_mount(tmp_path) or not mount_tmpfs(disk, "size=6m"):
+    # 16 MiB: a compile of two clusters writes about 5 MB (their evidence in the folder and in the zip)
+    if not can_mount(tmp_path) or not mount_tmpfs(disk, "size=16m"):
         pytest.skip("mount failed")
     t = Counter()
     try:
@@ -318,7 +319,7 @@ def test_compile_on_a_full_disk_leaves_no_orphan_and_reruns(tmp_path, packages, 
         monkeypatch.setattr(tempfile, "tempdir", str(temp))  # the temp folder is on the full disk too
         empty_db = tmp_path / "empty.sqlite3"
         Store.open(empty_db).close()
-        levels = [8, 32, 64, 128, 192, 256, 384, 512, 768, 1024, 1536, 2048, 3072]
+        levels = [8, 32, 64, 128, 192, 256, 384, 512, 768, 1024, 1536, 2048, 3072, 6144, 9216]
         for leave_kib in levels:
             db = data / "clusterdesk.sqlite3"
             for p in data.iterdir():

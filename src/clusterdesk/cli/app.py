@@ -88,12 +88,43 @@ def cmd_template(args: argparse.Namespace) -> int:
     from clusterdesk.templates import write_template
 
     form = default_catalog().get(args.form_id)
+    answers: dict[str, Any] | None = None
+    note: str | None = None
+    if args.district is not None or args.sources:
+        if args.district:
+            args.district, args.sources = args.district[0], args.district[1:] + args.sources
+        answers, note = _district_template(args, form)
     try:
-        written = write_template(form, Path(args.out))
+        written = write_template(form, Path(args.out), answers, note)
     except ExportError as e:  # a folder that does not exist or cannot be written
         raise CliError(str(e)) from None
     out(str(written))
     return EXIT_OK
+
+
+def _district_template(args: argparse.Namespace, form: Any) -> tuple[dict[str, Any], str]:
+    """A district's summary template prefilled from its clusters' packages (or drafts)."""
+    from clusterdesk.packages.district import District, DistrictError, prefilled_summary, summary_note
+    from clusterdesk.packages.package import PackageError
+
+    if form.form.role != "district":
+        raise CliError(f"--district 只适用于区县填写的汇总材料（如 cq-2024-summary），“{form.title}”不是")
+    if not (args.district or "").strip():
+        raise CliError("请用 --district 写明区县名称，例如：--district 永川区")
+    district = District(args.district.strip(), form.form.notice.id, args.authority or "", args.contact or "",
+                        args.phone or "")
+    need_store = any(str(s).isdigit() and not Path(s).exists() for s in args.sources)
+    try:
+        if need_store:
+            with open_store(args) as store:
+                answers = prefilled_summary(form, district, args.sources, store)
+        else:
+            answers = prefilled_summary(form, district, args.sources)
+    except PackageError as e:
+        raise CliError(*e.problems) from None
+    except DistrictError as e:
+        raise CliError(*e.lines) from None
+    return answers, summary_note(form, answers)
 
 
 def cmd_import(args: argparse.Namespace) -> int:
@@ -337,9 +368,18 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("action", nargs="?", choices=["list", "check"], default="list", metavar="list|check",
                     help="list：列出程序中的表单（默认）；check：检查表单定义文件")
     sp.add_argument("files", nargs="*", metavar="文件", help="check 要检查的表单定义文件（.yaml），不写时检查程序自带的全部表单")
-    sp = add("template", cmd_template, "生成填报模板（.json 或 .xlsx）")
+    sp = add("template", cmd_template, "生成填报模板（.json 或 .xlsx）；区县的汇总表模板可按 --district 从各集群的数据包预填")
     sp.add_argument("form_id", metavar="表单ID", help="表单 id，见 clusterdesk forms，例如 cq-2024-application")
+    sp.add_argument("sources", nargs="*", default=[], metavar="数据包或草稿ID",  # default: not named as required
+                    help="（汇总表模板）各集群的数据包或草稿 id，据此预填每个集群的一行")
     sp.add_argument("--out", required=True, metavar="文件", help="模板文件，扩展名 .json 或 .xlsx 决定格式")
+    # nargs="+": the packages may follow the name (--district 永川区 1.cdpkg 2.cdpkg), as argparse
+    # (before 3.12) would not give them to the positional list once an option came between
+    sp.add_argument("--district", nargs="+", metavar=("区县名称", "数据包或草稿ID"),
+                    help="区县名称（例如：永川区），可接着写各集群的数据包或草稿 id；生成按区县和集群预填的汇总表模板")
+    sp.add_argument("--authority", metavar="名称", help="区（县）中小企业主管部门（预填汇总表的表头）")
+    sp.add_argument("--contact", metavar="姓名", help="联系人（预填汇总表的表头）")
+    sp.add_argument("--phone", metavar="号码", help="手机（预填汇总表的表头）")
     sp = add("import", cmd_import, "把填好的模板导入为新草稿，输出草稿 id；数据包（.cdpkg）按 import-package 导入")
     sp.add_argument("file", metavar="文件", help="填好的模板（.json / .xlsx），或数据包（.cdpkg）")
     add("drafts", cmd_drafts, "列出草稿（每行以草稿 id 开头）")

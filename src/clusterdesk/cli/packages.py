@@ -2,7 +2,7 @@
 
     clusterdesk package DRAFT_ID --out FILE.cdpkg
     clusterdesk import-package FILE... [--replace | --keep-both]
-    clusterdesk district compile --district NAME --notice cq-2024 PKG_OR_DRAFT... --out DIR
+    clusterdesk district compile --district NAME [--notice cq-2024] PKG_OR_DRAFT... --out DIR [--summary FILE]
     clusterdesk district list
 
 Registered by ``clusterdesk.cli.app.REGISTERS``. Refusals print one Chinese line each and exit 2.
@@ -38,7 +38,7 @@ def _translate(fn: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Na
     def run(args: argparse.Namespace) -> int:
         from clusterdesk.export.atomic import ExportError
 
-        from clusterdesk.packages.district import CompileRefused, DistrictError
+        from clusterdesk.packages.district import CompileRefused, DistrictError, NotAClusterForm
         from clusterdesk.packages.package import DuplicatePackage, PackageError
 
         try:
@@ -51,6 +51,9 @@ def _translate(fn: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Na
             raise CliError(*e.problems) from None
         except DuplicatePackage as e:
             raise CliError(*_duplicate_lines(e)) from None
+        except NotAClusterForm as e:
+            hint = [f"区县填好的“{e.form_title}”请用 --summary 指定"] if e.role == "district" else []
+            raise CliError(*e.lines, *hint) from None
         except DistrictError as e:
             raise CliError(*e.lines) from None
         except ExportError as e:
@@ -90,21 +93,29 @@ def cmd_district(args: argparse.Namespace) -> int:
                 ids = store.get_meta(did).get("clusters") or []
                 out(f"{did}\t{d.notice_id}\t{d.name}\t{d.authority}\t{len(ids)} 个集群")
         return 0
-    try:
-        notice_forms(args.notice)
-    except KeyError as e:
-        raise CliError(str(e.args[0])) from None
-    district = District(name=args.district.strip(), notice_id=args.notice, authority=args.authority or "",
+    if args.notice:
+        try:
+            notice_forms(args.notice)
+        except KeyError as e:
+            raise CliError(str(e.args[0])) from None
+    district = District(name=args.district.strip(), notice_id=args.notice or "", authority=args.authority or "",
                         contact=args.contact or "", phone=args.phone or "")
     with open_store(args) as store:
-        result = compile_district(store, district, args.sources, Path(args.out), pdf=args.pdf,
+        result = compile_district(store, district, args.sources, Path(args.out), summary=args.summary, pdf=args.pdf,
                                   allow_draft=args.draft, on_duplicate=_on_duplicate(args))
     out(str(result.folder))
+    evidence: dict[str, int] = {}
     for f in result.files:
-        out(f"\t{f.relative_to(result.folder).as_posix()}")
+        rel = f.relative_to(result.folder).as_posix()
+        if f in result.evidence_files:
+            evidence[rel.rsplit("/", 1)[0]] = evidence.get(rel.rsplit("/", 1)[0], 0) + 1
+            continue
+        out(f"\t{rel}")
+    for where, n in evidence.items():
+        out(f"\t{where}/（{n} 个佐证材料文件）")
     if result.draft_copies:
         err("以下材料仍有错误，生成的是草稿：" + "、".join(result.draft_copies))
-    for m in result.messages:
+    for m in result.messages + result.missing_evidence:
         err(f"提示：{m}")
     return 0
 
@@ -140,8 +151,12 @@ def register(sub: Any, add: Callable[..., argparse.ArgumentParser]) -> None:
     # nargs="+": with "*" argparse (before 3.12) takes an empty list when options come first
     cp.add_argument("sources", nargs="+", metavar="数据包或草稿ID", help="数据包文件或集群草稿 id（至少一个）")
     cp.add_argument("--district", required=True, metavar="区县名称", help="区县名称，例如：永川区")
-    cp.add_argument("--notice", default="cq-2024", metavar="通知", help="通知，例如 cq-2024、sh-2023（默认 cq-2024）")
+    cp.add_argument("--notice", metavar="通知",
+                    help="通知，例如 cq-2024、sh-2023；不写时按数据包和汇总表判断（材料分属不同通知时必须写明）")
     cp.add_argument("--out", required=True, metavar="文件夹", help="报送材料文件夹")
+    cp.add_argument("--summary", metavar="汇总表",
+                    help="区县填好的汇总表：clusterdesk template … --district 生成的模板（.json / .xlsx），"
+                         "或汇总表草稿 id；其中填写的内容优先于自动填入的内容")
     cp.add_argument("--authority", metavar="名称", help="区（县）中小企业主管部门")
     cp.add_argument("--contact", metavar="姓名", help="联系人")
     cp.add_argument("--phone", metavar="号码", help="手机")

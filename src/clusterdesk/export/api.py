@@ -161,7 +161,7 @@ def _docx_bytes(doc: Any) -> bytes:
 def export_answers(form: FormDef, answers: Answers, evidence: Iterable[Any] | None, title: str,
                    out_dir: str | Path, *, pdf: bool = True, draft_copy: bool = False,
                    fonts: dk.DocFonts | None = None, cancel: Callable[[], bool] | None = None,
-                   data_dir: Path | None = None) -> ExportResult:
+                   data_dir: Path | None = None, delivered_evidence: bool = False) -> ExportResult:
     """Export answers that need not be in a store (a filled template, for instance).
 
     ``evidence``: the store's ``EvidenceInfo`` list or ``(key, option, path)`` tuples. ``title`` names
@@ -170,7 +170,8 @@ def export_answers(form: FormDef, answers: Answers, evidence: Iterable[Any] | No
     hold). ``cancel``: asked between the files and while LibreOffice runs; when it returns True
     nothing is published and ExportCancelled is raised. ``data_dir``: the data folder, which keeps
     a record of ``out_dir`` while the files are being published (so a crash's leftovers are cleaned
-    at the next start)."""
+    at the next start). ``delivered_evidence``: the evidence goes with the form (a district's
+    submission): the 佐证材料目录 names the files as delivered (model.plan.evidence_names)."""
     out = Path(out_dir)
 
     def check_cancel() -> None:
@@ -192,7 +193,7 @@ def export_answers(form: FormDef, answers: Answers, evidence: Iterable[Any] | No
     warnings = len(problems) - len(errors)
     if warnings:
         messages.append(f"有 {warnings} 条提示未处理（不影响导出），可在“检查”中查看")
-    plan = compile_plan(form, answers, normalise_evidence(evidence))
+    plan = compile_plan(form, answers, normalise_evidence(evidence), delivered_evidence=delivered_evidence)
     # Render every Word file in memory first: nothing is written until the content is complete.
     renderer = DocxRenderer(plan, draft=draft_copy, fonts=fonts)
     doc = renderer.render()

@@ -396,7 +396,44 @@ def _cross_check(fd: FormDef, name: str) -> list[str]:
         for r in _TITLE_REF.findall(form.cover_title):
             if not fd.has_cell(r):
                 problems.append(f"{name}: cover_title: 引用了不存在的栏目 ${{{r}}}")
+    problems.extend(_district_problems(fd, name))
     return problems
+
+
+def _district_problems(fd: FormDef, name: str) -> list[str]:
+    """A district form's ``district`` keys: header fields are text cells of this form, the table is
+    a repeat with the named columns, and the expressions parse (what they read is checked against
+    the notice's cluster form in :func:`_cross_form_check`)."""
+    d = fd.form.district
+    if d is None:
+        return []
+    out: list[str] = []
+    for attr in ("authority", "contact", "phone", "district"):
+        key = getattr(d, attr)
+        if key is None:
+            continue
+        if not fd.has_cell(key) or not fd.cell(key).answerable:
+            out.append(f"{name}: district.{attr}: 不存在的栏目“{key}”（应为本表中可填写的栏目）")
+        elif fd.cell(key).field.type not in ("text", "narrative"):
+            out.append(f"{name}: district.{attr}: 栏目“{key}”应为文字栏目")
+    if d.clusters is None:
+        return out
+    if not fd.has_cell(d.clusters) or fd.cell(d.clusters).field.type != "repeat":
+        return out + [f"{name}: district.clusters: “{d.clusters}”不是本表中的表格（repeat）栏目"]
+    col_ids = {c.id for c in fd.cell(d.clusters).field.columns}
+    for i, col in enumerate(d.columns):
+        at = f"{name}: district.columns[{i}]({col.column})"
+        if col.column not in col_ids:
+            out.append(f"{at}.column: 表格“{d.clusters}”没有“{col.column}”列")
+        for j, ex in enumerate(col.value):
+            try:
+                E.compile_expr(ex)
+            except E.ExprError as e:
+                out.append(f"{at}.value[{j}]: {e}")
+    for i, c in enumerate(d.officer):
+        if c not in col_ids:
+            out.append(f"{name}: district.officer[{i}]: 表格“{d.clusters}”没有“{c}”列")
+    return out
 
 
 _TITLE_REF = re.compile(r"\$\{([a-z0-9_.]+)\}")
@@ -468,7 +505,31 @@ def _cross_form_check(forms: dict[str, FormDef]) -> list[str]:
             for j, t in enumerate(pf.tables):
                 if not src.has_cell(t.source):
                     problems.append(f"{name}: prefill[{i}]({pf.id}).tables[{j}].source: “{src.id}”中没有栏目“{t.source}”")
+        problems.extend(_district_cross_problems(fd, name, forms))
     return problems
+
+
+def _district_cross_problems(fd: FormDef, name: str, forms: dict[str, FormDef]) -> list[str]:
+    """What a district form's columns read must be cells of the cluster forms of its notice."""
+    d = fd.form.district
+    if d is None or not d.columns:
+        return []
+    notice = fd.form.notice.id
+    clusters = [f for f in forms.values() if f.form.role == "cluster" and f.form.notice.id == notice]
+    if not clusters:
+        return [f"{name}: district: 通知“{notice}”没有集群填写的表单（role: cluster），无法从集群材料填入汇总表"]
+    out: list[str] = []
+    for i, col in enumerate(d.columns):
+        for j, ex in enumerate(col.value):
+            try:
+                keys = E.refs(ex)
+            except E.ExprError:
+                continue
+            for src in clusters:
+                for r in keys:
+                    if not src.has_cell(r):
+                        out.append(f"{name}: district.columns[{i}]({col.column}).value[{j}]: “{src.id}”中没有栏目 ${{{r}}}")
+    return out
 
 
 # What PyYAML says about a malformed file, in Chinese (the first match wins).

@@ -59,7 +59,8 @@ __all__ = [
     "TICKED", "UNTICKED", "FILL", "Cell", "Row", "Table", "Para", "Line", "Cover", "Statement", "SignLine",
     "Signs", "Frame", "Part", "ListPlan", "EvidenceEntry", "Plan", "compile_plan", "applies", "field_text",
     "column_text", "repeat_rows", "table_rows", "printed_title", "evidence_entries", "normalise_evidence",
-    "EvidenceFile", "option_lines", "fill_xx", "list_fields", "ACHIEVEMENT_TITLE",
+    "EvidenceFile", "option_lines", "fill_xx", "list_fields", "ACHIEVEMENT_TITLE", "evidence_names",
+    "NOT_ATTACHED_DELIVERED",
 ]
 
 #: The boxes of choices and box lists. □ (U+25A1) and ■ (U+25A0) are both in GB2312, so 宋体 and 仿宋
@@ -234,11 +235,18 @@ def option_lines(f: Field, value: Any, width_mm: float | None = None, size_pt: f
 
 @dataclass(frozen=True)
 class EvidenceFile:
-    """One attached evidence file: the cell it belongs to, the option, the file name."""
+    """One attached evidence file: the cell it belongs to, the option, the file name.
+
+    ``ext``: the extension of its checked content (``pdf``, ``jpg`` …; None: the name's own);
+    ``delivered``: the name it is delivered under (:func:`evidence_names`); ``source``: whatever
+    the caller needs to find the bytes (the store's evidence id), not compared."""
 
     key: str
     option: str
     filename: str
+    ext: str | None = None
+    delivered: str | None = None
+    source: Any = dc_field(default=None, compare=False)
 
 
 def normalise_evidence(evidence: Iterable[Any] | None) -> list[EvidenceFile]:
@@ -248,7 +256,7 @@ def normalise_evidence(evidence: Iterable[Any] | None) -> list[EvidenceFile]:
         if isinstance(e, EvidenceFile):
             out.append(e)
         elif hasattr(e, "key") and hasattr(e, "option") and hasattr(e, "filename"):
-            out.append(EvidenceFile(str(e.key), str(e.option), str(e.filename)))
+            out.append(EvidenceFile(str(e.key), str(e.option), str(e.filename), source=getattr(e, "id", None)))
         else:
             key, option, f = e
             name = f.name if isinstance(f, PurePath) else PurePath(str(f)).name
@@ -262,30 +270,46 @@ class EvidenceEntry:
     label: str  # the field's full name (and year)
     option: str  # the ticked option, 是, or the count as printed
     files: tuple[str, ...]
+    missing: str = "未附"  # printed when no file is attached
 
 
-def evidence_entries(form: FormDef, answers: "Answers", evidence: Sequence[EvidenceFile]) -> list[EvidenceEntry]:
-    """Every ticked option and every if_yes / if_positive field that applies, in form order, with its
-    evidence files."""
-    files: dict[tuple[str, str], list[str]] = {}
-    for e in evidence:
-        files.setdefault((e.key, e.option), []).append(e.filename)
-    out: list[EvidenceEntry] = []
+#: What the 佐证材料目录 says of a ticked box without a file, when the evidence is delivered with
+#: the form (a district's submission): the evidence goes on paper.
+NOT_ATTACHED_DELIVERED = "未附（纸质提供）"
+#: The option's or label's words in a delivered file name are cut to this many characters.
+EVIDENCE_NAME_CHARS = 24
+_NAME_CUT = re.compile(r"[，,；;：:。]")
+_NAME_BAD = re.compile(r'[<>:"/\\|?*\x00-\x1f\x7f]')
+_ZH_DIGITS = "零一二三四五六七八九"
+
+
+def _zh_number(n: int) -> str:
+    """1 → 一, 10 → 十, 12 → 十二, 23 → 二十三 (section numbers as the forms write them)."""
+    if n < 10:
+        return _ZH_DIGITS[n]
+    tens, ones = divmod(n, 10)
+    return ("" if tens == 1 else _ZH_DIGITS[tens % 10]) + "十" + (_ZH_DIGITS[ones] if ones else "")
+
+
+def _evidence_slots(form: FormDef, answers: "Answers") -> Iterator[tuple[Any, str, str, str, str]]:
+    """Every ticked option and every if_yes / if_positive field that applies, in form order:
+    (cell, 目录 label, option as printed, the option evidence is stored under, the words of a
+    delivered name)."""
     for cell in form.cells:
         f = cell.field
         if f.evidence == "none" or not applies(answers, f):
             continue
         v = answers.value(cell.key)
         label = (cell.name or f.label) + (f" {cell.column}" if cell.column else "")
-        title = cell.section.title
+        words = _BRACKETS.sub("", f.label).strip() or f.label
         if f.evidence == "ticked":
             chosen = set(v) if isinstance(v, list) else set()
             for opt in f.options:
                 if opt in chosen:
-                    out.append(EvidenceEntry(title, label, opt, tuple(files.get((cell.key, opt), []))))
+                    yield cell, label, opt, opt, opt
         elif f.evidence == "if_yes":
             if v == "是":
-                out.append(EvidenceEntry(title, label, "是", tuple(files.get((cell.key, "是"), []))))
+                yield cell, label, "是", "是", words
         elif f.evidence == "if_positive":
             try:
                 positive = v is not None and Decimal(str(v)) > 0
@@ -294,8 +318,90 @@ def evidence_entries(form: FormDef, answers: "Answers", evidence: Sequence[Evide
             if positive:
                 text = field_text(answers, cell.key, f)
                 unit = f" {f.unit}" if f.unit and f.unit != "%" else ""
-                out.append(EvidenceEntry(title, label, f"{text}{unit}",
-                                         tuple(files.get((cell.key, EVIDENCE_GENERAL), []))))
+                yield cell, label, f"{text}{unit}", EVIDENCE_GENERAL, words
+
+
+def evidence_entries(form: FormDef, answers: "Answers", evidence: Sequence[EvidenceFile], *,
+                     delivered: bool = False) -> list[EvidenceEntry]:
+    """Every ticked option and every if_yes / if_positive field that applies, in form order, with its
+    evidence files: their own names, or with ``delivered`` the names they are delivered under
+    (:func:`evidence_names`; a box without a file then says 未附（纸质提供））."""
+    files: dict[tuple[str, str], list[str]] = {}
+    for e in (evidence_names(form, answers, evidence) if delivered else evidence):
+        files.setdefault((e.key, e.option), []).append(e.delivered or e.filename if delivered else e.filename)
+    missing = NOT_ATTACHED_DELIVERED if delivered else "未附"
+    return [EvidenceEntry(cell.section.title, label, shown, tuple(files.get((cell.key, stored), [])), missing)
+            for cell, label, shown, stored, _ in _evidence_slots(form, answers)]
+
+
+def _section_numbers(form: FormDef) -> dict[str, str]:
+    """A section's number as its title writes it (二、主导产业情况 → 二), else its place among the
+    form's sections in Chinese numerals."""
+    out = {}
+    for i, s in enumerate(form.sections, start=1):
+        m = _H1.match(s.title)
+        out[s.id] = m.group(0).rstrip("、") if m else _zh_number(i)
+    return out
+
+
+def _box_numbers(form: FormDef) -> dict[str, int]:
+    """Each evidence field's place among the fields of its section that ask for evidence (1, 2 …)."""
+    out: dict[str, int] = {}
+    for s in form.sections:
+        n = 0
+        for f in s.fields():
+            if f.evidence != "none":
+                n += 1
+                out[f"{s.id}.{f.id}"] = n
+    return out
+
+
+def _name_words(text: str) -> str:
+    """An option's or label's words for a file name: up to the first ，；：。, at most
+    EVIDENCE_NAME_CHARS characters, without characters Windows does not allow in names."""
+    cut = _NAME_CUT.split(text, 1)[0].strip() or text.strip()
+    cut = _NAME_BAD.sub("_", cut)[:EVIDENCE_NAME_CHARS]
+    return cut.strip().rstrip(". ") or "佐证材料"
+
+
+def evidence_names(form: FormDef, answers: "Answers", evidence: Sequence[EvidenceFile]) -> list[EvidenceFile]:
+    """The evidence files delivered with a form, in the order of its 佐证材料目录, each with the name
+    it is delivered under (``delivered``). Only files of ticked options and of fields that apply
+    are delivered, one file per (option, file): a file attached to three options goes three times.
+
+    The rule: ``<部分>-<序号>-<选项>[-<n>].<扩展名>``, e.g. ``二-1-绘制产业链图谱.pdf``:
+
+    * 部分: the section's number as its title writes it (二 of 二、主导产业情况); a section whose
+      title has none: its place among the form's sections (一, 二 …);
+    * 序号: the field's place among the fields of its section that ask for evidence (box lists and
+      the 是 / 数量 questions), counted from 1 in form order: 二-1 is 二's first box list;
+    * 选项: the ticked option's words up to its first ，；：。 (at most 24 characters); for a field
+      evidenced as a whole, its label without brackets (建立了集群碳排放监测机制); a year cell adds
+      its year (-2023年);
+    * -n: 1, 2 … when one option has several files, in the order they were attached;
+    * 扩展名: from the file's checked content (``ext``), else its own name's;
+    * characters Windows does not allow in a name become _; a name already taken gets （2）, （3）….
+    """
+    by_slot: dict[tuple[str, str], list[EvidenceFile]] = {}
+    for e in evidence:
+        by_slot.setdefault((e.key, e.option), []).append(e)
+    sections, boxes = _section_numbers(form), _box_numbers(form)
+    out: list[EvidenceFile] = []
+    taken: set[str] = set()
+    for cell, _label, _shown, stored, words in _evidence_slots(form, answers):
+        files = by_slot.get((cell.key, stored), [])
+        stem = f"{sections[cell.section.id]}-{boxes[cell.field_key]}-{_name_words(words)}"
+        if cell.column:
+            stem += f"-{_name_words(cell.column)}"
+        for n, e in enumerate(files, start=1):
+            ext = (e.ext or PurePath(e.filename).suffix.lstrip(".") or "bin").lower()
+            base = f"{stem}-{n}" if len(files) > 1 else stem
+            name, k = f"{base}.{ext}", 1
+            while name.casefold() in taken:
+                k += 1
+                name = f"{base}（{k}）.{ext}"
+            taken.add(name.casefold())
+            out.append(EvidenceFile(e.key, e.option, e.filename, e.ext, name, e.source))
     return out
 
 
@@ -560,15 +666,19 @@ def _row_mm(r: Row, widths: Sequence[float]) -> float:
 
 
 def compile_plan(form: FormDef, answers: "Answers | None" = None, evidence: Iterable[Any] = (), *,
-                 blank: bool = False) -> Plan:
-    """The print of ``form`` with ``answers``, or its blank form (``blank=True``, no answers)."""
+                 blank: bool = False, delivered_evidence: bool = False) -> Plan:
+    """The print of ``form`` with ``answers``, or its blank form (``blank=True``, no answers).
+    ``delivered_evidence``: the evidence goes with the form (a district's submission), so its
+    佐证材料目录 names each file as it is delivered (:func:`evidence_names`)."""
     if blank:
         answers = None
     elif answers is None:
         from .rules import Answers
 
         answers = Answers(form, {})
-    return _Compiler(form, answers, normalise_evidence(evidence)).compile()
+    compiler = _Compiler(form, answers, normalise_evidence(evidence))
+    compiler.delivered = delivered_evidence
+    return compiler.compile()
 
 
 def list_fields(form: FormDef) -> list[tuple[Section, Field]]:
@@ -637,6 +747,7 @@ class _Compiler:
         self.answers = answers
         self.blank = answers is None
         self.evidence = evidence
+        self.delivered = False
         self.landscape = self._needs_landscape()
         self.text_width = LANDSCAPE_WIDTH_MM if self.landscape else TEXT_WIDTH_MM
         self.title = printed_title(form, answers)
@@ -664,7 +775,7 @@ class _Compiler:
             assert self.answers is not None
             plan.lists = self._lists()
             if any(c.field.evidence != "none" for c in self.form.cells):
-                plan.evidence = evidence_entries(self.form, self.answers, self.evidence)
+                plan.evidence = evidence_entries(self.form, self.answers, self.evidence, delivered=self.delivered)
             if self.f.achievement:
                 from .rules import achievement
 

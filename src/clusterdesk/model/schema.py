@@ -387,6 +387,117 @@ class DataAsOf(Frozen):
     columns: tuple[str, ...]  # section.field.column of list columns holding a date (text) or a year (integer)
 
 
+# -- the district's submission: what the notice asks for, and how a district form gathers its
+# clusters (see packages/district.py and packages/checklist.py; docs/表单定义指南.md) -----------------
+
+#: What a notice asks for on paper: each cluster's form (申报表 / 年度发展情况报告), each cluster's
+#: evidence (佐证材料, behind its form, in the order of its 佐证材料目录), or the district's own form
+#: (申报汇总表 / 区总结).
+PaperWhat = Literal["cluster_forms", "evidence", "district_form"]
+
+
+class PaperItem(Frozen):
+    """One thing the notice asks for on paper: how many copies, and whether it is sealed."""
+
+    what: PaperWhat
+    copies: int = PField(ge=1)
+    copies_text: str | None = None  # the notice's words for the copies: 一式2份, 纸质版2份
+    sealed: bool = False  # 加盖公章 (where the form marks 盖章 / 公章) before it is sent
+
+
+class ElectronicItem(Frozen):
+    """One thing the notice asks for electronically, in its words, and how it is sent.
+
+    content: ``sealed_scan``: the paper materials, once sealed, scanned as PDF (every page);
+    ``editable``: the editable files (the compiled 电子版.zip: editable forms, lists, evidence).
+    via: ``email``: to the notice's ``email``; ``disc``: on a disc (光盘) sent with the paper."""
+
+    text: str  # 盖章版PDF, 可编辑电子版, 电子版光盘1份
+    content: Literal["sealed_scan", "editable"]
+    via: Literal["email", "disc"]
+    copies: int = PField(default=1, ge=1)  # discs
+
+
+class SummaryColumn(Frozen):
+    """A column of the district's cluster table, filled in from each cluster's own form.
+
+    ``value``: expressions over the cluster form's cells (``${cover.operator}``), tried in order;
+    the first that gives a text is taken. ``pattern``: a regular expression with a group
+    ``(?P<value>…)``: only that part of the text is taken (no match: nothing). ``drop_district``:
+    the district's name at the start of what was taken is left out (永川数控机床产业 → 数控机床产业;
+    both 永川区 and 永川 count). ``otherwise``: when nothing is taken, the district's own name
+    (``district``) or the cluster draft's title (``title``)."""
+
+    column: str = PField(pattern=_ID)
+    value: tuple[str, ...]
+    pattern: str | None = None
+    drop_district: bool = False
+    otherwise: Literal["district", "title"] | None = None
+
+    @field_validator("value", mode="before")
+    @classmethod
+    def _one_or_more(cls, v: object) -> object:
+        return (v,) if isinstance(v, str) else v
+
+    @field_validator("pattern")
+    @classmethod
+    def _pattern_has_value(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        try:
+            rx = re.compile(v)
+        except re.error as e:
+            raise ValueError(f"pattern 不是有效的正则表达式：{e}") from None
+        if "value" not in rx.groupindex:
+            raise ValueError("pattern 必须含有 (?P<value>…) 组，标出要取的部分")
+        return v
+
+    @model_validator(mode="after")
+    def _has_value(self) -> "SummaryColumn":
+        if not self.value:
+            raise ValueError("value 至少要有一个表达式")
+        return self
+
+
+class DistrictSummary(Frozen):
+    """How a district-role form (申报汇总表, 区总结) takes the district and its clusters.
+
+    Header fields (``section.field`` of this form) take the district's facts: ``authority`` the
+    区（县）中小企业主管部门, ``contact`` the 联系人 (with the 手机 after it, unless ``phone`` names a
+    field of its own), ``district`` the district's name. ``clusters`` is the repeat table with one
+    row per cluster; ``match`` its column that names the cluster (a filled summary's rows are
+    matched to the clusters by it); ``columns`` the columns filled in from each cluster's form
+    (the officer may change them); ``officer`` the columns only the officer fills (集群成立时间,
+    集群简介): never prefilled, kept with their cluster's row."""
+
+    authority: str | None = None
+    contact: str | None = None
+    phone: str | None = None
+    district: str | None = None
+    clusters: str | None = None
+    match: str | None = PField(default=None, pattern=_ID)
+    columns: tuple[SummaryColumn, ...] = ()
+    officer: tuple[str, ...] = ()
+
+    @model_validator(mode="after")
+    def _table_parts(self) -> "DistrictSummary":
+        if self.clusters is None:
+            if self.match or self.columns or self.officer:
+                raise ValueError("match、columns 和 officer 需要 clusters（列出各集群的表格）")
+            return self
+        if not self.match:
+            raise ValueError("有 clusters 时必须给出 match（表中写集群名称的列）")
+        ids = [c.column for c in self.columns]
+        if len(set(ids)) != len(ids):
+            raise ValueError("columns 中同一列只能出现一次")
+        both = sorted(set(ids) & set(self.officer))
+        if both:
+            raise ValueError(f"列“{'、'.join(both)}”不能既从集群材料填入（columns）又由区县填写（officer）")
+        if self.match not in ids:
+            raise ValueError(f"match 的列“{self.match}”必须在 columns 中（从集群材料填入集群名称）")
+        return self
+
+
 class Notice(Frozen):
     """The submission facts of the notice: data, so next year's notice is a new file."""
 
@@ -404,10 +515,22 @@ class Notice(Frozen):
     phone: str | None = None
     email: str | None = None
     contact: str | None = None
-    electronic: tuple[str, ...] = ()  # what goes electronically, in the notice's words
+    #: what goes electronically, in the notice's words, and how (a plain text: the words only)
+    electronic: tuple[ElectronicItem | str, ...] = ()
     max_clusters_per_district: int | None = None
     max_clusters_rule: str | None = None
     submit_to: str | None = None
+    paper: tuple[PaperItem, ...] = ()  # what goes on paper, point by point, in the notice's order
+    requirements: tuple[str, ...] = ()  # the notice's sentences on what to send, word for word
+
+    @model_validator(mode="after")
+    def _electronic_has_its_way(self) -> "Notice":
+        if any(isinstance(e, ElectronicItem) and e.via == "email" for e in self.electronic) and not self.email:
+            raise ValueError("electronic 中有 via: email 的项目，notice 必须给出 email（邮箱）")
+        whats = [p.what for p in self.paper]
+        if len(set(whats)) != len(whats):
+            raise ValueError("paper 中每种材料（what）只能出现一次")
+        return self
 
 
 class PrefillField(Frozen):
@@ -487,6 +610,7 @@ class Form(Frozen):
     achievement: Achievement | None = None
     carry_over: tuple[str, ...] = ()  # field keys copied into next year's report (复制为下一年度)
     data_as_of: DataAsOf | None = None
+    district: DistrictSummary | None = None  # role district: how it takes the district and its clusters
 
     @field_validator("list_name")
     @classmethod
@@ -522,6 +646,12 @@ class Form(Frozen):
         if v > SCHEMA_VERSION:
             raise ValueError(f"定义文件的 schema_version {v} 高于本程序支持的 {SCHEMA_VERSION}")
         return v
+
+    @model_validator(mode="after")
+    def _district_only_on_district_forms(self) -> "Form":
+        if self.district is not None and self.role != "district":
+            raise ValueError("district（区县汇总的对应关系）只适用于 role: district 的表单")
+        return self
 
     @model_validator(mode="after")
     def _dated_columns_exist(self) -> "Form":

@@ -26,7 +26,7 @@ from clusterdesk.model.values import char_count
 from clusterdesk.packages import DuplicatePackage, PackageError
 from clusterdesk.packages.checklist import OpenFailed, PrintJob, print_jobs, run_print_job
 from clusterdesk.packages.district import (
-    SUMMARY_TABLE,
+    EVIDENCE_DIR,
     ClusterCapExceeded,
     CompileRefused,
     CompileResult,
@@ -297,8 +297,7 @@ class DistrictWindow(QMainWindow):
         self.summary_table.setTabKeyNavigation(False)
         self.summary_table.setWordWrap(True)
         if self.ws.has_summary_table:
-            summary_field = self.ws.summary_form.cell(SUMMARY_TABLE).field
-            self.summary_columns = [c for c in summary_field.columns if getattr(c, "printed", True)]
+            self.summary_columns = [c for c in self.ws.summary_columns() if getattr(c, "printed", True)]
             self.summary_table.setColumnCount(len(self.summary_columns))
             self.summary_table.setHorizontalHeaderLabels([c.label for c in self.summary_columns])
             self.summary_table.verticalHeader().setVisible(False)
@@ -753,8 +752,11 @@ class DistrictWindow(QMainWindow):
             note += "\n以下材料仍有错误，生成的是草稿：" + "、".join(result.draft_copies)
         for m in result.messages:  # a new folder beside a folder that is not ours, files kept or removed
             note += "\n" + m
+        if result.missing_evidence:  # ticked boxes without a file: the officer adds them on paper
+            note += (f"\n{len(result.missing_evidence)} 个勾选项未附佐证材料，须纸质提供"
+                     "（见上方提示和寄送清单）。")
         self.result_label.setText(note)
-        self.show_message("")
+        self.show_message("\n".join(result.missing_evidence), "problem-warning")
         self.refresh()
         return result
 
@@ -766,18 +768,34 @@ class DistrictWindow(QMainWindow):
     def print_all(self) -> list[PrintJob]:
         if self.last_result is None:
             return []
-        return self.print_documents(self.last_result.print_files)
+        return self.print_documents(self.last_result.print_files, dict(self.last_result.paper))
 
-    def print_documents(self, files: list[Path]) -> list[PrintJob]:
-        """Send every print document to the printer in the notice's number of copies."""
-        copies = self.notice.paper_copies
+    def print_documents(self, files: list[Path], copies_of: dict[Path, int] | None = None) -> list[PrintJob]:
+        """Send every print document to the printer in the copies the notice asks for (``copies_of``;
+        else the notice's number of copies). A cluster's evidence is named as one line per folder."""
+        default = self.notice.paper_copies
         if not files:
             return []
-        names = "\n".join(f.name for f in files)
-        text = f"将以下 {len(files)} 个文件各打印{copies}份（{self.notice.paper_copies_text or ''}）：\n{names}"
+        copies_of = copies_of or {}
+        lines: list[str] = []
+        folders: dict[Path, list[Path]] = {}
+        for f in files:
+            if f.parent.name == EVIDENCE_DIR:
+                if f.parent not in folders:
+                    lines.append(str(f.parent))  # placeholder, filled in below
+                folders.setdefault(f.parent, []).append(f)
+            else:
+                lines.append(f"{f.name}（{copies_of.get(f, default)}份）")
+        for where, group in folders.items():
+            i = lines.index(str(where))
+            lines[i] = (f"{where.parent.name}/{where.name}/ 中的 {len(group)} 个文件"
+                        f"（各{copies_of.get(group[0], default)}份）")
+        text = f"将以下 {len(files)} 个文件送到打印机：\n" + "\n".join(lines)
         if not self.confirm("打印", text):
             return []
-        jobs = print_jobs(files, copies, soffice=self.soffice)
+        jobs = [job for f in files for job in print_jobs([f], copies_of.get(f, default), soffice=self.soffice)]
+        counts = sorted({j.copies for j in jobs})
+        copies = f"{counts[0]}份" if len(counts) == 1 else "按通知要求的份数"
         notes: list[str] = []
         failed: list[str] = []
         sent = 0
@@ -799,14 +817,15 @@ class DistrictWindow(QMainWindow):
             QGuiApplication.restoreOverrideCursor()
         lines = []
         if sent:
-            lines.append(f"已发送 {sent} 个文件到打印机，每个{copies}份。")
+            each = f"每个{counts[0]}份" if len(counts) == 1 else "份数按通知的要求"
+            lines.append(f"已发送 {sent} 个文件到打印机，{each}。")
         lines += notes
         if failed:
             self.show_message("\n".join(failed + lines))
             folder = self.last_result.folder if self.last_result is not None else Path(files[0]).parent
             head = f"{len(failed)} 个文件未能打印：" if len(failed) < len(jobs) else "没有文件被打印："
             system_opener.show_open_failed(self, "未能打印", [head, *failed, *lines], folder,
-                                           note=f"可以打开文件夹，用 Word、WPS 或 PDF 阅读器打开文件后各打印{copies}份。")
+                                           note=f"可以打开文件夹，用 Word、WPS 或 PDF 阅读器打开文件后各打印{copies}。")
         else:
             self.show_message("\n".join(lines), "note")
         return jobs

@@ -539,7 +539,7 @@ class DocxRenderer:
             return
         doc = self.doc
         dk.add_title(doc, EVIDENCE_INDEX_TITLE, page_break_before=True, size=18, space_after=12)
-        widths = dk.scale_widths([10, 48, 54, 44], self.text_width)
+        widths = dk.scale_widths([10, 44, 48, 54], self.text_width)
         rows: list[list[Any]] = [[dk.Cell("序号"), dk.Cell("所属部分及栏目"), dk.Cell("勾选内容"),
                                   dk.Cell("佐证材料文件")]]
         if not entries:
@@ -550,7 +550,7 @@ class DocxRenderer:
             same_next = i < len(entries) and (entries[i].section, entries[i].label) == (e.section, e.label)
             where = dk.Cell("", vmerge="continue") if same_prev else \
                 dk.Cell([e.section, e.label], vmerge="start" if same_next else None)
-            rows.append([dk.Cell(str(i), align="center"), where, dk.Cell(e.option), dk.Cell(list(e.files) or ["未附"])])
+            rows.append([dk.Cell(str(i), align="center"), where, dk.Cell(e.option), dk.Cell(list(e.files) or [e.missing])])
         dk.add_table(doc, widths, rows, header_rows=1, size=10.5, cell_margin_mm=CELL_MARGIN_MM)
 
 
