@@ -143,7 +143,7 @@ def _kill_at(point: str | None) -> None:
     docstring); the publishes of a compile's documents inside its own build folder don't count."""
     from clusterdesk.export import publish
     from clusterdesk.export.leftovers import is_ours
-    from clusterdesk.packages import district
+    from clusterdesk.packages import compile as district  # where the compile builds and publishes
 
     def users(folder) -> bool:
         return not any(is_ours(part) for part in folder.parts)

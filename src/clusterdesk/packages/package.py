@@ -762,7 +762,7 @@ def import_package(store: Store, source: Path | str | PackageContents, *, on_dup
         new_id = _fill(store, contents, str(uuid_module.uuid4()), title)
         return ImportOutcome(new_id, title, contents.form_id, "kept_both", None, snap)
     old = existing[0]
-    from .workspace import replace_cluster_reference
+    from .records import replace_cluster_reference
 
     with store.batch():  # the new draft, the re-pointed references and the removal: all or nothing
         new_id = _fill(store, contents, contents.uuid, title)
