@@ -338,10 +338,14 @@ def test_broken_definition_names_file_place_and_field(tmp_path: Path, name: str,
     joined = "\n".join(lines)
     for part in expected:
         assert part in joined, f"“{part}” not named in:\n{joined}"
-    # the catalog reports the same lines
+    # the catalog reports the same lines (strict, as forms check), and otherwise leaves the file out
+    # with one line naming it and its first problem
     with pytest.raises(FormDefinitionError) as info2:
-        Catalog.load(tmp_path)
+        Catalog.load(tmp_path, strict=True)
     assert info2.value.problems == lines
+    lenient = Catalog.load(tmp_path)
+    assert len(lenient) == 0 and [b.path for b in lenient.bad_files] == [p]
+    assert str(p) in lenient.bad_files[0].line and lines[0].split(": ", 1)[1] in lenient.bad_files[0].line
 
 
 def test_definition_not_in_utf8_names_the_file(tmp_path: Path) -> None:

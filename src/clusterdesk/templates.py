@@ -203,6 +203,41 @@ class Filled:
     evidence: list[tuple[str, str, Path]] = dc_field(default_factory=list)  # key, option, file
     title: str = ""
     notes: dict[str, str] = dc_field(default_factory=dict)  # reasons for overriding computed values
+    retired: dict[str, dict[str, Any]] = dc_field(default_factory=dict)  # 旧版本内容 (values of gone fields)
+
+
+def older_answers(form: FormDef, data: dict[str, Any], version: int, catalog: Catalog,
+                  problems: list[str]) -> tuple[Any, Any, dict[str, dict[str, Any]]]:
+    """A file (template, dump, package) of this form: its answers and notes under this version's
+    keys (``renamed_from``), and the values of fields this version no longer has (旧版本内容,
+    kept). A file of the current version keeps its ``retired`` values; its unknown keys are
+    problems as ever."""
+    from clusterdesk.service import plan_upgrade
+
+    answers, notes = data.get("answers", {}), data.get("notes") or {}
+    retired = _retired_in(data.get("retired"), problems)
+    if version >= form.version or not isinstance(answers, dict) or not isinstance(notes, dict):
+        return answers, notes, retired
+    plan = plan_upgrade(form, {k: v for k, v in answers.items() if isinstance(k, str)},
+                        {k: v for k, v in notes.items() if isinstance(k, str) and isinstance(v, str)}, version, catalog)
+    answers, notes = plan.apply(answers, notes)
+    return answers, notes, {**retired, **plan.retired}
+
+
+def _retired_in(value: Any, problems: list[str]) -> dict[str, dict[str, Any]]:
+    """The ``retired`` object of a dump or package (旧版本内容), checked for shape and size."""
+    if value is None:
+        return {}
+    if (not isinstance(value, dict) or len(value) > 10_000
+            or not all(isinstance(k, str) and isinstance(v, dict) for k, v in value.items())):
+        problems.append("retired 必须是对象（旧栏目 id: {value, note, version, label}）")
+        return {}
+    from clusterdesk.model.values import MAX_ANSWERS_CHARS
+
+    if len(json.dumps(value, ensure_ascii=False, default=str)) > MAX_ANSWERS_CHARS:
+        problems.append(f"retired 的内容超过 {MAX_ANSWERS_CHARS:,} 字的上限")
+        return {}
+    return {k: {f: v[f] for f in ("value", "note", "version", "label") if f in v} for k, v in value.items()}
 
 
 # What Python's JSON parser says (its C and Python versions, 3.11 to 3.13), in Chinese.
@@ -375,8 +410,10 @@ def read_filled(path: Path | str, catalog: Catalog | None = None) -> Filled:
         raise TemplateError([f"{name}：version 应为整数"]) from None
     if v > form.version:
         raise TemplateError([f"{name}：模板版本 {v} 比本程序的“{form.title}”定义（版本 {form.version}）新，请升级程序"])
-    answers, found = parse_answers(form, data.get("answers", {}))
-    problems: list[str] = [f"{name}：{p}" for p in found]
+    found: list[str] = []
+    raw_answers, raw_notes, retired = older_answers(form, data, v, catalog, found)
+    answers, parsed = parse_answers(form, raw_answers)
+    problems: list[str] = [f"{name}：{p}" for p in found + parsed]
     bad = find_non_finite({k: v for k, v in data.items() if k != "answers"})
     if bad:
         problems.append(f"{name}：“{strip_controls(bad, '?')[:80]}”是 NaN 或 Infinity 等非数值")
@@ -415,7 +452,7 @@ def read_filled(path: Path | str, catalog: Catalog | None = None) -> Filled:
                 evidence.append((key, option, found))
     if sum(v for v in checked.values() if isinstance(v, int)) > evidence_types.MAX_EVIDENCE_TOTAL_BYTES:
         problems.append(f"{name}：佐证材料合计超过 {evidence_types.MAX_EVIDENCE_TOTAL_BYTES // (1024 * 1024)} MB 的上限")
-    notes_in = data.get("notes") or {}
+    notes_in = raw_notes
     notes: dict[str, str] = {}
     if not isinstance(notes_in, dict):
         problems.append(f"{name}：notes 必须是对象（栏目 id: 说明）")
@@ -428,7 +465,7 @@ def read_filled(path: Path | str, catalog: Catalog | None = None) -> Filled:
     if problems:
         raise TemplateError(problems)
     title = form.display_title(answers) or f"未命名{form.form.short_title}"
-    return Filled(form, answers, evidence, title, notes)
+    return Filled(form, answers, evidence, title, notes, retired)
 
 
 def import_filled(store: Any, filled: Filled) -> int:
@@ -437,6 +474,10 @@ def import_filled(store: Any, filled: Filled) -> int:
     with store.batch():
         info = store.create_draft(filled.form.id, filled.form.version, filled.title)
         store.set_answers(info.id, filled.answers, filled.notes or None)
+        if filled.retired:
+            from clusterdesk.service import RETIRED_META
+
+            store.set_meta(info.id, RETIRED_META, filled.retired)
         for key, option, p in filled.evidence:
             store.add_evidence(info.id, key, option, p)
     return info.id
@@ -449,9 +490,12 @@ def import_file(store: Any, path: Path | str, catalog: Catalog | None = None) ->
 
 def dump_dict(store: Any, draft_id: int, catalog: Catalog | None = None) -> dict[str, Any]:
     """A draft's answers in the template format (plus an index of its evidence files)."""
+    from clusterdesk.service import retired_values, upgrade_draft
+
     catalog = catalog or default_catalog()
     info = store.get_draft(draft_id)
     form = catalog.get(info.form_id)
+    info = upgrade_draft(store, info, form, catalog)
     values = store.get_answers(draft_id)
     order = {c.key: i for i, c in enumerate(form.cells)}
     answers = {k: values[k] for k in sorted(values, key=lambda k: order.get(k, len(order)))}
@@ -465,4 +509,7 @@ def dump_dict(store: Any, draft_id: int, catalog: Catalog | None = None) -> dict
         out["notes"] = notes
     if ev:
         out["evidence_index"] = ev
+    retired = retired_values(store, draft_id)
+    if retired:
+        out["retired"] = retired  # 旧版本内容: values of fields an earlier version of the form had
     return out

@@ -23,6 +23,7 @@ from .qt import (
     QLineEdit,
     QListWidget,
     QListWidgetItem,
+    QMessageBox,
     QPushButton,
     QProgressBar,
     QScrollArea,
@@ -337,7 +338,8 @@ class ExportDialog(QDialog):
             return
         from clusterdesk.export.pdf import find_soffice
 
-        self.message.setText("将申报表导出为 Word 打印版、可编辑版和 Excel 清单（及 PDF），保存到所选文件夹。")
+        self.message.setText(f"将{ctl.form.form.short_title}导出为 Word 打印版、可编辑版和 Excel 清单（及 PDF），"
+                             "保存到所选文件夹。")
         row = QHBoxLayout()
         row.addWidget(style.label("保存位置：", "label", wrap=False))
         self.folder = QLineEdit(str(winstate.last_folder(self, self.FOLDER_KIND)))
@@ -396,8 +398,9 @@ class ExportDialog(QDialog):
         return self._busy
 
     # -- exporting ------------------------------------------------------------------------
-    def _export(self) -> bool:
-        """Start the export in the worker thread; False if it could not start."""
+    def _export(self, overwrite: bool = False) -> bool:
+        """Start the export in the worker thread; False if it could not start. ``overwrite``: the
+        user agreed to replace files another draft exported into the folder."""
         import time
         from pathlib import Path
 
@@ -416,10 +419,11 @@ class ExportDialog(QDialog):
         self._cancel.clear()
         self.folder_path = Path(folder)
         exporter, cancel = self.exporter, self._cancel.is_set
+        owner, with_year = s.info.uuid, s.catalog.shares_title(form)
 
         def job():
             return exporter(form, answers, evidence, title, Path(folder), pdf=pdf, draft_copy=draft_copy,
-                            cancel=cancel)
+                            cancel=cancel, owner=owner, with_year=with_year, overwrite=overwrite)
 
         self.worker = _ExportWorker(job, self)
         self.worker.done.connect(self._done)
@@ -505,6 +509,15 @@ class ExportDialog(QDialog):
         if isinstance(e, ExportCancelled):
             self.message.setText(str(e))
             return
+        from clusterdesk.export.api import ExportConflict, owner_title
+
+        if isinstance(e, ExportConflict):
+            s = self.ctl.session
+            e.owner_title = owner_title(s.store, e.owner, s.catalog)
+            self.message.setText(e.text() + "。")
+            if self.confirm_overwrite(e):
+                self._export(overwrite=True)
+            return
         problems = getattr(e, "problems", None)
         if problems is not None:
             self.message.setText(f"存在 {len(problems)} 个错误，不能导出正式材料。请点“检查全部”逐项修改，"
@@ -513,6 +526,13 @@ class ExportDialog(QDialog):
             self.message.setText(f"导出失败：{e}")
         else:
             raise e
+
+    def confirm_overwrite(self, e) -> bool:
+        """Ask before replacing files another draft exported into the folder (No by default)."""
+        answer = QMessageBox.question(
+            self, "覆盖其他草稿的文件？", f"{e.text()}。\n\n是否覆盖这些文件？",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
+        return answer == QMessageBox.StandardButton.Yes
 
     def open_folder(self) -> bool:
         from .opener import open_or_explain
