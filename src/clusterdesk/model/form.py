@@ -395,6 +395,9 @@ def _cross_check(fd: FormDef, name: str) -> list[str]:
             need_expr(f"prefill[{i}]({pf.id}).fields[{j}].expr", f.expr, None)
         for j, t in enumerate(pf.tables):
             need(f"prefill[{i}]({pf.id}).tables[{j}].to", t.to)
+        for j, sy in enumerate(pf.same_year):
+            if not fd.has_field(sy.to):
+                problems.append(f"{name}: prefill[{i}]({pf.id}).same_year[{j}].to: 不存在的栏目“{sy.to}”")
     for i, cc in enumerate(form.change_checks):
         for attr in ("field", "subject", "note_field"):
             if getattr(cc, attr):
@@ -537,6 +540,9 @@ def _cross_form_check(forms: dict[str, FormDef]) -> list[tuple[str, str]]:
             for j, t in enumerate(pf.tables):
                 if not src.has_cell(t.source):
                     problems.append((fd.id, f"{name}: prefill[{i}]({pf.id}).tables[{j}].source: “{src.id}”中没有栏目“{t.source}”"))
+            for j, sy in enumerate(pf.same_year):
+                if not src.has_field(sy.from_):
+                    problems.append((fd.id, f"{name}: prefill[{i}]({pf.id}).same_year[{j}].from: “{src.id}”中没有栏目“{sy.from_}”"))
     return problems
 
 

@@ -464,6 +464,25 @@ class Notice(Frozen):
     submit_to: str | None = None
 
 
+class CarryOver(Frozen):
+    """A cell ``to`` of this form ← the cell ``from`` of the source (another form, or last year's
+    report), for ``carry_over`` and a prefill's ``same_year``. Written as a key alone when both
+    are the same: ``cover.cluster_name``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+    to: str
+    from_: str = PField(alias="from")
+
+
+def _carry_item(v: object) -> object:
+    return v if isinstance(v, (dict, CarryOver)) else {"to": v, "from": v}
+
+
+def _carry_items(v: object) -> object:
+    return tuple(_carry_item(x) for x in v) if isinstance(v, (list, tuple)) else v
+
+
 class PrefillField(Frozen):
     """This form's cell ← an expression over the source form's cells."""
 
@@ -490,6 +509,15 @@ class Prefill(Frozen):
     previous_year: bool = False  # the source is this form family's report of the year before
     fields: tuple[PrefillField, ...] = ()
     tables: tuple[PrefillTable, ...] = ()
+    # fields whose cells of the report's year come from the source's cells of the same year (the
+    # application's 2023 figures into the 2023 report); a source field without years counts for
+    # the year of its data_as_of date
+    same_year: tuple[CarryOver, ...] = ()
+
+    @field_validator("same_year", mode="before")
+    @classmethod
+    def _same_year_items(cls, v: object) -> object:
+        return _carry_items(v)
 
 
 class ChangeCheck(Frozen):
@@ -514,19 +542,6 @@ class Achievement(Frozen):
     qualitative: tuple[str, ...] = ()  # row keys whose 完成值 is described in words (定性描述): not compared
     group_column: str | None = None  # the column grouping the rows in the analysis (方向)
 
-
-class CarryOver(Frozen):
-    """复制为下一年度: this year's cell ``to`` ← last year's ``from`` (when the key changed with the
-    year, e.g. ``work.plan_2025`` ← ``work.plan_2024``)."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
-
-    to: str
-    from_: str = PField(alias="from")
-
-
-def _carry_item(v: object) -> object:
-    return v if isinstance(v, (dict, CarryOver)) else {"to": v, "from": v}
 
 
 class Form(Frozen):
@@ -565,8 +580,8 @@ class Form(Frozen):
 
     @field_validator("carry_over", mode="before")
     @classmethod
-    def _carry_items(cls, v: object) -> object:
-        return tuple(_carry_item(x) for x in v) if isinstance(v, (list, tuple)) else v
+    def _carry_over_items(cls, v: object) -> object:
+        return _carry_items(v)
 
     @field_validator("list_name")
     @classmethod
