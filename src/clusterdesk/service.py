@@ -202,6 +202,51 @@ def retired_values(store: Store, draft_id: int) -> dict[str, dict[str, Any]]:
     return kept if isinstance(kept, dict) else {}
 
 
+@dataclass(frozen=True)
+class Retired:
+    """One value of a field an earlier version of the form had, as the 旧版本内容 panel shows it."""
+
+    key: str
+    label: str  # how that version named the field, else its key
+    version: int | None
+    text: str  # the value as text
+    note: str | None
+    files: tuple[str, ...]  # evidence files linked to it (kept in the draft)
+
+
+def retired_text(value: Any) -> str:
+    """A kept value as text: lists joined with 、, table rows one a line."""
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        if all(isinstance(v, dict) for v in value):
+            return "\n".join(" | ".join(f"{v}" for k, v in row.items() if k != "key" and v not in (None, ""))
+                             for row in value)
+        return "、".join(str(v) for v in value)
+    if isinstance(value, dict):
+        return "；".join(f"{k}：{v}" for k, v in value.items())
+    return str(value)
+
+
+def retired_items(store: Store, draft_id: int, form: FormDef) -> list[Retired]:
+    """Everything of the draft its form's current version has no place for: the kept values, and
+    evidence linked to a field that is gone. Nothing of it is dropped; the user copies what they
+    need into the new fields."""
+    kept = retired_values(store, draft_id)
+    files: dict[str, list[str]] = {}
+    for e in store.list_evidence(draft_id):
+        if not form.has_cell(e.key):
+            files.setdefault(e.key, []).append(strip_controls(e.filename, "?"))
+    out = []
+    for key in sorted(set(kept) | set(files)):
+        entry = kept.get(key) if isinstance(kept.get(key), dict) else {}
+        version = entry.get("version")
+        out.append(Retired(key, str(entry.get("label") or key), version if isinstance(version, int) else None,
+                           retired_text(entry.get("value")), entry.get("note") if isinstance(entry.get("note"), str) else None,
+                           tuple(files.get(key, ()))))
+    return out
+
+
 class DraftSession:
     """One open draft: edits, undo/redo, validation and evidence."""
 
@@ -383,6 +428,10 @@ class DraftSession:
 
     def completion(self) -> float:
         return completion(self.form, self._values)
+
+    def retired(self) -> list[Retired]:
+        """旧版本内容: values of fields an earlier version of the form had (kept, never dropped)."""
+        return retired_items(self.store, self.draft_id, self.form)
 
 
 def stored_evidence_problems(form: FormDef, evidence: list[EvidenceInfo]) -> list[Problem]:

@@ -513,3 +513,35 @@ def dump_dict(store: Any, draft_id: int, catalog: Catalog | None = None) -> dict
     if retired:
         out["retired"] = retired  # 旧版本内容: values of fields an earlier version of the form had
     return out
+
+
+# -- the demos the program ships ----------------------------------------------------------------
+
+
+def demo_files(catalog: Catalog | None = None) -> dict[str, Path]:
+    """The demos in the program's ``demo/`` folder (``<form id>.json``, a filled template) for the
+    forms loaded, by form id."""
+    from clusterdesk.paths import demo_dir
+
+    catalog = catalog or default_catalog()
+    try:
+        files = sorted(demo_dir().glob("*.json"))
+    except OSError:
+        return {}
+    return {p.stem: p for p in files if p.stem in catalog}
+
+
+def first_run_demo(catalog: Catalog | None = None) -> tuple[Path, FormDef, str] | None:
+    """The demo the first run offers: the demo file that says ``"first_run": true`` (the demo
+    folder decides, not the program), with its form and the name it will carry; None if none."""
+    catalog = catalog or default_catalog()
+    for form_id, path in demo_files(catalog).items():
+        try:
+            data = _read_json(path)
+        except TemplateError:
+            continue
+        if data.get("first_run") is True:
+            form = catalog.get(form_id)
+            answers = data.get("answers") if isinstance(data.get("answers"), dict) else {}
+            return path, form, form.display_title(answers)
+    return None

@@ -25,6 +25,7 @@ from .qt import (
     QListWidgetItem,
     QMessageBox,
     QPushButton,
+    QPlainTextEdit,
     QProgressBar,
     QScrollArea,
     QSize,
@@ -115,6 +116,40 @@ class EligibilityPanel(QWidget):
             if r.condition.id == condition_id:
                 return r.status
         raise KeyError(condition_id)
+
+
+class RetiredPanel(QWidget):
+    """旧版本内容: values of fields an earlier version of the form had and this one has not. Kept
+    in the draft, never dropped; shown read-only so the user can copy what they need into the
+    new fields (the text can be selected and copied)."""
+
+    def __init__(self, ctl: DraftController):
+        super().__init__()
+        self.ctl = ctl
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(8, 8, 8, 8)
+        self.intro = style.label("以下内容填写于表单的旧版本，新版本中已没有对应的栏目。内容已保留在草稿中，"
+                                 "可选中后复制到新的栏目；导出和打包不会遗漏它们。", "help")
+        lay.addWidget(self.intro)
+        self.text = QPlainTextEdit()
+        self.text.setReadOnly(True)
+        self.text.setAccessibleName("旧版本内容")
+        lay.addWidget(self.text, 1)
+        self.items = []
+        self.refresh()
+
+    def refresh(self) -> None:
+        self.items = self.ctl.session.retired()
+        blocks = []
+        for r in self.items:
+            head = f"【{r.label}】" + (f"（版本 {r.version}）" if r.version is not None else "")
+            lines = [head, r.text or "（无填写内容）"]
+            if r.note:
+                lines.append(f"说明：{r.note}")
+            if r.files:
+                lines.append("佐证材料：" + "、".join(r.files))
+            blocks.append("\n".join(lines))
+        self.text.setPlainText("\n\n".join(blocks))
 
 
 def _short(where: str) -> str:
