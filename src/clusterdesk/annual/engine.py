@@ -247,10 +247,9 @@ def roll_over(store: Any, draft_id: int, catalog: Catalog | None = None) -> int:
             pf = None
         if pf is not None:
             carried_values, srcs = carry_values(nxt, pf, app, nxt.form.year)
-            carry_keys = {co.to for co in nxt.form.carry_over}
             for k, v in carried_values.items():
-                if k in carry_keys and k in values:
-                    srcs.pop(k, None)  # last year's text wins over the application's
+                if k in values:
+                    srcs.pop(k, None)  # last year's value (carry_over, previous_year) wins over the application's
                 else:
                     values[k] = v
             sources.update(_from_draft(srcs, app_id))
