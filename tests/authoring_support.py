@@ -205,3 +205,41 @@ def renamed_version() -> str:
     t = _replace(t, "      - id: chain_work\n", "      - id: chain_tasks\n        renamed_from: chain_work\n", 1)
     t = _replace(t, "      - {id: software_rising, type: choice, label: 工业软件应用率稳步提升, options: [是, 否]}\n", "", 1)
     return t
+
+
+# -- catalogs for tests ------------------------------------------------------------------------------
+
+
+def catalog_with_next_year(tmp_path: Path):
+    """The shipped forms and next year's Shanghai report (whatever else forms/ holds)."""
+    import shutil
+
+    from clusterdesk.model.form import Catalog
+
+    forms = tmp_path / "forms"
+    shutil.copytree(FORMS, forms)
+    (forms / "sh-2024-annual-report.yaml").write_text(next_year_shanghai(), encoding="utf-8")
+    return Catalog.load(forms, strict=True)
+
+
+def catalog_up_to(year: int):
+    """The loaded forms without any yearly form of a later year (a test of "no next year's form
+    yet" holds however many forms forms/ ships)."""
+    from clusterdesk.model.form import Catalog, default_catalog
+
+    return Catalog({f.id: f for f in default_catalog() if not (f.form.family and f.form.year > year)})
+
+
+def forms_folder_up_to(tmp_path: Path, year: int) -> Path:
+    """A copy of forms/ without the yearly forms of a later year (for CLUSTERDESK_FORMS)."""
+    import shutil
+
+    from clusterdesk.model.form import load_form
+
+    forms = tmp_path / "forms-up-to"
+    shutil.copytree(FORMS, forms)
+    for p in forms.glob("*.yaml"):
+        f = load_form(p).form
+        if f.family and f.year > year:
+            p.unlink()
+    return forms

@@ -13,6 +13,7 @@ from clusterdesk.annual import AnnualError, achievement, carried, create_annual,
 from clusterdesk.model.form import Catalog
 from clusterdesk.service import DraftSession, load_answers
 from clusterdesk.templates import import_file
+from authoring_support import catalog_up_to, catalog_with_next_year, forms_folder_up_to
 from cd_support import DEMO, ROOT
 from cd_support import run_cli as run
 
@@ -130,16 +131,8 @@ def test_unknown_source_or_year_is_refused(store, app_id):
 
 @pytest.fixture()
 def catalog_with_2024(tmp_path):
-    """Next year's notice is a new definition file: make one by shifting the 2023 file's years."""
-    forms = tmp_path / "forms"
-    shutil.copytree(ROOT / "forms", forms)
-    text = (forms / "sh-2023-annual-report.yaml").read_text(encoding="utf-8")
-    head, tail = text.split("\nfamily:", 1)
-    shift = lambda t: re.sub(r"20(2[3-5])", lambda m: f"20{int(m.group(1)) + 1}", t)  # noqa: E731
-    head = shift(head)  # labels, ids, year columns of the form itself
-    tail = re.sub(r"\.2023\}", ".2024}", tail).replace("work.plan_2024", "work.plan_2025")  # the rest as written
-    (forms / "sh-2024-annual-report.yaml").write_text(head + "\nfamily:" + tail, encoding="utf-8")
-    return Catalog.load(forms)
+    """Next year's notice is a new definition file (made from the 2023 file as the author's guide says)."""
+    return catalog_with_next_year(tmp_path)
 
 
 def test_roll_over_to_next_year(store, catalog_with_2024):
@@ -170,10 +163,11 @@ def test_roll_over_to_next_year(store, catalog_with_2024):
 
 def test_roll_over_without_next_years_form(store, report_id):
     with pytest.raises(AnnualError, match="尚无 2024 年度"):
-        roll_over(store, report_id)
+        roll_over(store, report_id, catalog_up_to(2023))
 
 
-def test_cli_annual_targets_next_year(tmp_path):
+def test_cli_annual_targets_next_year(tmp_path, monkeypatch):
+    monkeypatch.setenv("CLUSTERDESK_FORMS", str(forms_folder_up_to(tmp_path, 2023)))  # no 2024 form yet
     db = tmp_path / "d.db"
     app = run("import", str(DEMO / "cq-2024-application.json"), db=db).stdout.strip()
     p = run("annual", app, "--form", "sh-2023-annual-report", "--year", "2023", db=db)

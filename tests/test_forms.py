@@ -28,7 +28,10 @@ SEEDS = FORMS / "sources"
 CQ_SEED = "cq-2024-notice.txt"  # 渝经信中小〔2024〕7号
 SH_SEED = "sh-2024-notice.txt"  # 沪经信企〔2024〕190号
 
-FORM_IDS = {"cq-2024-application", "cq-2024-summary", "sh-2023-annual-report", "sh-2023-district-summary"}
+# The four official documents the seeds hold; forms/ may hold more (next year's, another province's):
+# the tests of every form derive the list from the folder.
+OFFICIAL = {"cq-2024-application", "cq-2024-summary", "sh-2023-annual-report", "sh-2023-district-summary"}
+FORM_IDS = {p.stem for p in FORMS.glob("*.yaml")}
 
 WS = re.compile(r"\s+")
 
@@ -43,7 +46,7 @@ def forms_catalog() -> Catalog:
 
 def test_every_definition_loads_and_the_catalog_is_complete(forms_catalog: Catalog) -> None:
     files = sorted(FORMS.glob("*.yaml"))
-    assert len(files) == len(FORM_IDS), [p.name for p in files]
+    assert OFFICIAL <= FORM_IDS
     assert {fd.id for fd in forms_catalog} == FORM_IDS
     for p in files:
         fd = load_form(p)

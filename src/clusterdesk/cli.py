@@ -119,7 +119,7 @@ def cmd_forms(args: argparse.Namespace) -> int:
         where = origin.label if origin.kind == "shipped" else f"{origin.label} {origin.path}"
         _out(f"{fd.id}\t{fd.title}\t{fd.form.issuer}\t{fd.form.year}\t版本 {fd.version}\t{where}")
     user = user_forms_dir()
-    if user is not None and not any(catalog.origin(f.id).kind == "installed" for f in catalog):
+    if user is not None and not (user.is_dir() and any(user.glob("*.yaml"))):
         _err(f"提示：安装的表单放在 {user}（clusterdesk forms install 文件.yaml）")
     return EXIT_OK
 

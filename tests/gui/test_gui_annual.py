@@ -20,18 +20,11 @@ REPORT = "sh-2023-annual-report"
 
 @pytest.fixture()
 def catalog_2024(tmp_path):
-    """Next year's notice as a new definition file, made by shifting the 2023 file's years
-    (as tests/test_annual.py does)."""
-    from clusterdesk.model.form import Catalog
+    """Next year's notice as a new definition file (made from the 2023 file as the author's guide says)."""
+    from authoring_support import catalog_with_next_year
 
-    forms = tmp_path / "forms"
-    shutil.copytree(ROOT / "forms", forms)
-    text = (forms / f"{REPORT}.yaml").read_text(encoding="utf-8")
-    head, tail = text.split("\nfamily:", 1)
-    head = re.sub(r"20(2[3-5])", lambda m: f"20{int(m.group(1)) + 1}", head)
-    tail = re.sub(r"\.2023\}", ".2024}", tail).replace("work.plan_2024", "work.plan_2025")
-    (forms / "sh-2024-annual-report.yaml").write_text(head + "\nfamily:" + tail, encoding="utf-8")
-    return Catalog.load(forms)
+    return catalog_with_next_year(tmp_path)
+
 
 
 @pytest.fixture()
@@ -124,7 +117,8 @@ def test_new_report_from_the_start_screen_shows_where_values_came_from(qtbot, ma
                                                                        choose):
     start = make_start()
     info, win = _new_report(qtbot, start, store, demo_draft)
-    assert choose["forms"] == [REPORT] and choose["default_year"] == 2023
+    offered = [f.id for f in start.catalog if any(pf.source_form == "cq-2024-application" for pf in f.form.prefill)]
+    assert choose["forms"] == offered and REPORT in offered and choose["default_year"] == 2023
     assert info.form_id == REPORT and info.linked_draft_id == demo_draft
     assert start.selected_id() == info.id and start.next_year_button.isEnabled()
     assert not start.annual_button.isEnabled()  # a report is not an application
@@ -291,7 +285,9 @@ def test_achievement_view_and_chart_follow_the_numbers(qtbot, make_start, store,
 
 
 def test_next_year_without_next_years_form_says_so(qtbot, make_start, store, demo_draft, choose, messages):
-    start = make_start()
+    from authoring_support import catalog_up_to
+
+    start = make_start(catalog_up_to(2023))  # however many forms forms/ ships: none for 2024 here
     info, _win = _new_report(qtbot, start, store, demo_draft)
     start.refresh(info.id)
     assert start.next_year_button.isEnabled()

@@ -817,17 +817,29 @@ def _cross_form_lines(forms: dict[str, FormDef], order: list[str]) -> list[tuple
     return out
 
 
-_default_catalog: tuple[tuple[str, str], Catalog] | None = None
+_default_catalog: tuple[tuple[Any, ...], Catalog] | None = None
+
+
+def _folder_state(folder: Path | None) -> tuple[tuple[str, int, int], ...]:
+    """The definition files of a folder with their times and sizes: what the catalog was loaded from."""
+    if folder is None:
+        return ()
+    try:
+        return tuple(sorted((p.name, st.st_mtime_ns, st.st_size)
+                            for p in folder.glob("*.yaml") for st in [p.stat()]))
+    except OSError:
+        return ()
 
 
 def default_catalog() -> Catalog:
     """The shipped forms and the ones installed in the data folder in use (see
-    :func:`clusterdesk.paths.user_forms_dir`), loaded once per process and folder."""
+    :func:`clusterdesk.paths.user_forms_dir`), loaded once per process, folder and state of the
+    installed files (a form installed by another window or the command line is seen)."""
     global _default_catalog
     from clusterdesk.paths import forms_dir, user_forms_dir
 
     user = user_forms_dir()
-    key = (str(forms_dir()), str(user))
+    key = (str(forms_dir()), str(user), _folder_state(user))
     if _default_catalog is None or _default_catalog[0] != key:
         _default_catalog = (key, Catalog.load(forms_dir(), user_folder=user))
     return _default_catalog[1]

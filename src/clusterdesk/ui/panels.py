@@ -516,6 +516,10 @@ class ExportDialog(QDialog):
         self._busy = False
         self._tick.stop()
         self._set_running(False)
+        if getattr(self, "_retry_overwrite", False):
+            self._retry_overwrite = False
+            self._export(overwrite=True)
+            return
         if self.open_folder_button.isHidden():
             self.export_button.setFocus()  # cancelled or failed: Enter tries again
 
@@ -550,8 +554,7 @@ class ExportDialog(QDialog):
             s = self.ctl.session
             e.owner_title = owner_title(s.store, e.owner, s.catalog)
             self.message.setText(e.text() + "。")
-            if self.confirm_overwrite(e):
-                self._export(overwrite=True)
+            self._retry_overwrite = self.confirm_overwrite(e)  # started again once this run has ended
             return
         problems = getattr(e, "problems", None)
         if problems is not None:
