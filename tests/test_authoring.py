@@ -287,3 +287,43 @@ def test_another_provinces_application_is_a_file_the_user_installs(tmp_path, dat
     got = _ok(run("import-package", str(pkg), db=other)).split()[0]
     again = json.loads(_ok(run("dump", got, db=other)))
     assert again["answers"] == dumped["answers"]
+
+
+# -- an export never replaces another draft's files without asking ----------------------------------------
+
+
+def test_export_refuses_to_replace_another_drafts_files_unless_told(tmp_path):
+    db = tmp_path / "d.sqlite3"
+    a = _ok(run("import", str(DEMO / "cq-2024-application.json"), db=db)).strip()
+    b = _ok(run("import", str(DEMO / "cq-2024-application.json"), db=db)).strip()  # the same cluster again
+    out = tmp_path / "导出"
+    files = _ok(run("export", a, "--no-pdf", "--out", str(out), db=db)).split()
+    before = {f: Path(f).read_bytes() for f in files}
+    _ok(run("export", a, "--no-pdf", "--out", str(out), db=db))  # its own files: replaced without a word
+    p = run("export", b, "--no-pdf", "--out", str(out), db=db)
+    assert p.returncode == 2 and p.stdout == ""
+    assert p.stderr.startswith("保存位置已有草稿“重庆市中小企业特色产业集群（永川数控机床产业）”导出的同名文件：")
+    assert p.stderr.strip().endswith("（加 --overwrite 覆盖）") and len(p.stderr.splitlines()) == 1
+    assert all(Path(f).exists() for f in before)
+    # a filled template has no draft of its own: another draft's files are not replaced either
+    p = run("export", str(DEMO / "cq-2024-application.json"), "--no-pdf", "--out", str(out), db=db)
+    assert p.returncode == 2 and "同名文件" in p.stderr
+    replaced = _ok(run("export", b, "--no-pdf", "--out", str(out), "--overwrite", db=db)).split()
+    assert sorted(replaced) == sorted(files)
+
+
+def test_a_template_of_an_older_version_imports_into_the_new_one(tmp_path, data_dir):
+    from clusterdesk.model.form import default_catalog
+    from clusterdesk.templates import read_filled
+
+    v1 = json.loads((DEMO / "cq-2024-application.json").read_text(encoding="utf-8"))
+    (data_dir / "forms").mkdir()
+    (data_dir / "forms" / "cq-2024-application.yaml").write_text(renamed_version(), encoding="utf-8")
+    assert default_catalog().get("cq-2024-application").version == 2
+    src = tmp_path / "v1.json"
+    src.write_text(json.dumps({**v1, "evidence": {}}, ensure_ascii=False), encoding="utf-8")
+    filled = read_filled(src)
+    assert filled.answers["industry.gross_output.2023"] is not None
+    assert not [k for k in filled.answers if "total_output" in k]
+    assert filled.retired == {"digital.software_rising": {
+        "value": "是", "version": 1, "label": "四、数字化升级情况 · 工业软件应用率稳步提升"}}

@@ -526,17 +526,27 @@ def create_draft(store: Store, form: FormDef, title: str | None = None) -> Draft
 def linked_answers(store: Store, info: DraftInfo, form: FormDef, catalog: Catalog) -> dict[str, Answers]:
     """The answers of the draft this one was prefilled from (e.g. the application of an annual
     report), keyed by the prefill id, so rules can check values against it."""
-    if info.linked_draft_id is None or not form.form.prefill:
-        return {}
-    try:
-        src_info = store.get_draft(info.linked_draft_id)
-    except Exception:  # the application was deleted: nothing to compare with
+    if not form.form.prefill:
         return {}
     out: dict[str, Answers] = {}
+
+    def source(draft_id: Any) -> DraftInfo | None:
+        try:
+            return store.get_draft(draft_id) if isinstance(draft_id, int) else None
+        except Exception:  # the source was deleted: nothing to compare with
+            return None
+
+    src_info = source(info.linked_draft_id)
+    previous = None
+    if any(pf.previous_year for pf in form.form.prefill):  # last year's report (复制为下一年度)
+        previous = source(((store.get_meta(info.id) or {}).get("annual") or {}).get("previous"))
     for pf in form.form.prefill:
-        if not pf.previous_year and pf.source_form == src_info.form_id and src_info.form_id in catalog:
-            src_form = catalog.get(src_info.form_id)
-            out[pf.id] = Answers(src_form, store.get_answers(src_info.id), store.get_notes(src_info.id))
+        src = previous if pf.previous_year else src_info
+        if src is None or src.form_id not in catalog:
+            continue
+        src_form = catalog.get(src.form_id)
+        if (src_form.form.family == pf.source_form) if pf.previous_year else (pf.source_form == src.form_id):
+            out[pf.id] = Answers(src_form, store.get_answers(src.id), store.get_notes(src.id))
     return out
 
 
