@@ -312,18 +312,54 @@ def test_export_refuses_to_replace_another_drafts_files_unless_told(tmp_path):
     assert sorted(replaced) == sorted(files)
 
 
-def test_a_template_of_an_older_version_imports_into_the_new_one(tmp_path, data_dir):
-    from clusterdesk.model.form import default_catalog
-    from clusterdesk.templates import read_filled
+@pytest.mark.parametrize("suffix", [".json", ".xlsx"])
+def test_a_template_of_an_older_version_imports_into_the_new_one(tmp_path, data_dir, suffix):
+    """A template filled on version 1 (evidence beside it), imported after version 2 is installed:
+    renamed fields (a number, and boxes with their evidence) move, the gone field is kept as 旧版本内容."""
+    import shutil
+
+    from clusterdesk.model.form import Catalog
+    from clusterdesk.templates import _write_xlsx_template
 
     v1 = json.loads((DEMO / "cq-2024-application.json").read_text(encoding="utf-8"))
-    (data_dir / "forms").mkdir()
-    (data_dir / "forms" / "cq-2024-application.yaml").write_text(renamed_version(), encoding="utf-8")
-    assert default_catalog().get("cq-2024-application").version == 2
-    src = tmp_path / "v1.json"
-    src.write_text(json.dumps({**v1, "evidence": {}}, ensure_ascii=False), encoding="utf-8")
-    filled = read_filled(src)
-    assert filled.answers["industry.gross_output.2023"] is not None
-    assert not [k for k in filled.answers if "total_output" in k]
-    assert filled.retired == {"digital.software_rising": {
+    shutil.copytree(DEMO / "evidence", tmp_path / "evidence")
+    src = tmp_path / f"v1{suffix}"
+    if suffix == ".json":
+        src.write_text(json.dumps(v1, ensure_ascii=False), encoding="utf-8")
+    else:  # the Excel template of version 1, filled
+        form1 = Catalog.load(FORMS, strict=True).get("cq-2024-application")
+        _write_xlsx_template(form1, src, v1["answers"])
+    db = data_dir / "d.sqlite3"
+    (tmp_path / "v2").mkdir()
+    _install(db, _file(tmp_path / "v2", "cq-2024-application.yaml", renamed_version()))
+    did = _ok(run("import", str(src), db=db)).strip()
+    dumped = json.loads(_ok(run("dump", did, db=db)))
+    assert dumped["version"] == 2
+    a = dumped["answers"]
+    assert [a[f"industry.gross_output.{y}"] for y in (2021, 2022, 2023)] == \
+        [v1["answers"][f"industry.total_output.{y}"] for y in (2021, 2022, 2023)]
+    assert sorted(a["industry.chain_tasks"]) == sorted(v1["answers"]["industry.chain_work"])
+    assert not [k for k in a if "total_output" in k or "chain_work" in k or "software_rising" in k]
+    assert dumped["retired"] == {"digital.software_rising": {
         "value": "是", "version": 1, "label": "四、数字化升级情况 · 工业软件应用率稳步提升"}}
+    if suffix == ".json":  # the evidence of the renamed boxes moved with them
+        assert set(dumped["evidence_index"]["industry.chain_tasks"]) == set(v1["evidence"]["industry.chain_work"])
+    assert "共 0 个错误" in _ok(run("validate", did, db=db))
+
+
+def test_a_renamed_field_of_the_application_leaves_the_report_that_prefills_from_it_working(tmp_path, data_dir):
+    """Version 2 of the application renames 集群总产值 (total_output → gross_output); the shipped annual
+    report still names the old id in its prefill. It stays loaded, and its prefill follows the rename."""
+    db = data_dir / "d.sqlite3"
+    (tmp_path / "v2").mkdir()
+    _install(db, _file(tmp_path / "v2", "cq-2024-application.yaml", renamed_version()))
+    p = run("forms", db=db)
+    assert p.returncode == 0 and p.stderr == "" and "sh-2023-annual-report\t" in p.stdout
+    assert run("forms", "check", db=db).returncode == 0
+    demo = json.loads((DEMO / "cq-2024-application.json").read_text(encoding="utf-8"))["answers"]
+    app = _ok(run("import", str(DEMO / "cq-2024-application.json"), db=db)).strip()
+    out = _ok(run("annual", app, "--form", "sh-2023-annual-report", "--year", "2023", db=db))
+    rep = out.splitlines()[0]
+    assert "industry.total_output.2023\t← 申报材料" in out
+    dumped = json.loads(_ok(run("dump", rep, db=db)))
+    assert dumped["answers"]["industry.total_output.2023"] == demo["industry.total_output.2023"]

@@ -317,14 +317,15 @@ def _read_xlsx(path: Path, catalog: Catalog) -> dict[str, Any]:
             continue
         key = str(key)
         val = row[val_col]
-        if form is not None and form.has_cell(key) and form.cell(key).field.type == "boxes":
+        cur = form.current_key(key) if form is not None else None  # an older version's key: its field now
+        if cur is not None and form.cell(cur).field.type == "boxes":  # type: ignore[union-attr]
             lst = boxes.setdefault(key, [])
             if is_non_finite(val):  # 1E999 in a tick cell: refused by parse, never a tick
                 lst.append(val)
             elif val not in (None, "") and str(val).strip() not in ("", "否", "×"):
                 lst.append(str(row[col_col]))
             continue
-        if form is not None and form.has_cell(key) and form.cell(key).field.type == "repeat":
+        if cur is not None and form.cell(cur).field.type == "repeat":  # type: ignore[union-attr]
             continue
         if val is not None and val != "":
             answers[key] = val
@@ -426,6 +427,8 @@ def read_filled(path: Path | str, catalog: Catalog | None = None) -> Filled:
     links = 0
     checked: dict[Path, int | str] = {}  # each file once: its size, or why it is refused
     for key, by_opt in ev_in.items():
+        if isinstance(key, str) and v < form.version:  # an older version's field: its evidence moves with it
+            key = form.current_key(key) or key
         if not isinstance(key, str) or not form.has_cell(key) or form.cell(key).field.evidence == "none":
             problems.append(f"{name}：evidence 中的栏目“{key}”不需要佐证材料或不存在")
             continue

@@ -13,11 +13,9 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
-
 
 from authoring_support import FORMS, next_year_shanghai, renamed_version  # noqa: E402
 from cd_support import DEMO  # noqa: E402
@@ -188,6 +186,7 @@ def test_install_from_the_file_menu(app, qtbot, store, data_dir, show_window, mo
 def test_export_asks_before_replacing_another_drafts_files(app, qtbot, store, open_window, demo_draft, tmp_path,
                                                            monkeypatch):
     from clusterdesk.export.api import file_owner
+    from clusterdesk.ui.qt import Qt
 
     twin = store.duplicate_draft(demo_draft, "副本").id  # same cluster name: the same file names
     out = tmp_path / "导出"
@@ -220,5 +219,3 @@ def test_export_asks_before_replacing_another_drafts_files(app, qtbot, store, op
     assert file_owner(docx) == store.get_draft(twin).uuid
     dlg.close()
 
-
-from clusterdesk.ui.qt import Qt  # noqa: E402

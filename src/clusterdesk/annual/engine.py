@@ -81,21 +81,24 @@ def carry_values(form: FormDef, pf: Prefill, source: Answers, year: int) -> tupl
             values[key] = parsed
             sources[key] = {"prefill": pf.id, "from": where, "value": parsed}
 
+    src_key_of = source.current  # the source may be a later version that renamed a field (renamed_from)
     for f in pf.fields:
-        v = E.evaluate(f.expr, source.value)
+        v = E.evaluate(f.expr, source.value)  # Answers reads a renamed field under its old id too
         if v is None:
             continue
-        refs = E.refs(f.expr)
+        refs = [src_key_of(r) for r in E.refs(f.expr)]
         put(f.to, v, source.form.cell(refs[0]).where if refs and source.form.has_cell(refs[0]) else f.expr)
     for sy in pf.same_year:
-        for to_key, src_key in _same_year_cells(form, source, sy.to, sy.from_, year):
+        from_ = source.form.renames.get(sy.from_, sy.from_)
+        for to_key, src_key in _same_year_cells(form, source, sy.to, from_, year):
             v = source.value(src_key)
             if v is not None:
                 put(to_key, v, source.form.cell(src_key).where)
     for t in pf.tables:
         _, table = form.field(t.to)
-        src_table = source.form.cell(t.source).field
-        src_rows = {r.get("key"): r for r in (source.typed(t.source) or []) if isinstance(r, dict)}
+        t_source = src_key_of(t.source)
+        src_table = source.form.cell(t_source).field
+        src_rows = {r.get("key"): r for r in (source.typed(t_source) or []) if isinstance(r, dict)}
         rows: list[dict[str, Any]] = []
         for fixed in table.fixed_rows:
             row: dict[str, Any] = {"key": fixed["key"]}
@@ -111,7 +114,7 @@ def carry_values(form: FormDef, pf: Prefill, source: Answers, year: int) -> tupl
                     name = row_name(src_table, src) or fixed["key"]
                     sources[f"{t.to}[{fixed['key']}].{col}"] = {
                         "prefill": pf.id, "value": src[src_col],
-                        "from": f"{source.form.cell(t.source).where} · {name} · {col_label}"}
+                        "from": f"{source.form.cell(t_source).where} · {name} · {col_label}"}
             rows.append(row)
         values[t.to] = parse_cell(form, t.to, rows)
     return values, sources
@@ -298,7 +301,7 @@ def progress(store: Any, draft_id: int, catalog: Catalog | None = None) -> list[
             continue
         baseline = src.form.form.targets.baseline_column if src.form.form.targets else None
         for t in pf.tables:
-            src_table = src.form.cell(t.source).field
+            src_table = src.form.cell(src.current(t.source)).field
             for row in src.typed(t.source) or []:
                 if not isinstance(row, dict) or not row.get("key") or row["key"] in qualitative:
                     continue  # qualitative rows have no numbers to chart

@@ -535,13 +535,13 @@ def _cross_form_check(forms: dict[str, FormDef]) -> list[tuple[str, str]]:
                 continue
             for j, f in enumerate(pf.fields):
                 for r in E.refs(f.expr):
-                    if not src.has_cell(r):
+                    if src.current_key(r) is None:  # renamed_from in a later source version: still found
                         problems.append((fd.id, f"{name}: prefill[{i}]({pf.id}).fields[{j}].expr: “{src.id}”中没有栏目 ${{{r}}}"))
             for j, t in enumerate(pf.tables):
-                if not src.has_cell(t.source):
+                if src.current_key(t.source) is None:
                     problems.append((fd.id, f"{name}: prefill[{i}]({pf.id}).tables[{j}].source: “{src.id}”中没有栏目“{t.source}”"))
             for j, sy in enumerate(pf.same_year):
-                if not src.has_field(sy.from_):
+                if not src.has_field(src.renames.get(sy.from_, sy.from_)):
                     problems.append((fd.id, f"{name}: prefill[{i}]({pf.id}).same_year[{j}].from: “{src.id}”中没有栏目“{sy.from_}”"))
     return problems
 

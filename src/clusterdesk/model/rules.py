@@ -52,8 +52,13 @@ class Answers:
         for k, o in evidence:
             self.evidence[(k, o)] = self.evidence.get((k, o), 0) + 1
 
+    def current(self, key: str) -> str:
+        """The key itself, or, for a key of an earlier version (a linked draft read through another
+        form's prefill), the cell of the field renamed from it (``renamed_from``)."""
+        return key if self.form.has_cell(key) else (self.form.current_key(key) or key)
+
     def typed(self, key: str) -> Any:
-        return self.raw.get(key)
+        return self.raw.get(self.current(key))
 
     def computed(self, key: str) -> Any:
         """The value the cell's calculation (or its default) gives (Decimal, str) or None."""
@@ -73,6 +78,7 @@ class Answers:
     def value(self, key: str) -> Any:
         """Effective value: what was typed, else what is computed (or the default). Repeat fields
         give their rows."""
+        key = self.current(key)
         v = self.raw.get(key)
         if v is not None:
             return v
@@ -590,7 +596,7 @@ def cross_form_problems(form: FormDef, ans: Answers) -> list[tuple[str, str, str
                     if declared in (None, "") or typed in (None, ""):
                         continue
                     if not same_value(typed, declared):
-                        name = row_name(table, row) or row_name(src.form.cell(t.source).field,
+                        name = row_name(table, row) or row_name(src.form.cell(src.current(t.source)).field,
                                                                   src_rows[row["key"]]) or row["key"]
                         col_label = next((c.label for c in table.columns if c.id == col), col)
                         out.append(("error", t.to,
