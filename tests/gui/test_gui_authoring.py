@@ -219,3 +219,63 @@ def test_export_asks_before_replacing_another_drafts_files(app, qtbot, store, op
     assert file_owner(docx) == store.get_draft(twin).uuid
     dlg.close()
 
+
+
+def test_another_provinces_form_installed_filled_and_exported_in_the_gui(app, qtbot, store, data_dir, show_window,
+                                                                         monkeypatch, tmp_path):
+    """甲省's application, as its cluster office would have it: 文件 → 安装表单定义…, 文件 → 从填好的模板导入…
+    (the filled Excel/JSON template), one answer typed over in the wizard, 导出…, and the Word file read
+    back: 甲省's titles and the typed answer, none of Chongqing's."""
+    from docx import Document
+    from gui_helpers import type_text
+
+    from authoring_support import synthetic_key, synthetic_province, write_synthetic_template
+    from clusterdesk.model.form import default_catalog
+    from clusterdesk.ui import start as start_mod
+    from clusterdesk.ui.qt import Qt
+    from clusterdesk.ui.start import StartWindow
+
+    win = show_window(StartWindow(store, default_catalog()))
+    new = tmp_path / "jia-2025-application.yaml"
+    new.write_text(synthetic_province(), encoding="utf-8")
+    monkeypatch.setattr(start_mod.QMessageBox, "information", staticmethod(lambda *a: None))
+    monkeypatch.setattr(start_mod.QFileDialog, "getOpenFileNames", staticmethod(lambda *a, **k: ([str(new)], "")))
+    win.install_forms_action.trigger()
+    assert "jia-2025-application" in win.catalog
+    filled = write_synthetic_template(tmp_path / "填好")
+    monkeypatch.setattr(start_mod.QFileDialog, "getOpenFileName", staticmethod(lambda *a, **k: (str(filled), "")))
+    win.menu_actions["从填好的模板导入…"].trigger()
+    (did, dw), = win.windows.items()
+    qtbot.waitExposed(dw)
+    dw.activateWindow()
+    qtbot.waitUntil(dw.isActiveWindow)
+    assert dw.form.id == "jia-2025-application"
+
+    key = synthetic_key("cover.contact")
+    assert dw.jump_to(key)
+    ed = dw.current_page().editor_for_key(key)
+    qtbot.mouseClick(ed.edit, Qt.MouseButton.LeftButton)
+    ed.edit.selectAll()
+    qtbot.keyClick(ed.edit, Qt.Key.Key_Delete)
+    type_text(qtbot, ed.edit, "李雷；联系电话：0851-88886666")
+    qtbot.keyClick(ed.edit, Qt.Key.Key_Tab)
+    assert ed.edit.text() == "李雷；联系电话：0851-88886666"
+    qtbot.waitUntil(lambda: store.get_answers(did)[key] == "李雷；联系电话：0851-88886666")
+
+    out = tmp_path / "导出"
+    out.mkdir()
+    dw.export_action.trigger()
+    dlg = dw.export_dialog
+    dlg.folder.setText(str(out))
+    dlg.pdf.setChecked(False)
+    qtbot.mouseClick(dlg.export_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not dlg.running() and not dlg.progress.isVisible(), timeout=120_000)
+    assert "已导出" in dlg.message.text()
+    dlg.close()
+    docx = out / "甲省中小企业特色产业集群（永川数控机床产业）-集群申报表.docx"
+    doc = Document(str(docx))
+    text = "\n".join([p.text for p in doc.paragraphs]
+                     + [c.text for t in doc.tables for r in t.rows for c in r.cells])
+    assert "甲省中小企业特色产业集群申报表" in text and "甲省经济和信息化厅 制" in text
+    assert "李雷；联系电话：0851-88886666" in text and "李明 023-49881234" not in text
+    assert "重庆市中小企业特色产业集群申报表" not in text and "重庆市经济和信息化委员会" not in text
