@@ -129,7 +129,7 @@ class RetiredPanel(QWidget):
         lay = QVBoxLayout(self)
         lay.setContentsMargins(8, 8, 8, 8)
         self.intro = style.label("以下内容填写于表单的旧版本，新版本中已没有对应的栏目。内容已保留在草稿中，"
-                                 "可选中后复制到新的栏目；导出和打包不会遗漏它们。", "help")
+                                 "可选中后复制到新的栏目；数据包会带上它们，打印版和可编辑版不含这些内容。", "help")
         lay.addWidget(self.intro)
         self.text = QPlainTextEdit()
         self.text.setReadOnly(True)
