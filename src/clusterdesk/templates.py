@@ -310,6 +310,7 @@ def _read_xlsx(path: Path, catalog: Catalog) -> dict[str, Any]:
     form_id = str(meta["form"])
     boxes: dict[str, list[str]] = {}
     form = catalog.get(form_id) if form_id in catalog else None
+    gone: dict[str, list[tuple[Any, Any]]] = {}  # (列, 填写值) of keys this version no longer has
     for row in main[1:]:
         row = list(row) + [None] * (len(header) - len(row))
         key = row[id_col]
@@ -327,8 +328,17 @@ def _read_xlsx(path: Path, catalog: Catalog) -> dict[str, Any]:
             continue
         if cur is not None and form.cell(cur).field.type == "repeat":  # type: ignore[union-attr]
             continue
+        if form is not None and cur is None:
+            gone.setdefault(key, []).append((row[col_col], val))
+            continue
         if val is not None and val != "":
             answers[key] = val
+    for key, rows in gone.items():  # a field an older version had: a key on several rows is its boxes
+        if len(rows) > 1:
+            if ticked := [str(c) for c, v in rows if v not in (None, "") and str(v).strip() not in ("否", "×")]:
+                boxes[key] = ticked
+        elif rows[0][1] not in (None, ""):
+            answers[key] = rows[0][1]
     answers.update(boxes)
     try:
         repeat_sheets = json.loads(meta.get("repeat_sheets") or "{}")
