@@ -234,6 +234,7 @@ def test_argparse_is_left_as_it_was_for_other_code():
     ("表单.yaml", "id: x\n\tversion: 1\n", " YAML 格式错误 第 2 行：不能用 Tab 缩进，请用空格"),
     ("表单.yaml", 'id: "x\n', " YAML 格式错误 第 2 行：文件意外结束"),
     ("表单.yaml", "a:\n  - 1\n - 2\n", " YAML 格式错误 第 3 行：缩进不一致"),
+    ("表单.yaml", "a: &x [1, 2]\nb: *x\n", " 不能使用 YAML 别名（*名称），请把内容直接写出"),
 ])
 def test_the_parsers_detail_is_chinese(tmp_path, name, text, expected):
     f = tmp_path / name

@@ -166,6 +166,44 @@ def test_gui_starts_and_quits_offscreen(bundle, work, exe):
     assert "集群申报助手" in windows, windows
 
 
+def _median(values: list[float]) -> float:
+    return sorted(values)[len(values) // 2]
+
+
+def test_frozen_start_times_and_size_printed(bundle, tmp_path, capsys):
+    """The frozen program's start → start window, → first section of the demo ready for typing, and
+    `forms`, medians of 3 (printed, not asserted: the machine is shared); the bundle ≤ 150 MB."""
+    import time
+
+    db = tmp_path / "数据" / "clusterdesk.sqlite3"
+    db.parent.mkdir()
+    cli = [str(bundle / CLI_NAME), "--db", str(db)]
+
+    def go(*args: str, **env: str) -> tuple[float, str]:
+        t0 = time.time()
+        p = subprocess.run([*cli, *args], cwd=tmp_path, env=_env(**env), capture_output=True, text=True,
+                           encoding="utf-8", errors="replace", timeout=120)
+        return t0, ok(p)
+
+    draft_id = go("import", str(bundled(bundle, "demo/cq-2024-application.json")))[1].strip()
+    forms, start, first = [], [], []
+    for _ in range(3):
+        t0, out = go("forms")
+        forms.append(time.time() - t0)
+        assert {ln.split("\t")[0] for ln in out.strip().splitlines()} == FORM_IDS
+        t0, out = go(QT_QPA_PLATFORM="offscreen", CLUSTERDESK_SMOKE_OPEN=draft_id)
+        marks = dict(ln.split(": ", 1) for ln in out.splitlines() if ln.startswith("smoke-"))
+        assert marks["smoke-first-section"].endswith(" ready"), out
+        start.append(float(marks["smoke-start-window"]) - t0)
+        first.append(float(marks["smoke-first-section"].split()[0]) - t0)
+    size = sum(f.stat().st_size for f in bundle.rglob("*") if f.is_file() and not f.is_symlink())
+    with capsys.disabled():
+        print(f"\nfrozen program, medians of 3: start → start window {_median(start):.2f} s; "
+              f"start → first section of the demo ready {_median(first):.2f} s; "
+              f"`clusterdesk forms` {_median(forms):.2f} s; bundle {size / 2**20:.0f} MB")
+    assert size <= 150 * 2**20, f"bundle {size / 2**20:.0f} MB > 150 MB"
+
+
 def test_gui_with_a_damaged_database_explains_and_leaves_it_alone(bundle, work):
     """The start-up message box is modal; the smoke hook closes it like a user clicking 退出."""
     db = work / "坏的.sqlite3"

@@ -561,6 +561,18 @@ def test_models_match_migrated_schema(store):
     assert raw_query(store.path, "PRAGMA application_id") == [(migrations.APPLICATION_ID,)]
 
 
+def test_rows_read_with_plain_sql_are_the_model_columns():
+    """Listing drafts and reading evidence select the columns the public records name, without
+    SQLModel: those names are exactly the tables' columns (an evidence record adds its file's size)."""
+    from sqlmodel import SQLModel
+
+    from clusterdesk.store.db import _DraftRecord, _EvidenceRecord
+
+    tables = SQLModel.metadata.tables
+    assert set(_DraftRecord._fields) == {c.name for c in tables["draft"].columns}
+    assert set(_EvidenceRecord._fields) == {c.name for c in tables["evidence"].columns}
+
+
 # --------------------------------------------------------------------------- migrations
 
 

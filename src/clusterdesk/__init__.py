@@ -4,11 +4,9 @@ The core (model, rules, store, export, packages, command line) imports no Qt; th
 ``clusterdesk.ui`` and is a thin layer over it.
 """
 
-from importlib import metadata as _md
-
-try:
-    __version__ = _md.version("clusterdesk")
-except _md.PackageNotFoundError:  # running from a bundle without metadata
-    __version__ = "0.1.0"
+# The one place the version is written: pyproject.toml reads it from here (setuptools' dynamic
+# version), and every start reads it without asking importlib.metadata (which costs a start of
+# the command line more than the rest of ``clusterdesk --help``).
+__version__ = "0.1.0"
 
 APP_NAME = "集群申报助手"

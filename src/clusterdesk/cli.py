@@ -535,12 +535,19 @@ def _closed_pipe() -> int:
     return EXIT_CLOSED_PIPE
 
 
-def _main(argv: Sequence[str] | None = None) -> int:
-    from clusterdesk.model.form import FormDefinitionError
-    from clusterdesk.service import InputError
-    from clusterdesk.store import StoreError
-    from clusterdesk.templates import TemplateError
+class _NotLoaded(Exception):
+    """Stands for an exception class whose module was never imported: none of it was raised."""
 
+
+def _loaded(module: str, name: str) -> type[BaseException]:
+    """An exception class of ``module`` if the command imported that module. ``_main`` names the
+    classes it catches this way, so that catching them costs no import: a command imports only
+    what it uses (``--help`` and ``forms`` answer without the store's SQLAlchemy, for one)."""
+    mod = sys.modules.get(module)
+    return getattr(mod, name, _NotLoaded) if mod is not None else _NotLoaded
+
+
+def _main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     _load_extensions()
     parser = build_parser()
@@ -560,11 +567,12 @@ def _main(argv: Sequence[str] | None = None) -> int:
         code = args.func(args)
         # A database with damaged values: what could be read was shown, but it must not pass unseen.
         return EXIT_BAD_INPUT if getattr(args, "_damage_shown", False) and code == EXIT_OK else code
-    except (TemplateError, FormDefinitionError, CliError) as e:
+    except (_loaded("clusterdesk.templates", "TemplateError"), _loaded("clusterdesk.model.form", "FormDefinitionError"),
+            CliError) as e:
         for line in getattr(e, "problems", None) or getattr(e, "lines", None) or [str(e)]:
             _err(line)
         return EXIT_BAD_INPUT
-    except (InputError, StoreError, KeyError) as e:
+    except (_loaded("clusterdesk.service", "InputError"), _loaded("clusterdesk.store.db", "StoreError"), KeyError) as e:
         from clusterdesk.store import ValuesDamaged
 
         if isinstance(e, ValuesDamaged):

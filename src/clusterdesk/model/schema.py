@@ -28,7 +28,7 @@ _ID = r"^[a-z][a-z0-9_]*$"
 
 
 class Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
 
 FieldType = Literal[

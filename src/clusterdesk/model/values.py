@@ -275,6 +275,7 @@ def parse_rows(raw: Any, field: Field) -> list[dict[str, Any]] | None:
     if len(raw) > MAX_TABLE_ROWS:
         raise ValueProblem(f"表格最多 {MAX_TABLE_ROWS} 行，这里有 {len(raw)} 行")
     cols = {c.id: c for c in field.columns}
+    specs = {c.id: Spec.of(c) for c in field.columns}  # once per table, not per cell (10,000-row lists)
     fixed = {r["key"] for r in field.fixed_rows}
     out: list[dict[str, Any]] = []
     for i, row in enumerate(raw, start=1):
@@ -291,7 +292,7 @@ def parse_rows(raw: Any, field: Field) -> list[dict[str, Any]] | None:
             if col is None:
                 raise ValueProblem(f"第{i}行：本表没有“{k}”列")
             try:
-                pv = parse(v, Spec.of(col))
+                pv = parse(v, specs[k])
             except ValueProblem as e:
                 raise ValueProblem(f"第{i}行“{col.label}”：{e}") from None
             if pv is not None:

@@ -8,20 +8,25 @@ are thin layers over these functions.
 
 from __future__ import annotations
 
-from .package import (
-    FORMAT,
-    FORMAT_VERSION,
-    MAX_TOTAL_BYTES,
-    DuplicatePackage,
-    ImportOutcome,
-    PackageContents,
-    PackageError,
-    SnapshotOnce,
-    import_package,
-    import_packages,
-    read_package,
-    write_package,
-)
+from typing import TYPE_CHECKING, Any
+
+SUFFIX = ".cdpkg"  # a data package's file name ends so
+
+if TYPE_CHECKING:
+    from .package import (
+        FORMAT,
+        FORMAT_VERSION,
+        MAX_TOTAL_BYTES,
+        DuplicatePackage,
+        ImportOutcome,
+        PackageContents,
+        PackageError,
+        SnapshotOnce,
+        import_package,
+        import_packages,
+        read_package,
+        write_package,
+    )
 
 __all__ = [
     "FORMAT",
@@ -37,3 +42,14 @@ __all__ = [
     "read_package",
     "write_package",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """The names above, from ``.package`` when first asked for: the command line imports this
+    package to register its sub-commands, and ``clusterdesk --help`` must not wait for the
+    package format (and the store and forms it imports)."""
+    if name in __all__:
+        from . import package
+
+        return getattr(package, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

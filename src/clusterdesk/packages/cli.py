@@ -153,7 +153,7 @@ def register(sub: Any, add: Callable[..., argparse.ArgumentParser]) -> None:
     plain_import = sub.choices.get("import")
     if plain_import is not None:  # `clusterdesk import FILE.cdpkg` does the same as import-package
         duplicate_flags(plain_import)
-        from .package import SUFFIX
+        from . import SUFFIX
 
         plain_import.set_defaults(import_package=_translate(cmd_import_package), package_suffix=SUFFIX)
 

@@ -44,7 +44,7 @@ from clusterdesk.service import InputError, evidence_option, parse_answers
 
 FORMAT = "clusterdesk-package"
 FORMAT_VERSION = 1
-SUFFIX = ".cdpkg"
+from . import SUFFIX  # noqa: E402  (defined in __init__, where the command line reads it cheaply)
 
 # Caps on every dimension, each checked before the work it bounds (STYLE.md: "cap the bytes read").
 #: The bytes all members may expand to, as declared (zip bombs); inflating stops there too.

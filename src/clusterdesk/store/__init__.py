@@ -20,6 +20,7 @@ from .db import (
     ValuesDamaged,
     WritesStopped,
     default_db_path,
+    preload_orm,
 )
 from .migrations import SCHEMA_VERSION
 
@@ -41,4 +42,5 @@ __all__ = [
     "SCHEMA_VERSION",
     "default_db_path",
     "EVIDENCE_MAX_BYTES",
+    "preload_orm",
 ]

@@ -53,23 +53,56 @@ import uuid as uuid_module
 import weakref
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import platformdirs
-from sqlalchemy import and_, delete, event, exists, func, insert, update
-from sqlalchemy import exc as sa_exc
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.engine import Connection, Engine, create_engine
-from sqlalchemy.pool import StaticPool
-from sqlmodel import Session, select
 from clusterdesk.fsutil import fsync_dir as _fsync_dir
 from clusterdesk.safeio import open_regular
 
 from . import migrations
-from .models import AnswerRow, BlobRow, DraftRow, EvidenceRow, MetaRow, StoreStateRow
+
+if TYPE_CHECKING:  # at run time _orm() imports these on the store's first write
+    from sqlalchemy import and_, delete, event, exists, func, insert, update
+    from sqlalchemy import exc as sa_exc
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+    from sqlalchemy.engine import Connection, Engine, create_engine
+    from sqlalchemy.pool import StaticPool
+    from sqlmodel import Session, select
+
+    from .models import AnswerRow, BlobRow, DraftRow, EvidenceRow, MetaRow, StoreStateRow
+
+
+def _orm() -> None:
+    """Import SQLAlchemy, SQLModel and the row models (``models.py``) into this module, once.
+
+    Every write goes through SQLModel. Opening and checking a file, listing drafts and reading a
+    draft's values, notes, information and evidence use the sqlite3 connection alone (plain SQL,
+    the same connection and the same transactions), so a process that only reads, such as
+    ``clusterdesk drafts``, the start window and the first page of a draft, does not wait for
+    this import (about half a second, the largest part of starting the program). Called by
+    ``Store._tx`` before any of these names is used; the GUI calls ``preload_orm`` once its
+    first window is shown, so the first keystroke does not wait either."""
+    global and_, delete, event, exists, func, insert, update, sa_exc, sqlite_insert
+    global Connection, Engine, create_engine, StaticPool, Session, select
+    global AnswerRow, BlobRow, DraftRow, EvidenceRow, MetaRow, StoreStateRow
+    if "StoreStateRow" in globals():
+        return
+    from sqlalchemy import and_, delete, event, exists, func, insert, update
+    from sqlalchemy import exc as sa_exc
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+    from sqlalchemy.engine import Connection, Engine, create_engine
+    from sqlalchemy.pool import StaticPool
+    from sqlmodel import Session, select
+
+    from .models import AnswerRow, BlobRow, DraftRow, EvidenceRow, MetaRow, StoreStateRow  # last: marks done
+
+
+def preload_orm() -> None:
+    """Import what writing needs ahead of the first write (see ``_orm``); safe from any thread."""
+    _orm()
 
 __all__ = [
     "EVIDENCE_MAX_BYTES",
@@ -87,6 +120,7 @@ __all__ = [
     "Store",
     "StoreError",
     "default_db_path",
+    "preload_orm",
 ]
 
 EVIDENCE_MAX_BYTES = 200 * 1024 * 1024
@@ -197,6 +231,18 @@ class EvidenceInfo:
     size: int
     added_at: datetime
     position: int
+
+
+# --------------------------------------------------------------------------- rows read with plain SQL
+
+# A row of ``draft`` / ``evidence`` as read with plain SQL (``models.py`` describes the tables): the
+# public records hold the same columns (an evidence record adds its file's size), so their fields
+# name what is selected. tests/test_store.py checks that they match the tables.
+_DraftRecord = NamedTuple("_DraftRecord", [(f.name, Any) for f in fields(DraftInfo)])  # type: ignore[misc]
+_EvidenceRecord = NamedTuple(  # type: ignore[misc]
+    "_EvidenceRecord", [(f.name, Any) for f in fields(EvidenceInfo) if f.name != "size"])
+_DRAFT_SELECT = ", ".join(_DraftRecord._fields)
+_EVIDENCE_SELECT = ", ".join(f'evidence."{name}"' for name in _EvidenceRecord._fields)
 
 
 # What a damaged value is called in messages: the table's own words, then the draft columns'.
@@ -1120,42 +1166,54 @@ class Store:
             _remove_quietly(Path(str(tmp) + "-journal"))
 
     def _connect(self) -> None:
+        """The one sqlite3 connection of this store. Reads use it directly; SQLAlchemy's engine
+        is put over it at the first write (``_orm_conn``)."""
         path = self._path
-
-        def creator() -> sqlite3.Connection:
-            return sqlite3.connect(
-                path, timeout=_BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
-            )
-
-        engine = create_engine("sqlite://", creator=creator, poolclass=StaticPool)
-
-        @event.listens_for(engine, "connect")
-        def _on_connect(dbapi_conn: sqlite3.Connection, _record: object) -> None:
-            dbapi_conn.isolation_level = None
-            dbapi_conn.text_factory = _decode_text  # damaged text is reported, not raised
-            dbapi_conn.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
-            has_tables = dbapi_conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+        raw: sqlite3.Connection | None = None
+        try:
+            raw = sqlite3.connect(path, timeout=_BUSY_TIMEOUT_MS / 1000, isolation_level=None,
+                                  check_same_thread=False)
+            raw.text_factory = _decode_text  # damaged text is reported, not raised
+            raw.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
+            has_tables = raw.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
             if not has_tables:
                 # Only possible before the first table exists; lets deleted evidence
                 # give its space back (see _release_free_pages).
-                dbapi_conn.execute("PRAGMA auto_vacuum = INCREMENTAL")
-            dbapi_conn.execute("PRAGMA journal_mode = WAL").fetchall()
-            dbapi_conn.execute("PRAGMA synchronous = FULL")
-            dbapi_conn.execute("PRAGMA foreign_keys = ON")
-            dbapi_conn.execute(f"PRAGMA journal_size_limit = {_JOURNAL_SIZE_LIMIT}").fetchall()
+                raw.execute("PRAGMA auto_vacuum = INCREMENTAL")
+            raw.execute("PRAGMA journal_mode = WAL").fetchall()
+            raw.execute("PRAGMA synchronous = FULL")
+            raw.execute("PRAGMA foreign_keys = ON")
+            raw.execute(f"PRAGMA journal_size_limit = {_JOURNAL_SIZE_LIMIT}").fetchall()
+        except sqlite3.Error as exc:
+            if raw is not None:
+                raw.close()
+            raise _translate(exc, path) from exc
+        self._raw = raw
+
+    def _orm_conn(self) -> Connection:
+        """The SQLAlchemy connection over the store's sqlite3 connection, made when first needed
+        (``StaticPool``: the engine never opens a connection of its own)."""
+        if self._conn is not None:
+            return self._conn
+        raw = self._require_raw()
+        _orm()
+        engine = create_engine("sqlite://", creator=lambda: raw, poolclass=StaticPool)
+
+        @event.listens_for(engine, "connect")
+        def _on_connect(dbapi_conn: sqlite3.Connection, _record: object) -> None:
+            dbapi_conn.isolation_level = None  # BEGIN is ours (_on_begin), never pysqlite's
 
         @event.listens_for(engine, "begin")
         def _on_begin(conn: Connection) -> None:
             conn.exec_driver_sql(self._begin_sql)
 
-        self._engine = engine
         try:
-            self._conn = engine.connect()
-            raw = self._conn.connection.driver_connection
-            assert isinstance(raw, sqlite3.Connection)
-            self._raw = raw
+            conn = engine.connect()
         except (sa_exc.DBAPIError, sqlite3.Error) as exc:
-            raise _translate(exc, path) from exc
+            engine.dispose()
+            raise _translate(exc, self._path) from exc
+        self._engine, self._conn = engine, conn
+        return conn
 
     def _migrate(self) -> None:
         raw = self._require_raw()
@@ -1193,20 +1251,24 @@ class Store:
 
     def close(self) -> None:
         with self._lock:
-            conn, engine, owner = self._conn, self._engine, self._owner
+            conn, engine, raw, owner = self._conn, self._engine, self._raw, self._owner
             self._conn = self._engine = self._raw = self._owner = None
             try:
                 if conn is not None:
                     conn.close()
             finally:
-                if engine is not None:
-                    engine.dispose()
-                if owner is not None:
-                    owner.close()  # a clean shutdown: no full check at the next start
+                try:
+                    if engine is not None:
+                        engine.dispose()
+                    if raw is not None:
+                        raw.close()
+                finally:
+                    if owner is not None:
+                        owner.close()  # a clean shutdown: no full check at the next start
 
     @property
     def closed(self) -> bool:
-        return self._conn is None
+        return self._raw is None
 
     def __enter__(self) -> Store:
         return self
@@ -1221,9 +1283,9 @@ class Store:
     # ------------------------------------------------------------------ transactions
 
     def _require_conn(self) -> Connection:
-        if self._conn is None:
+        if self._raw is None:
             raise StoreError("数据库已关闭")
-        return self._conn
+        return self._orm_conn()
 
     def _require_raw(self) -> sqlite3.Connection:
         if self._raw is None:
@@ -1241,7 +1303,7 @@ class Store:
                 yield self._batch_session
                 return
             conn = self._require_conn()
-            if conn.in_transaction():
+            if conn.in_transaction() or self._require_raw().in_transaction:
                 raise StoreError("内部错误：数据库事务嵌套")
             if write and self._damage and not self._accepting:
                 self._refuse_write()
@@ -1262,6 +1324,34 @@ class Store:
                 raise _translate(exc, self._path) from exc
             finally:
                 self._begin_sql = "BEGIN"
+
+    @contextmanager
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        """One read transaction on the sqlite3 connection (plain SQL, no SQLAlchemy): what it
+        reads is one consistent state of the file. Inside ``batch()`` it reads within the batch's
+        transaction, after what the batch has written so far."""
+        with self._lock:
+            if self._batch_session is not None:
+                yield self._raw_in(self._batch_session)
+                return
+            raw = self._require_raw()
+            if raw.in_transaction:
+                raise StoreError("内部错误：数据库事务嵌套")
+            try:
+                raw.execute("BEGIN")
+                done = False
+                try:
+                    yield raw
+                    done = True
+                finally:
+                    if raw.in_transaction:
+                        try:
+                            raw.execute("COMMIT" if done else "ROLLBACK")
+                        except sqlite3.Error:
+                            if done:
+                                raise
+            except sqlite3.Error as exc:
+                raise _translate(exc, self._path) from exc
 
     @contextmanager
     def batch(self) -> Iterator[None]:
@@ -1317,8 +1407,8 @@ class Store:
             self._damage.extend(new)
 
     def _check_all_values(self) -> None:
-        with self._tx(write=False) as session:
-            found = _scan_values(self._raw_in(session))
+        with self._read() as raw:
+            found = _scan_values(raw)
         self._damage = []
         self._note_damage(found)
 
@@ -1410,16 +1500,28 @@ class Store:
 
     # ------------------------------------------------------------------ drafts
 
-    def _draft_info(self, row: DraftRow, session: Session | None = None) -> DraftInfo:
+    @staticmethod
+    def _draft_row(raw: sqlite3.Connection, draft_id: int) -> _DraftRecord:
+        found = raw.execute(f"SELECT {_DRAFT_SELECT} FROM draft WHERE id = ?", (_check_id(draft_id),)).fetchone()
+        if found is None:
+            raise DraftNotFound(draft_id)
+        return _DraftRecord(*found)
+
+    @staticmethod
+    def _draft_rows(raw: sqlite3.Connection) -> list[_DraftRecord]:
+        return [_DraftRecord(*r) for r in raw.execute(
+            f"SELECT {_DRAFT_SELECT} FROM draft ORDER BY updated_at DESC, id DESC")]
+
+    def _draft_info(self, row: DraftRow | _DraftRecord, raw: sqlite3.Connection | None = None) -> DraftInfo:
         """A draft's record; a damaged name or time is shown as such (and noted: writes stop)
         rather than hiding the whole list of drafts."""
         assert row.id is not None
-        if session is not None and (
+        if raw is not None and (
             _text_problem(row.title) or _text_problem(row.uuid) or _text_problem(row.form_id)
             or _time_problem(row.created_at) or _time_problem(row.updated_at)
             or _int_problem(row.form_version) or _int_problem(row.linked_draft_id, none_ok=True)
         ):
-            self._note_damage(_scan_values(self._raw_in(session), draft_ids={row.id}))
+            self._note_damage(_scan_values(raw, draft_ids={row.id}))
             epoch = datetime(1970, 1, 1, tzinfo=timezone.utc).astimezone()
             return DraftInfo(
                 id=row.id,
@@ -1442,19 +1544,19 @@ class Store:
             linked_draft_id=row.linked_draft_id,
         )
 
-    def _json_values(self, session: Session, draft_id: int, rows: list[Any]) -> dict[str, Any]:
+    def _json_values(self, raw: sqlite3.Connection, draft_id: int, rows: list[Any]) -> dict[str, Any]:
         """(key, stored JSON text) rows of one draft as a dict; ValuesDamaged if any is unreadable."""
         try:
             out = {key: _load_json(text) for key, text in rows}
         except ValueError:
-            raise self._unreadable(session, draft_id) from None
+            raise self._unreadable(raw, draft_id) from None
         if any(_text_problem(key) for key in out):
-            raise self._unreadable(session, draft_id)
+            raise self._unreadable(raw, draft_id)
         return out
 
-    def _unreadable(self, session: Session, draft_id: int) -> StoreError:
+    def _unreadable(self, raw: sqlite3.Connection, draft_id: int) -> StoreError:
         """A value of this draft did not read back: name every damaged one (and stop writes)."""
-        found = _scan_values(self._raw_in(session), draft_ids={draft_id})
+        found = _scan_values(raw, draft_ids={draft_id})
         if found:
             self._note_damage(found)
             return ValuesDamaged(found, self._path)
@@ -1496,20 +1598,18 @@ class Store:
             return self._draft_info(row)
 
     def list_drafts(self) -> list[DraftInfo]:
-        with self._tx(write=False) as session:
-            rows = session.exec(select(DraftRow).order_by(DraftRow.updated_at.desc(), DraftRow.id.desc())).all()
-            return [self._draft_info(row, session) for row in rows]
+        with self._read() as raw:
+            return [self._draft_info(row, raw) for row in self._draft_rows(raw)]
 
     def get_draft(self, draft_id: int) -> DraftInfo:
-        with self._tx(write=False) as session:
-            return self._draft_info(self._require_draft(session, draft_id), session)
+        with self._read() as raw:
+            return self._draft_info(self._draft_row(raw, draft_id), raw)
 
     def find_drafts_by_uuid(self, uuid: str) -> list[DraftInfo]:
         """Drafts with this uuid, however either side spells it (``{…}``, upper case, ``urn:uuid:``)."""
         wanted = _canonical_uuid(uuid)
-        with self._tx(write=False) as session:
-            rows = session.exec(select(DraftRow).order_by(DraftRow.updated_at.desc(), DraftRow.id.desc())).all()
-            return [self._draft_info(row, session) for row in rows if _canonical_uuid(row.uuid) == wanted]
+        with self._read() as raw:
+            return [self._draft_info(row, raw) for row in self._draft_rows(raw) if _canonical_uuid(row.uuid) == wanted]
 
     def rename_draft(self, draft_id: int, title: str) -> None:
         if not isinstance(title, str):
@@ -1640,8 +1740,8 @@ class Store:
         ]
         cleared_notes = [key for key, note in notes.items() if key not in values and not note]
         _check_id(draft_id)
-        table = AnswerRow.__table__
         with self._tx(write=True) as session:
+            table = AnswerRow.__table__
             self._touch(session, draft_id)
             conn = session.connection()
             stored = [row for row in pairs if row["value_json"] is not None or row["note"] is not None]
@@ -1671,25 +1771,21 @@ class Store:
                 session.exec(update(AnswerRow).where(mine).values(note=None))
 
     def get_answers(self, draft_id: int) -> dict[str, object]:
-        with self._tx(write=False) as session:
-            self._require_draft(session, draft_id)
-            rows = session.exec(
-                select(AnswerRow.key, AnswerRow.value_json)
-                .where(AnswerRow.draft_id == draft_id, AnswerRow.value_json.is_not(None))
-                .order_by(AnswerRow.key)
-            ).all()
-            return self._json_values(session, draft_id, rows)
+        with self._read() as raw:
+            self._draft_row(raw, draft_id)
+            rows = raw.execute(
+                'SELECT "key", value_json FROM draft_answer WHERE draft_id = ? AND value_json IS NOT NULL '
+                'ORDER BY "key"', (draft_id,)).fetchall()
+            return self._json_values(raw, draft_id, rows)
 
     def get_notes(self, draft_id: int) -> dict[str, str]:
-        with self._tx(write=False) as session:
-            self._require_draft(session, draft_id)
-            rows = session.exec(
-                select(AnswerRow.key, AnswerRow.note)
-                .where(AnswerRow.draft_id == draft_id, AnswerRow.note.is_not(None))
-                .order_by(AnswerRow.key)
-            ).all()
+        with self._read() as raw:
+            self._draft_row(raw, draft_id)
+            rows = raw.execute(
+                'SELECT "key", note FROM draft_answer WHERE draft_id = ? AND note IS NOT NULL ORDER BY "key"',
+                (draft_id,)).fetchall()
             if any(_text_problem(key) or _text_problem(note) for key, note in rows):
-                raise self._unreadable(session, draft_id)
+                raise self._unreadable(raw, draft_id)
             return {key: note for key, note in rows if note}
 
     # ------------------------------------------------------------------ meta
@@ -1745,17 +1841,16 @@ class Store:
             session.add(row)
 
     def get_meta(self, draft_id: int) -> dict[str, Any]:
-        with self._tx(write=False) as session:
-            self._require_draft(session, draft_id)
-            rows = session.exec(
-                select(MetaRow.key, MetaRow.value_json).where(MetaRow.draft_id == draft_id).order_by(MetaRow.key)
-            ).all()
-            return self._json_values(session, draft_id, rows)
+        with self._read() as raw:
+            self._draft_row(raw, draft_id)
+            rows = raw.execute('SELECT "key", value_json FROM draft_meta WHERE draft_id = ? ORDER BY "key"',
+                               (draft_id,)).fetchall()
+            return self._json_values(raw, draft_id, rows)
 
     # ------------------------------------------------------------------ evidence
 
     @staticmethod
-    def _evidence_info(row: EvidenceRow, size: int) -> EvidenceInfo:
+    def _evidence_info(row: EvidenceRow | _EvidenceRecord, size: int) -> EvidenceInfo:
         assert row.id is not None
         return EvidenceInfo(
             id=row.id,
@@ -1888,17 +1983,15 @@ class Store:
                 pass
 
     def list_evidence(self, draft_id: int) -> list[EvidenceInfo]:
-        with self._tx(write=False) as session:
-            self._require_draft(session, draft_id)
-            rows = session.exec(
-                select(EvidenceRow, BlobRow.size)
-                .join(BlobRow, and_(BlobRow.sha256 == EvidenceRow.sha256))
-                .where(EvidenceRow.draft_id == draft_id)
-                .order_by(EvidenceRow.key, EvidenceRow.option, EvidenceRow.position, EvidenceRow.id)
-            ).all()
+        with self._read() as raw:
+            self._draft_row(raw, draft_id)
+            rows = [(_EvidenceRecord(*r[:-1]), r[-1]) for r in raw.execute(
+                f"SELECT {_EVIDENCE_SELECT}, blob.size FROM evidence JOIN blob ON blob.sha256 = evidence.sha256 "
+                'WHERE evidence.draft_id = ? ORDER BY evidence."key", evidence.option, evidence.position, evidence.id',
+                (draft_id,))]
             if any(_text_problem(row.filename) or _text_problem(row.key) or _text_problem(row.option)
                    or _time_problem(row.added_at) for row, _size in rows):
-                raise self._unreadable(session, draft_id)
+                raise self._unreadable(raw, draft_id)
             return [self._evidence_info(row, size) for row, size in rows]
 
     def remove_evidence(self, evidence_id: int) -> None:
@@ -1915,22 +2008,23 @@ class Store:
             self._release_free_pages()
 
     def read_blob(self, sha256: str) -> bytes:
-        with self._tx(write=False) as session:
-            data = session.exec(select(BlobRow.data).where(BlobRow.sha256 == sha256)).first()
-            if data is None:
+        with self._read() as raw:
+            found = raw.execute("SELECT data FROM blob WHERE sha256 = ?", (sha256,)).fetchone()
+            if found is None:
                 raise EvidenceError("找不到证明材料的内容")
-            return bytes(data)
+            return bytes(found[0])
 
     def export_evidence(self, evidence_id: int, dest_dir: Path | str) -> Path:
         """Write an evidence file into ``dest_dir``; a taken name gets a " (2)" style suffix."""
         dest_dir = Path(dest_dir)
         if not dest_dir.is_dir():
             raise EvidenceError(f"导出文件夹不存在：{dest_dir}")
-        with self._tx(write=False) as session:
-            row = session.get(EvidenceRow, _check_id(evidence_id))
-            if row is None:
+        with self._read() as raw:
+            found_row = raw.execute(f"SELECT {_EVIDENCE_SELECT} FROM evidence WHERE id = ?",
+                                    (_check_id(evidence_id),)).fetchone()
+            if found_row is None:
                 raise EvidenceError(f"证明材料 {evidence_id} 不存在")
-            raw = self._raw_in(session)
+            row = _EvidenceRecord(*found_row)
             found = raw.execute("SELECT rowid FROM blob WHERE sha256 = ?", (row.sha256,)).fetchone()
             if found is None:
                 raise EvidenceError(f"找不到证明材料“{row.filename}”的内容")

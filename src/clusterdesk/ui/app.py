@@ -12,7 +12,8 @@ from clusterdesk.store import DatabaseDamaged, DatabaseEmpty, DatabaseTooNew, St
 
 from . import style
 from .display import no_display_lines
-from .qt import QApplication, QLibraryInfo, QLocale, QMessageBox, QtMsgType, QTranslator, qInstallMessageHandler
+from .qt import (QApplication, QLibraryInfo, QLocale, QMessageBox, QtMsgType, QTimer, QTranslator,
+                 qInstallMessageHandler)
 
 APP_NAME = "集群申报助手"
 
@@ -198,11 +199,15 @@ def _damaged_values(store: Store, parent) -> Store | None:
     return None
 
 
-def run(db_path: str | None = None) -> int:
-    app = ensure_app()
+def start(db_path: str | None = None):
+    """Everything ``clusterdesk`` does before its event loop runs: open and check the database,
+    show the start window, clean up what a crashed run left, offer the demo on a first run.
+    Returns the start window (its ``store`` is open), or None when the user quit at a refused
+    database. The benchmarks and the frozen smoke test start the program through this too."""
+    ensure_app()
     store = open_store(db_path)
     if store is None:
-        return 1
+        return None
     from clusterdesk.export.leftovers import startup_cleanup
 
     from clusterdesk.paths import use_data_dir
@@ -218,13 +223,39 @@ def run(db_path: str | None = None) -> int:
     notes = startup_cleanup(store.path.parent).notes  # what a crashed run left: cleaned, and said
     if notes:
         QMessageBox.information(win, APP_NAME, "\n\n".join(notes))
+    QTimer.singleShot(PRELOAD_DELAY_MS, preload_in_background)
     from .firstrun import maybe_show_first_run
 
     maybe_show_first_run(win, store, on_demo=lambda i: (win.refresh(i), win.open_draft(i)), on_new=win.new_draft)
+    return win
+
+
+#: The background import starts this long after the start window: the windows of the first
+#: second (the start window, a draft opened at once) are built without sharing the interpreter.
+PRELOAD_DELAY_MS = 1000
+
+
+def preload_in_background() -> None:
+    """Import what saving needs (SQLAlchemy and SQLModel, about half a second) in a background
+    thread while the user looks at the first window, so the first change that is saved does not
+    wait for it. Reading never needs it (the store reads with plain SQL). A save that comes
+    sooner waits for the import to finish (Python's import lock), as it would without this."""
+    import threading
+
+    from clusterdesk.store import preload_orm
+
+    threading.Thread(target=preload_orm, name="preload-orm", daemon=True).start()
+
+
+def run(db_path: str | None = None) -> int:
+    app = ensure_app()
+    win = start(db_path)
+    if win is None:
+        return 1
     try:
         return app.exec()
     finally:
-        store.close()
+        win.store.close()
 
 
 if __name__ == "__main__":  # pragma: no cover
