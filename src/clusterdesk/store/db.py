@@ -1806,6 +1806,40 @@ class Store:
                     )
                 )
 
+    def upgrade_draft(self, draft_id: int, form_version: int, moves: Mapping[str, str],
+                      retired: Mapping[str, object], retired_key: str = "retired") -> None:
+        """A draft made on an earlier version of its form brought up to ``form_version``, in ONE
+        transaction: each answer, note and evidence link of a key in ``moves`` goes to its new key;
+        the answers and notes of the keys in ``retired`` leave the answers and are kept, with
+        ``retired``'s description of each, in the meta value ``retired_key`` (merged with what is
+        there); evidence of a retired key is kept as it is. Nothing is dropped."""
+        if isinstance(form_version, bool) or not isinstance(form_version, int):
+            raise StoreError(f"表单版本号无效：{form_version!r}")
+        for key in [*moves, *moves.values(), *retired]:
+            _check_key(key)
+        _check_id(draft_id)
+        with self._tx(write=True) as session:
+            row = self._require_draft(session, draft_id)
+            for old, new in moves.items():
+                if session.get(AnswerRow, (draft_id, new)) is None:
+                    session.exec(update(AnswerRow).where(AnswerRow.draft_id == draft_id, AnswerRow.key == old)
+                                 .values(key=new))
+                session.exec(update(EvidenceRow).where(EvidenceRow.draft_id == draft_id, EvidenceRow.key == old)
+                             .values(key=new))
+            if retired:
+                found = session.exec(select(MetaRow.value_json).where(
+                    MetaRow.draft_id == draft_id, MetaRow.key == retired_key)).first()
+                kept = _load_json(found) if found is not None else {}
+                kept = {**(kept if isinstance(kept, dict) else {}), **retired}
+                stmt = sqlite_insert(MetaRow.__table__).values(
+                    draft_id=draft_id, key=retired_key, value_json=_encode_json(kept, f"“{retired_key}”"))
+                session.exec(stmt.on_conflict_do_update(index_elements=["draft_id", "key"],
+                                                        set_={"value_json": stmt.excluded.value_json}))
+                session.exec(delete(AnswerRow).where(AnswerRow.draft_id == draft_id,
+                                                     AnswerRow.key.in_(list(retired))))
+            row.form_version = form_version
+            session.add(row)
+
     def get_meta(self, draft_id: int) -> dict[str, Any]:
         with self._read() as raw:
             self._draft_row(raw, draft_id)
