@@ -173,12 +173,13 @@ def _old_label(key: str, older: list[FormDef], version: int) -> str:
 
 
 def upgrade_draft(store: Store, info: DraftInfo, form: FormDef, catalog: Catalog | None = None) -> DraftInfo:
-    """Open a draft made on an earlier version of its form (or holding keys this version lacks):
-    values, notes and evidence of renamed fields move to the new keys, values of fields that are
+    """Open a draft made on an earlier version of its form: values, notes and evidence of renamed fields move to the new keys, values of fields that are
     gone go to the draft's 旧版本内容 (meta ``retired``), and the form's version is recorded. One
     committed transaction, after a snapshot of the database (the way back). A draft of a newer
     version than the definition installed is left as it is."""
-    if info.form_version > form.version:
+    if info.form_version >= form.version:
+        # Same version: nothing to move. (A draft is never upgraded on opening unless its form has
+        # a newer version; opening must not write, or two windows on one draft would race.)
         return info
     from clusterdesk.store import WritesStopped
 
