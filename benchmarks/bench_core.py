@@ -23,6 +23,42 @@ def median_ms(fn, runs: int) -> float:
     return statistics.median(times)
 
 
+def _bench_authoring(tmp: Path) -> None:
+    """Installed forms (issue 13): the catalog with two installed files beside its baseline (the shipped
+    forms alone), forms check of the shipped forms, and opening a draft of an earlier version (the
+    one-time upgrade: snapshot + one transaction) beside opening a current one."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    from authoring_support import next_year_shanghai, renamed_version, synthetic_province
+
+    from clusterdesk.model.checks import check_loaded
+    from clusterdesk.model.form import Catalog
+    from clusterdesk.service import DraftSession
+    from clusterdesk.store import Store
+    from clusterdesk.templates import import_file
+
+    user = tmp / "forms"
+    user.mkdir()
+    (user / "sh-2024-annual-report.yaml").write_text(next_year_shanghai(), encoding="utf-8")
+    (user / "jia-2025-application.yaml").write_text(synthetic_province(), encoding="utf-8")
+    base = median_ms(lambda: Catalog.load(), 10)
+    more = median_ms(lambda: Catalog.load(user_folder=user), 10)
+    print(f"catalog: shipped forms {base:.1f} ms; with 2 installed files {more:.1f} ms (×{more / base:.2f})")
+    shipped = Catalog.load()
+    print(f"forms check of the shipped forms (schema, YAML node tree, years, split options): "
+          f"{median_ms(lambda: check_loaded(shipped), 5):.1f} ms")
+    v2 = tmp / "v2"
+    v2.mkdir()
+    (v2 / "cq-2024-application.yaml").write_text(renamed_version(), encoding="utf-8")
+    newer = Catalog.load(user_folder=v2)
+    with Store.open(tmp / "versions.sqlite3") as store:
+        drafts = [import_file(store, DEMO, shipped) for _ in range(6)]
+        current = median_ms(lambda: DraftSession(store, drafts[0], shipped), 5)
+        todo = iter(drafts)
+        upgrade = median_ms(lambda: DraftSession(store, next(todo), newer), 5)
+    print(f"open a draft: current version {current:.1f} ms; made on version 1, first opened on version 2 "
+          f"(moves, 旧版本内容, snapshot) {upgrade:.1f} ms (×{upgrade / current:.1f})")
+
+
 def main() -> None:
     from clusterdesk.model.form import Catalog
     from clusterdesk.model.rules import eligibility, plausibility_problems, validate
@@ -49,6 +85,7 @@ def main() -> None:
         print(f"re-check one field after a change (cell problems): "
               f"{median_ms(lambda: s.cell_problems('industry.total_output.2021'), 200):.3f} ms")
         store.close()
+        _bench_authoring(Path(tmp))
         starts = []
         for _ in range(5):
             t0 = time.perf_counter()

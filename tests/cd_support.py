@@ -17,8 +17,9 @@ ENV = dict(os.environ, PYTHONIOENCODING="utf-8")
 
 def run_cli(*args: str, db: Path, cwd: Path | None = None, timeout: int = 180) -> subprocess.CompletedProcess:
     """Run the real ``clusterdesk`` command line in a subprocess, with a test database."""
+    env = dict(os.environ, PYTHONIOENCODING="utf-8")  # as the test set it (CLUSTERDESK_FORMS …)
     return subprocess.run([sys.executable, "-m", "clusterdesk", "--db", str(db), *args],
-                          capture_output=True, text=True, encoding="utf-8", env=ENV, cwd=cwd, timeout=timeout)
+                          capture_output=True, text=True, encoding="utf-8", env=env, cwd=cwd, timeout=timeout)
 
 
 def cluster_packages(folder: Path, industries: list[str]) -> list[Path]:

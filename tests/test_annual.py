@@ -13,6 +13,7 @@ from clusterdesk.annual import AnnualError, achievement, carried, create_annual,
 from clusterdesk.model.form import Catalog
 from clusterdesk.service import DraftSession, load_answers
 from clusterdesk.templates import import_file
+from authoring_support import catalog_up_to, catalog_with_next_year, forms_folder_up_to
 from cd_support import DEMO, ROOT
 from cd_support import run_cli as run
 
@@ -42,9 +43,23 @@ def test_report_is_prefilled_from_the_application_with_sources(store, app_id, re
     assert rows["other"] == {"key": "other", "direction": "其它"}  # "......" is not carried as an indicator
     src = carried(store, report_id)
     assert src["basic.area"].source.endswith("一、基本情况 · 集群占地面积（平方公里）")
-    assert src["basic.area"].source.startswith(f"申报材料（草稿 {app_id}）")
+    # the source is named by the application draft's title, not its number
+    assert src["basic.area"].source.startswith("申报材料“重庆市中小企业特色产业集群（永川数控机床产业）” · ")
+    assert src["basic.area"].label == "申报材料"
     assert not src["basic.area"].changed
     assert "2023年基准值" in src["work.targets[patents].target"].source
+    # the application's 2023 figures fill the report's 2023 rows (same_year), each with its source
+    app = store.get_answers(app_id)
+    for field in ("industry.total_output", "industry.sme_share", "industry.smes", "industry.little_giants",
+                  "innovation.rd_growth"):
+        assert v[f"{field}.2023"] == app[f"{field}.2023"], field
+        assert src[f"{field}.2023"].source.endswith("2023年"), src[f"{field}.2023"].source
+    assert v["innovation.standards.2023.national.lead"] == app["innovation.standards.2023.national.lead"]
+    # asked once in the application (as at the end of 2023, its data_as_of): the 2023 row
+    assert v["innovation.patents.2023"] == app["innovation.patents"]
+    assert src["innovation.patents.2023"].source.endswith("集群内中小企业有效发明专利拥有量（包括发明专利、国防专利、植物新品种、"
+                                                          "国家级农作物品种、国家新药、国家一级中药保护品种、集成电路布图设计专有权等）")
+    assert not any(k.endswith((".2021", ".2022")) for k in v)  # no other year's figures
 
 
 def test_a_value_typed_since_is_marked(store, report_id):
@@ -116,16 +131,8 @@ def test_unknown_source_or_year_is_refused(store, app_id):
 
 @pytest.fixture()
 def catalog_with_2024(tmp_path):
-    """Next year's notice is a new definition file: make one by shifting the 2023 file's years."""
-    forms = tmp_path / "forms"
-    shutil.copytree(ROOT / "forms", forms)
-    text = (forms / "sh-2023-annual-report.yaml").read_text(encoding="utf-8")
-    head, tail = text.split("\nfamily:", 1)
-    shift = lambda t: re.sub(r"20(2[3-5])", lambda m: f"20{int(m.group(1)) + 1}", t)  # noqa: E731
-    head = shift(head)  # labels, ids, year columns of the form itself
-    tail = re.sub(r"\.2023\}", ".2024}", tail).replace("work.plan_2024", "work.plan_2025")  # the rest as written
-    (forms / "sh-2024-annual-report.yaml").write_text(head + "\nfamily:" + tail, encoding="utf-8")
-    return Catalog.load(forms)
+    """Next year's notice is a new definition file (made from the 2023 file as the author's guide says)."""
+    return catalog_with_next_year(tmp_path)
 
 
 def test_roll_over_to_next_year(store, catalog_with_2024):
@@ -156,10 +163,11 @@ def test_roll_over_to_next_year(store, catalog_with_2024):
 
 def test_roll_over_without_next_years_form(store, report_id):
     with pytest.raises(AnnualError, match="尚无 2024 年度"):
-        roll_over(store, report_id)
+        roll_over(store, report_id, catalog_up_to(2023))
 
 
-def test_cli_annual_targets_next_year(tmp_path):
+def test_cli_annual_targets_next_year(tmp_path, monkeypatch):
+    monkeypatch.setenv("CLUSTERDESK_FORMS", str(forms_folder_up_to(tmp_path, 2023)))  # no 2024 form yet
     db = tmp_path / "d.db"
     app = run("import", str(DEMO / "cq-2024-application.json"), db=db).stdout.strip()
     p = run("annual", app, "--form", "sh-2023-annual-report", "--year", "2023", db=db)
@@ -168,7 +176,10 @@ def test_cli_annual_targets_next_year(tmp_path):
     assert "basic.area\t← 申报材料" in p.stdout
     p = run("targets", rep, db=db)
     assert p.returncode == 0
-    assert "待填写\t创新 · 有效发明专利数量：目标值 486件，完成值 —，待填写" in p.stdout
+    # the application's 2023 patent count is prefilled into the 2023 report: its 完成值 is computed
+    assert ("达成\t创新 · 有效发明专利数量：目标值 486件，完成值 486.00（按 三、创新能力情况 · "
+            "集群内中小企业有效发明专利拥有量 2023年 计算），达成") in p.stdout
+    assert "待填写\t创新 · 研发经费投入：目标值 1.78亿元，完成值 —，待填写" in p.stdout
     p = run("next-year", rep, db=db)
     assert p.returncode == 2 and "尚无 2024 年度" in p.stderr and "Traceback" not in p.stderr
     p = run("annual", "99", "--form", "sh-2023-annual-report", db=db)

@@ -25,7 +25,7 @@ def test_forms_lists_every_shipped_form(tmp_path):
     ids = {r[0] for r in rows}
     assert "cq-2024-application" in ids
     row = next(r for r in rows if r[0] == "cq-2024-application")
-    assert row[1:] == ["重庆市中小企业特色产业集群申报表", "重庆市经济和信息化委员会", "2024"]
+    assert row[1:] == ["重庆市中小企业特色产业集群申报表", "重庆市经济和信息化委员会", "2024", "版本 1", "内置"]
 
 
 def test_forms_check(tmp_path):

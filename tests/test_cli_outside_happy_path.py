@@ -187,7 +187,7 @@ def test_every_help_page_is_chinese_and_every_option_is_described(capsys):
 
 @pytest.mark.parametrize(("argv", "expected"), [
     (["template"], "错误：缺少必需的参数：表单ID, --out"),
-    (["forms", "bogus"], "错误：参数 list|check：无效的选项：'bogus'"),
+    (["forms", "bogus"], "错误：参数 list|check|install：无效的选项：'bogus'"),
     (["nosuch"], "错误：参数 命令：无效的选项：'nosuch'"),
     (["--nosuch"], "错误：无法识别的参数：--nosuch"),
     (["export", "1", "--out"], "错误：参数 --out：需要一个值"),

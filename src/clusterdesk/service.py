@@ -120,6 +120,144 @@ def _text_size(value: Any) -> int:
     return 8
 
 
+#: The draft meta key holding the values of fields an earlier version of the form had and this one
+#: has not (旧版本内容): ``{old key: {"value", "note", "version", "label"}}``.
+RETIRED_META = "retired"
+
+
+@dataclass
+class Upgrade:
+    """What bringing answers of an earlier version of a form up to this one does: keys that move
+    to the field ``renamed_from`` them, and keys whose field is gone (kept aside, never dropped)."""
+
+    moves: dict[str, str]
+    retired: dict[str, dict[str, Any]]
+
+    def apply(self, values: dict[str, Any], notes: dict[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
+        """The answers and notes under this version's keys, without the retired ones."""
+        def moved(d: dict[str, Any]) -> dict[str, Any]:
+            return {self.moves.get(k, k): v for k, v in d.items() if k not in self.retired}
+
+        return moved(values), moved(notes)
+
+
+def plan_upgrade(form: FormDef, values: dict[str, Any], notes: dict[str, str], from_version: int,
+                 catalog: Catalog | None = None, evidence_keys: Any = ()) -> Upgrade:
+    """Which stored keys of a draft (or a package, a template) made on ``from_version`` move to a
+    renamed field of ``form`` and which are retired: a key the form does not have, whose field
+    was not renamed (or whose value no longer fits the renamed field: kept, not forced)."""
+    older = catalog.older(form.id) if catalog is not None and form.id in catalog else []
+    moves: dict[str, str] = {}
+    retired: dict[str, dict[str, Any]] = {}
+    keys = set(values) | set(notes)
+    for key in sorted(keys):
+        if form.has_cell(key):
+            continue
+        new = form.current_key(key)
+        if new is not None and new not in keys and new not in moves.values():
+            try:
+                if values.get(key) is not None:
+                    parse_cell(form, new, values[key])
+                moves[key] = new
+                continue
+            except InputError:
+                pass
+        entry = {"value": values.get(key), "note": notes.get(key), "version": from_version,
+                 "label": _old_label(key, older, from_version)}
+        retired[key] = {k: v for k, v in entry.items() if v is not None}
+    for key in evidence_keys:
+        if not form.has_cell(key) and key not in moves and key not in retired:
+            new = form.current_key(key)
+            if new is not None:
+                moves[key] = new
+    return Upgrade(moves, retired)
+
+
+def _old_label(key: str, older: list[FormDef], version: int) -> str:
+    """How the earlier version named a cell (``二、… · 集群总产值（亿元） 2021年``), if it is known."""
+    for old in sorted(older, key=lambda f: f.version != version):
+        if old.has_cell(key):
+            return old.cell(key).where
+    return key
+
+
+def upgrade_draft(store: Store, info: DraftInfo, form: FormDef, catalog: Catalog | None = None) -> DraftInfo:
+    """Open a draft made on an earlier version of its form: values, notes and evidence of renamed fields move to the new keys, values of fields that are
+    gone go to the draft's 旧版本内容 (meta ``retired``), and the form's version is recorded. One
+    committed transaction, after a snapshot of the database (the way back). A draft of a newer
+    version than the definition installed is left as it is."""
+    if info.form_version >= form.version:
+        # Same version: nothing to move. (A draft is never upgraded on opening unless its form has
+        # a newer version; opening must not write, or two windows on one draft would race.)
+        return info
+    from clusterdesk.store import WritesStopped
+
+    values, notes = store.get_answers(info.id), store.get_notes(info.id)
+    evidence_keys = {e.key for e in store.list_evidence(info.id)}
+    plan = plan_upgrade(form, values, notes, info.form_version, catalog, evidence_keys)
+    if info.form_version == form.version and not (plan.moves or plan.retired):
+        return info
+    try:
+        if plan.moves or plan.retired:
+            store.snapshot()
+        store.upgrade_draft(info.id, form.version, plan.moves, plan.retired, RETIRED_META)
+    except WritesStopped:  # damaged values: nothing is written until they are dealt with
+        return info
+    return store.get_draft(info.id)
+
+
+def retired_values(store: Store, draft_id: int) -> dict[str, dict[str, Any]]:
+    """The draft's 旧版本内容: values of fields an earlier version of its form had."""
+    kept = store.get_meta(draft_id).get(RETIRED_META)
+    return kept if isinstance(kept, dict) else {}
+
+
+@dataclass(frozen=True)
+class Retired:
+    """One value of a field an earlier version of the form had, as the 旧版本内容 panel shows it."""
+
+    key: str
+    label: str  # how that version named the field, else its key
+    version: int | None
+    text: str  # the value as text
+    note: str | None
+    files: tuple[str, ...]  # evidence files linked to it (kept in the draft)
+
+
+def retired_text(value: Any) -> str:
+    """A kept value as text: lists joined with 、, table rows one a line."""
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        if all(isinstance(v, dict) for v in value):
+            return "\n".join(" | ".join(f"{v}" for k, v in row.items() if k != "key" and v not in (None, ""))
+                             for row in value)
+        return "、".join(str(v) for v in value)
+    if isinstance(value, dict):
+        return "；".join(f"{k}：{v}" for k, v in value.items())
+    return str(value)
+
+
+def retired_items(store: Store, draft_id: int, form: FormDef) -> list[Retired]:
+    """Everything of the draft its form's current version has no place for: the kept values, and
+    evidence linked to a field that is gone. Nothing of it is dropped; the user copies what they
+    need into the new fields."""
+    kept = retired_values(store, draft_id)
+    files: dict[str, list[str]] = {}
+    for e in store.list_evidence(draft_id):
+        if not form.has_cell(e.key):
+            files.setdefault(e.key, []).append(strip_controls(e.filename, "?"))
+    out = []
+    for key in sorted(set(kept) | set(files)):
+        found = kept.get(key)
+        entry: dict[str, Any] = found if isinstance(found, dict) else {}
+        version = entry.get("version")
+        out.append(Retired(key, str(entry.get("label") or key), version if isinstance(version, int) else None,
+                           retired_text(entry.get("value")), entry.get("note") if isinstance(entry.get("note"), str) else None,
+                           tuple(files.get(key, ()))))
+    return out
+
+
 class DraftSession:
     """One open draft: edits, undo/redo, validation and evidence."""
 
@@ -128,6 +266,7 @@ class DraftSession:
         self.catalog = catalog or default_catalog()
         self.info: DraftInfo = store.get_draft(draft_id)
         self.form: FormDef = self.catalog.get(self.info.form_id)
+        self.info = upgrade_draft(store, self.info, self.form, self.catalog)
         self._values = store.get_answers(draft_id)
         self._notes = store.get_notes(draft_id)
         self._evidence = store.list_evidence(draft_id)
@@ -314,6 +453,10 @@ class DraftSession:
     def completion(self) -> float:
         return completion(self.form, self._values)
 
+    def retired(self) -> list[Retired]:
+        """旧版本内容: values of fields an earlier version of the form had (kept, never dropped)."""
+        return retired_items(self.store, self.draft_id, self.form)
+
 
 def stored_evidence_problems(form: FormDef, evidence: list[EvidenceInfo]) -> list[Problem]:
     """Evidence stored by an older version whose name is not allowed any more (an ``.exe``, a name
@@ -386,8 +529,11 @@ def display_name(store: Store, info: DraftInfo, catalog: Catalog | None = None) 
         name = district.get("name") if isinstance(district, dict) else None
         if isinstance(name, str) and name.strip():
             return f"{name.strip()} · {form.notice.title}"
+    fd = catalog.get(info.form_id)
     if form.list_name:
         return form.list_name.format(year=form.year, title=info.title)
+    if catalog.shares_title(fd):  # next year's edition of the same form: the year tells them apart
+        return f"{info.title}（{form.year}年度）"
     return info.title
 
 
@@ -428,6 +574,12 @@ def delete_draft(store: Store, draft_id: int) -> None:
     store.delete_draft(draft_id)
 
 
+def form_label(catalog: Catalog, form: FormDef) -> str:
+    """A form's title as lists show it: with its year where another loaded form has the same
+    title (this year's and next year's report)."""
+    return f"{form.title}（{form.form.year}年度）" if catalog.shares_title(form) else form.title
+
+
 def create_draft(store: Store, form: FormDef, title: str | None = None) -> DraftInfo:
     return store.create_draft(form.id, form.version, title or f"未命名{form.form.short_title}")
 
@@ -435,17 +587,27 @@ def create_draft(store: Store, form: FormDef, title: str | None = None) -> Draft
 def linked_answers(store: Store, info: DraftInfo, form: FormDef, catalog: Catalog) -> dict[str, Answers]:
     """The answers of the draft this one was prefilled from (e.g. the application of an annual
     report), keyed by the prefill id, so rules can check values against it."""
-    if info.linked_draft_id is None or not form.form.prefill:
-        return {}
-    try:
-        src_info = store.get_draft(info.linked_draft_id)
-    except Exception:  # the application was deleted: nothing to compare with
+    if not form.form.prefill:
         return {}
     out: dict[str, Answers] = {}
+
+    def source(draft_id: Any) -> DraftInfo | None:
+        try:
+            return store.get_draft(draft_id) if isinstance(draft_id, int) else None
+        except Exception:  # the source was deleted: nothing to compare with
+            return None
+
+    src_info = source(info.linked_draft_id)
+    previous = None
+    if any(pf.previous_year for pf in form.form.prefill):  # last year's report (复制为下一年度)
+        previous = source(((store.get_meta(info.id) or {}).get("annual") or {}).get("previous"))
     for pf in form.form.prefill:
-        if not pf.previous_year and pf.source_form == src_info.form_id and src_info.form_id in catalog:
-            src_form = catalog.get(src_info.form_id)
-            out[pf.id] = Answers(src_form, store.get_answers(src_info.id), store.get_notes(src_info.id))
+        src = previous if pf.previous_year else src_info
+        if src is None or src.form_id not in catalog:
+            continue
+        src_form = catalog.get(src.form_id)
+        if (src_form.form.family == pf.source_form) if pf.previous_year else (pf.source_form == src.form_id):
+            out[pf.id] = Answers(src_form, store.get_answers(src.id), store.get_notes(src.id))
     return out
 
 
@@ -454,6 +616,7 @@ def load_answers(store: Store, draft_id: int, catalog: Catalog | None = None) ->
     catalog = catalog or default_catalog()
     info = store.get_draft(draft_id)
     form = catalog.get(info.form_id)
+    info = upgrade_draft(store, info, form, catalog)
     ev = [(e.key, e.option) for e in store.list_evidence(draft_id)]
     ans = Answers(form, store.get_answers(draft_id), store.get_notes(draft_id), ev)
     ans.linked = linked_answers(store, info, form, catalog)

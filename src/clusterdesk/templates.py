@@ -216,6 +216,41 @@ class Filled:
     evidence: list[tuple[str, str, Path]] = dc_field(default_factory=list)  # key, option, file
     title: str = ""
     notes: dict[str, str] = dc_field(default_factory=dict)  # reasons for overriding computed values
+    retired: dict[str, dict[str, Any]] = dc_field(default_factory=dict)  # 旧版本内容 (values of gone fields)
+
+
+def older_answers(form: FormDef, data: dict[str, Any], version: int, catalog: Catalog,
+                  problems: list[str]) -> tuple[Any, Any, dict[str, dict[str, Any]]]:
+    """A file (template, dump, package) of this form: its answers and notes under this version's
+    keys (``renamed_from``), and the values of fields this version no longer has (旧版本内容,
+    kept). A file of the current version keeps its ``retired`` values; its unknown keys are
+    problems as ever."""
+    from clusterdesk.service import plan_upgrade
+
+    answers, notes = data.get("answers", {}), data.get("notes") or {}
+    retired = _retired_in(data.get("retired"), problems)
+    if version >= form.version or not isinstance(answers, dict) or not isinstance(notes, dict):
+        return answers, notes, retired
+    plan = plan_upgrade(form, {k: v for k, v in answers.items() if isinstance(k, str)},
+                        {k: v for k, v in notes.items() if isinstance(k, str) and isinstance(v, str)}, version, catalog)
+    answers, notes = plan.apply(answers, notes)
+    return answers, notes, {**retired, **plan.retired}
+
+
+def _retired_in(value: Any, problems: list[str]) -> dict[str, dict[str, Any]]:
+    """The ``retired`` object of a dump or package (旧版本内容), checked for shape and size."""
+    if value is None:
+        return {}
+    if (not isinstance(value, dict) or len(value) > 10_000
+            or not all(isinstance(k, str) and isinstance(v, dict) for k, v in value.items())):
+        problems.append("retired 必须是对象（旧栏目 id: {value, note, version, label}）")
+        return {}
+    from clusterdesk.model.values import MAX_ANSWERS_CHARS
+
+    if len(json.dumps(value, ensure_ascii=False, default=str)) > MAX_ANSWERS_CHARS:
+        problems.append(f"retired 的内容超过 {MAX_ANSWERS_CHARS:,} 字的上限")
+        return {}
+    return {k: {f: v[f] for f in ("value", "note", "version", "label") if f in v} for k, v in value.items()}
 
 
 # What Python's JSON parser says (its C and Python versions, 3.11 to 3.13), in Chinese.
@@ -288,6 +323,7 @@ def _read_xlsx(path: Path, catalog: Catalog) -> dict[str, Any]:
     form_id = str(meta["form"])
     boxes: dict[str, list[str]] = {}
     form = catalog.get(form_id) if form_id in catalog else None
+    gone: dict[str, list[tuple[Any, Any]]] = {}  # (列, 填写值) of keys this version no longer has
     for row in main[1:]:
         row = list(row) + [None] * (len(header) - len(row))
         key = row[id_col]
@@ -295,17 +331,27 @@ def _read_xlsx(path: Path, catalog: Catalog) -> dict[str, Any]:
             continue
         key = str(key)
         val = row[val_col]
-        if form is not None and form.has_cell(key) and form.cell(key).field.type == "boxes":
+        cur = form.current_key(key) if form is not None else None  # an older version's key: its field now
+        if cur is not None and form.cell(cur).field.type == "boxes":  # type: ignore[union-attr]
             lst = boxes.setdefault(key, [])
             if is_non_finite(val):  # 1E999 in a tick cell: refused by parse, never a tick
                 lst.append(val)
             elif val not in (None, "") and str(val).strip() not in ("", "否", "×"):
                 lst.append(str(row[col_col]))
             continue
-        if form is not None and form.has_cell(key) and form.cell(key).field.type == "repeat":
+        if cur is not None and form.cell(cur).field.type == "repeat":  # type: ignore[union-attr]
+            continue
+        if form is not None and cur is None:
+            gone.setdefault(key, []).append((row[col_col], val))
             continue
         if val is not None and val != "":
             answers[key] = val
+    for key, rows in gone.items():  # a field an older version had: a key on several rows is its boxes
+        if len(rows) > 1:
+            if ticked := [str(c) for c, v in rows if v not in (None, "") and str(v).strip() not in ("否", "×")]:
+                boxes[key] = ticked
+        elif rows[0][1] not in (None, ""):
+            answers[key] = rows[0][1]
     answers.update(boxes)
     try:
         repeat_sheets = json.loads(meta.get("repeat_sheets") or "{}")
@@ -314,12 +360,12 @@ def _read_xlsx(path: Path, catalog: Catalog) -> dict[str, Any]:
     if not isinstance(repeat_sheets, dict):
         repeat_sheets = {}
     for key, name in repeat_sheets.items():
-        rows = sheets.get(name)
-        if not rows or len(rows) < 2:
+        sheet = sheets.get(name)
+        if not sheet or len(sheet) < 2:
             continue
-        ids = [str(x) if x is not None else "" for x in rows[1]]
+        ids = [str(x) if x is not None else "" for x in sheet[1]]
         out_rows = []
-        for r in rows[2:]:
+        for r in sheet[2:]:
             obj = {ids[j]: v for j, v in enumerate(r) if j < len(ids) and v not in (None, "") and ids[j]}
             if j_key := obj.pop("(列 id)", None):
                 obj["key"] = j_key
@@ -388,8 +434,10 @@ def read_filled(path: Path | str, catalog: Catalog | None = None) -> Filled:
         raise TemplateError([f"{name}：version 应为整数"]) from None
     if v > form.version:
         raise TemplateError([f"{name}：模板版本 {v} 比本程序的“{form.title}”定义（版本 {form.version}）新，请升级程序"])
-    answers, found = parse_answers(form, data.get("answers", {}))
-    problems: list[str] = [f"{name}：{p}" for p in found]
+    found: list[str] = []
+    raw_answers, raw_notes, retired = older_answers(form, data, v, catalog, found)
+    answers, parsed = parse_answers(form, raw_answers)
+    problems: list[str] = [f"{name}：{p}" for p in found + parsed]
     bad = find_non_finite({k: v for k, v in data.items() if k != "answers"})
     if bad:
         problems.append(f"{name}：“{strip_controls(bad, '?')[:80]}”是 NaN 或 Infinity 等非数值")
@@ -402,6 +450,8 @@ def read_filled(path: Path | str, catalog: Catalog | None = None) -> Filled:
     links = 0
     checked: dict[Path, int | str] = {}  # each file once: its size, or why it is refused
     for key, by_opt in ev_in.items():
+        if isinstance(key, str) and v < form.version:  # an older version's field: its evidence moves with it
+            key = form.current_key(key) or key
         if not isinstance(key, str) or not form.has_cell(key) or form.cell(key).field.evidence == "none":
             problems.append(f"{name}：evidence 中的栏目“{key}”不需要佐证材料或不存在")
             continue
@@ -428,7 +478,7 @@ def read_filled(path: Path | str, catalog: Catalog | None = None) -> Filled:
                 evidence.append((key, option, picked))
     if sum(v for v in checked.values() if isinstance(v, int)) > evidence_types.MAX_EVIDENCE_TOTAL_BYTES:
         problems.append(f"{name}：佐证材料合计超过 {evidence_types.MAX_EVIDENCE_TOTAL_BYTES // (1024 * 1024)} MB 的上限")
-    notes_in = data.get("notes") or {}
+    notes_in = raw_notes
     notes: dict[str, str] = {}
     if not isinstance(notes_in, dict):
         problems.append(f"{name}：notes 必须是对象（栏目 id: 说明）")
@@ -441,7 +491,7 @@ def read_filled(path: Path | str, catalog: Catalog | None = None) -> Filled:
     if problems:
         raise TemplateError(problems)
     title = form.display_title(answers) or f"未命名{form.form.short_title}"
-    return Filled(form, answers, evidence, title, notes)
+    return Filled(form, answers, evidence, title, notes, retired)
 
 
 def import_filled(store: Store, filled: Filled) -> int:
@@ -450,6 +500,10 @@ def import_filled(store: Store, filled: Filled) -> int:
     with store.batch():
         info = store.create_draft(filled.form.id, filled.form.version, filled.title)
         store.set_answers(info.id, filled.answers, filled.notes or None)
+        if filled.retired:
+            from clusterdesk.service import RETIRED_META
+
+            store.set_meta(info.id, RETIRED_META, filled.retired)
         for key, option, p in filled.evidence:
             store.add_evidence(info.id, key, option, p)
     return info.id
@@ -462,9 +516,12 @@ def import_file(store: Store, path: Path | str, catalog: Catalog | None = None) 
 
 def dump_dict(store: Store, draft_id: int, catalog: Catalog | None = None) -> dict[str, Any]:
     """A draft's answers in the template format (plus an index of its evidence files)."""
+    from clusterdesk.service import retired_values, upgrade_draft
+
     catalog = catalog or default_catalog()
     info = store.get_draft(draft_id)
     form = catalog.get(info.form_id)
+    info = upgrade_draft(store, info, form, catalog)
     values = store.get_answers(draft_id)
     order = {c.key: i for i, c in enumerate(form.cells)}
     answers = {k: values[k] for k in sorted(values, key=lambda k: order.get(k, len(order)))}
@@ -478,4 +535,39 @@ def dump_dict(store: Store, draft_id: int, catalog: Catalog | None = None) -> di
         out["notes"] = notes
     if ev:
         out["evidence_index"] = ev
+    retired = retired_values(store, draft_id)
+    if retired:
+        out["retired"] = retired  # 旧版本内容: values of fields an earlier version of the form had
     return out
+
+
+# -- the demos the program ships ----------------------------------------------------------------
+
+
+def demo_files(catalog: Catalog | None = None) -> dict[str, Path]:
+    """The demos in the program's ``demo/`` folder (``<form id>.json``, a filled template) for the
+    forms loaded, by form id."""
+    from clusterdesk.paths import demo_dir
+
+    catalog = catalog or default_catalog()
+    try:
+        files = sorted(demo_dir().glob("*.json"))
+    except OSError:
+        return {}
+    return {p.stem: p for p in files if p.stem in catalog}
+
+
+def first_run_demo(catalog: Catalog | None = None) -> tuple[Path, FormDef, str] | None:
+    """The demo the first run offers: the demo file that says ``"first_run": true`` (the demo
+    folder decides, not the program), with its form and the name it will carry; None if none."""
+    catalog = catalog or default_catalog()
+    for form_id, path in demo_files(catalog).items():
+        try:
+            data = _read_json(path)
+        except TemplateError:
+            continue
+        if data.get("first_run") is True:
+            form = catalog.get(form_id)
+            given = data.get("answers")
+            return path, form, form.display_title(given if isinstance(given, dict) else {})
+    return None

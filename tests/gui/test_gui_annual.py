@@ -20,18 +20,11 @@ REPORT = "sh-2023-annual-report"
 
 @pytest.fixture()
 def catalog_2024(tmp_path):
-    """Next year's notice as a new definition file, made by shifting the 2023 file's years
-    (as tests/test_annual.py does)."""
-    from clusterdesk.model.form import Catalog
+    """Next year's notice as a new definition file (made from the 2023 file as the author's guide says)."""
+    from authoring_support import catalog_with_next_year
 
-    forms = tmp_path / "forms"
-    shutil.copytree(ROOT / "forms", forms)
-    text = (forms / f"{REPORT}.yaml").read_text(encoding="utf-8")
-    head, tail = text.split("\nfamily:", 1)
-    head = re.sub(r"20(2[3-5])", lambda m: f"20{int(m.group(1)) + 1}", head)
-    tail = re.sub(r"\.2023\}", ".2024}", tail).replace("work.plan_2024", "work.plan_2025")
-    (forms / "sh-2024-annual-report.yaml").write_text(head + "\nfamily:" + tail, encoding="utf-8")
-    return Catalog.load(forms)
+    return catalog_with_next_year(tmp_path)
+
 
 
 @pytest.fixture()
@@ -124,7 +117,8 @@ def test_new_report_from_the_start_screen_shows_where_values_came_from(qtbot, ma
                                                                        choose):
     start = make_start()
     info, win = _new_report(qtbot, start, store, demo_draft)
-    assert choose["forms"] == [REPORT] and choose["default_year"] == 2023
+    offered = [f.id for f in start.catalog if any(pf.source_form == "cq-2024-application" for pf in f.form.prefill)]
+    assert choose["forms"] == offered and REPORT in offered and choose["default_year"] == 2023
     assert info.form_id == REPORT and info.linked_draft_id == demo_draft
     assert start.selected_id() == info.id and start.next_year_button.isEnabled()
     assert not start.annual_button.isEnabled()  # a report is not an application
@@ -134,7 +128,9 @@ def test_new_report_from_the_start_screen_shows_where_values_came_from(qtbot, ma
     assert ed.edit.text() == "38.60"
     note = ed.carried_note
     assert note is not None and note.isVisible() and note.source_label.isVisible()
-    assert note.source_label.text() == (f"↳ 来自申报材料（草稿 {demo_draft}） · 一、基本情况 · 集群占地面积（平方公里）")
+    # the source is named by the application's title, never by a draft number
+    assert note.source_label.text() == ("↳ 来自申报材料“重庆市中小企业特色产业集群（永川数控机床产业）” · "
+                                        "一、基本情况 · 集群占地面积（平方公里）")
     assert not note.changed_label.isVisible()
     cover = _editor(win, "cover.cluster_name")
     assert "来自申报材料" in cover.carried_note.source_label.text()
@@ -143,7 +139,8 @@ def test_new_report_from_the_start_screen_shows_where_values_came_from(qtbot, ma
     r, c = _targets_row(targets, "patents"), _column(targets, "target")
     item = targets.table.item(r, c)
     assert item.text() == "486件"
-    assert item.toolTip().startswith(f"来自申报材料（草稿 {demo_draft}）") and "2023年基准值" in item.toolTip()
+    assert item.toolTip().startswith("来自申报材料“重庆市中小企业特色产业集群（永川数控机床产业）”")
+    assert "2023年基准值" in item.toolTip()
     assert "13 个单元格来自申报材料" in targets.carried_note.source_label.text()
 
     # the 目标完成情况 view is there (the application's own window has none)
@@ -231,9 +228,11 @@ def test_achievement_view_and_chart_follow_the_numbers(qtbot, make_start, store,
     start = make_start()
     _info, win = _new_report(qtbot, start, store, demo_draft)
     panel = win.achievement
-    assert panel.status_of("patents") == "待填写"
+    # the application's 2023 patent count (486) is prefilled into the 2023 report: already computed
+    assert panel.status_of("patents") == "达成" and panel.status_of("rd_spending") == "待填写"
     row = next(i for i, a in enumerate(panel.rows) if a.key == "patents")
-    assert [panel.table.item(row, j).text() for j in range(5)] == ["创新", "有效发明专利数量", "486件", "—", "待填写"]
+    assert [panel.table.item(row, j).text() for j in range(5)] == ["创新", "有效发明专利数量", "486件", "486.00（计算）",
+                                                                   "达成"]
 
     ed = _editor(win, "innovation.patents.2023")
     fill_line(qtbot, ed.edits["innovation.patents.2023"], "520")
@@ -242,7 +241,7 @@ def test_achievement_view_and_chart_follow_the_numbers(qtbot, make_start, store,
     assert [c.text() for c in cells] == ["创新", "有效发明专利数量", "486件", "520.00（计算）", "达成"]
     assert cells[3].toolTip() == "按公式计算：三、创新能力情况 · 集群内中小企业有效发明专利拥有量 2023年"
     assert cells[4].foreground().color() == QColor("#2e7d32")
-    assert "达成 1 项" in panel.summary.text()
+    assert "达成 3 项" in panel.summary.text()  # with 集群产值年均增速 and 二氧化碳排放量, prefilled too
 
     ed = _editor(win, "digital.iiot_rate.2023")
     fill_line(qtbot, ed.edits["digital.iiot_rate.2023"], "30.5")
@@ -286,7 +285,9 @@ def test_achievement_view_and_chart_follow_the_numbers(qtbot, make_start, store,
 
 
 def test_next_year_without_next_years_form_says_so(qtbot, make_start, store, demo_draft, choose, messages):
-    start = make_start()
+    from authoring_support import catalog_up_to
+
+    start = make_start(catalog_up_to(2023))  # however many forms forms/ ships: none for 2024 here
     info, _win = _new_report(qtbot, start, store, demo_draft)
     start.refresh(info.id)
     assert start.next_year_button.isEnabled()

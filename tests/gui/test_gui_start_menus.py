@@ -78,7 +78,8 @@ def test_menus_lead_to_help_about_and_district(start, monkeypatch):
     menus = {a.text(): a.menu() for a in w.menuBar().actions()}
     assert set(menus) == {"文件(&F)", "帮助(&H)"}
     file_items = [a.text() for a in menus["文件(&F)"].actions() if a.text()]
-    assert file_items == ["新建草稿…", "导出空白表（手工填写用）…", "打开", "重命名…", "删除…", "从填好的模板导入…", "导出数据包…", "区县汇总…",
+    assert file_items == ["新建草稿…", "导出空白表（手工填写用）…", "打开", "重命名…", "删除…", "从填好的模板导入…", "安装表单定义…", "导出数据包…",
+                          "区县汇总…",
                           "备份数据库…", "从备份恢复…", "退出"]
     assert [a.text() for a in menus["帮助(&H)"].actions()] == ["用户指南", "关于集群申报助手"]
     called: list[str] = []

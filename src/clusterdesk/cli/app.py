@@ -58,27 +58,58 @@ def _load_target(args: argparse.Namespace, target: str):
 
 
 def cmd_forms(args: argparse.Namespace) -> int:
-    from clusterdesk.model.form import FormDefinitionError, default_catalog, load_form
+    from clusterdesk.model.checks import check_files, check_loaded
+    from clusterdesk.model.form import default_catalog
+    from clusterdesk.paths import user_forms_dir
 
+    catalog = default_catalog()
+    if args.action == "install":
+        return _install_forms(args, catalog)
     if args.action == "check":
         files = [Path(f) for f in args.files]
-        if not files:
-            from clusterdesk.paths import forms_dir
+        report = check_files(files, catalog) if files else check_loaded(catalog)
+        for line in report.errors:
+            err(line)
+        for line in report.warnings:
+            err(f"提示：{line}")
+        for fd in report.forms:
+            out(f"{fd.source.name if fd.source else fd.id}: 通过（{fd.id} 版本 {fd.version}，"
+                 f"{len(fd.answerable_cells)} 个填报项）")
+        return EXIT_BAD_INPUT if report.errors else EXIT_OK
+    if args.files:
+        raise CliError(f"forms {args.action} 不接受文件参数（检查文件用 forms check，安装用 forms install）")
+    _bad_form_files(catalog)
+    for fd in catalog:
+        origin = catalog.origin(fd.id)
+        where = origin.label if origin.kind == "shipped" else f"{origin.label} {origin.path}"
+        out(f"{fd.id}\t{fd.title}\t{fd.form.issuer}\t{fd.form.year}\t版本 {fd.version}\t{where}")
+    user = user_forms_dir()
+    if user is not None and not (user.is_dir() and any(user.glob("*.yaml"))):
+        err(f"提示：安装的表单放在 {user}（clusterdesk forms install 文件.yaml）")
+    return EXIT_OK
 
-            files = sorted(forms_dir().glob("*.yaml"))
-        bad = 0
-        for f in files:
-            try:
-                fd = load_form(f)
-            except FormDefinitionError as e:
-                bad += 1
-                for line in e.problems:
-                    err(line)
-                continue
-            out(f"{f.name}: 通过（{fd.id} 版本 {fd.version}，{len(fd.answerable_cells)} 个填报项）")
-        return EXIT_BAD_INPUT if bad else EXIT_OK
-    for fd in default_catalog():
-        out(f"{fd.id}\t{fd.title}\t{fd.form.issuer}\t{fd.form.year}")
+
+def _bad_form_files(catalog) -> None:
+    """Each definition file that was left out, one Chinese line on stderr (the program goes on)."""
+    for bad in catalog.bad_files:
+        err(bad.line)
+
+
+def _install_forms(args: argparse.Namespace, catalog) -> int:
+    from clusterdesk.model.form import reload_default_catalog
+    from clusterdesk.model.install import install_forms
+    from clusterdesk.paths import user_forms_dir
+
+    if not args.files:
+        raise CliError("请给出要安装的表单定义文件（.yaml），例如：clusterdesk forms install 新表单.yaml")
+    dest = user_forms_dir()
+    assert dest is not None  # _main sets the data folder before any command
+    done = install_forms([Path(f) for f in args.files], dest, catalog)
+    for line in done.warnings:
+        err(f"提示：{line}")
+    for line in done.lines():
+        out(line)
+    reload_default_catalog()
     return EXIT_OK
 
 
@@ -364,10 +395,13 @@ def build_parser() -> argparse.ArgumentParser:
         sp.set_defaults(func=fn)
         return sp
 
-    sp = add("forms", cmd_forms, "列出表单；forms check [文件...] 检查表单定义文件")
-    sp.add_argument("action", nargs="?", choices=["list", "check"], default="list", metavar="list|check",
-                    help="list：列出程序中的表单（默认）；check：检查表单定义文件")
-    sp.add_argument("files", nargs="*", metavar="文件", help="check 要检查的表单定义文件（.yaml），不写时检查程序自带的全部表单")
+    sp = add("forms", cmd_forms, "列出表单；forms check [文件...] 检查表单定义文件；forms install 文件... 安装表单定义")
+    sp.add_argument("action", nargs="?", choices=["list", "check", "install"], default="list",
+                    metavar="list|check|install",
+                    help="list：列出表单及其来源（内置 / 已安装，默认）；check：检查表单定义文件；"
+                         "install：检查后安装到数据文件夹的 forms 文件夹")
+    sp.add_argument("files", nargs="*", metavar="文件",
+                    help="check / install 的表单定义文件（.yaml）；check 不写文件时检查内置和已安装的全部表单")
     sp = add("template", cmd_template, "生成填报模板（.json 或 .xlsx）；区县的汇总表模板可按 --district 从各集群的数据包预填")
     sp.add_argument("form_id", metavar="表单ID", help="表单 id，见 clusterdesk forms，例如 cq-2024-application")
     sp.add_argument("sources", nargs="*", default=[], metavar="数据包或草稿ID",  # default: not named as required
@@ -462,8 +496,15 @@ def _main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not getattr(args, "command", None):
         args.func = cmd_gui
+    from clusterdesk.paths import data_dir_for, use_data_dir
+
+    use_data_dir(data_dir_for(getattr(args, "db", None)))  # the installed forms are in its forms/
     if args.func is not cmd_gui:
         _startup(args)
+    if args.func not in (cmd_gui, cmd_forms):
+        from clusterdesk.model.form import default_catalog
+
+        _bad_form_files(default_catalog())  # named, and the other forms work
     try:
         code = args.func(args)
         # A database with damaged values: what could be read was shown, but it must not pass unseen.

@@ -54,7 +54,7 @@ from clusterdesk.model.rules import Answers, Problem, validate
 if TYPE_CHECKING:  # for annotations only: export is imported by the core below it (a cycle at runtime)
     from clusterdesk.store import Store
 
-__all__ = ["ExportCancelled", "ExportResult", "ExportRefused", "export_draft", "export_answers", "export_blank",
+__all__ = ["ExportCancelled", "ExportConflict", "ExportResult", "ExportRefused", "export_draft", "file_owner", "export_answers", "export_blank",
            "export_names", "blank_names", "safe_filename", "DRAFT_SUFFIX"]
 
 DRAFT_SUFFIX = "（草稿）"
@@ -115,14 +115,18 @@ class ExportNames:
     achievement: str
 
 
-def export_names(form: FormDef, answers: Answers, title: str = "", draft_copy: bool = False) -> ExportNames:
-    """The file names of an export: ``<集群名称>-<short_title>…`` (the title field's value, else title)."""
+def export_names(form: FormDef, answers: Answers, title: str = "", draft_copy: bool = False, *,
+                 with_year: bool = False) -> ExportNames:
+    """The file names of an export: ``<集群名称>-<short_title>…`` (the title field's value, else title);
+    ``with_year`` (another loaded form has the same title, e.g. next year's report):
+    ``<集群名称>-<short_title>（2023年度）…``."""
     tf = form.form.title_field
     value = answers.value(tf) if tf else None
     name = value.strip() if isinstance(value, str) and value.strip() else (title or "").strip()
     if name == f"未命名{form.form.short_title}":  # the store's title of a draft not yet named
         name = "未命名"
-    stem = f"{safe_filename(name)}-{safe_filename(form.form.short_title, form.id)}"
+    year = f"（{form.form.year}年度）" if with_year else ""
+    stem = f"{safe_filename(name)}-{safe_filename(form.form.short_title + year, form.id)}"
     d = DRAFT_SUFFIX if draft_copy else ""
     return ExportNames(f"{stem}{d}.docx", f"{stem}{EDITABLE_SUFFIX}{d}.docx", f"{stem}{LISTS_SUFFIX}{d}.xlsx",
                        f"{stem}{d}.pdf", f"{stem}{ACHIEVEMENT_SUFFIX}{d}.docx")
@@ -132,6 +136,58 @@ def blank_names(form: FormDef) -> tuple[str, str]:
     """The blank form's file names: ``<short_title>-空白表.docx`` and its PDF."""
     stem = f"{safe_filename(form.form.short_title, form.id)}{BLANK_SUFFIX}"
     return f"{stem}.docx", f"{stem}.pdf"
+
+
+#: What an export writes into its Word files' core properties (``dc:identifier``) so the next export
+#: into the folder can tell whose files they are.
+OWNER_MARK = "clusterdesk-draft:"
+_IDENTIFIER = re.compile(r"<dc:identifier>([^<]{1,200})</dc:identifier>")
+
+
+class ExportConflict(Exception):
+    """The folder holds files of the same names that another draft exported; nothing was written.
+    ``files``: their names; ``owner``: the other draft's uuid; ``owner_title``: its name, if the
+    store has it. Export again with ``overwrite=True`` to replace them."""
+
+    def __init__(self, files: list[str], owner: str, owner_title: str | None = None):
+        self.files, self.owner, self.owner_title = files, owner, owner_title
+        super().__init__(self.text())
+
+    def text(self) -> str:
+        who = f"草稿“{self.owner_title}”" if self.owner_title else "另一份草稿"
+        return (f"保存位置已有{who}导出的同名文件：{'、'.join(self.files)}。"
+                "为避免覆盖其他草稿的文件，本次未导出；请换一个文件夹，或确认覆盖")
+
+
+def file_owner(path: Path) -> str | None:
+    """The draft uuid an earlier export wrote into a Word file's core properties, or None (no
+    such file, not a Word file, not ours). Bounded: a file in the folder may be anything."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as zf:
+            info = zf.getinfo("docProps/core.xml")
+            if info.file_size > 256 * 1024:
+                return None
+            text = zf.read(info).decode("utf-8", "replace")
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile, RuntimeError, NotImplementedError):
+        return None
+    m = _IDENTIFIER.search(text)
+    if not m or not m.group(1).startswith(OWNER_MARK):
+        return None
+    return m.group(1)[len(OWNER_MARK):].strip()
+
+
+def _others_files(out: Path, names: "ExportNames", owner: str | None) -> tuple[list[str], str] | None:
+    """(names, other owner) when the folder's print or editable Word file of these names was
+    exported from another draft (by the mark in its core properties)."""
+    for docx in (names.print_docx, names.editable_docx, names.achievement):
+        other = file_owner(out / docx)
+        if other and other != owner:
+            taken = [n for n in (names.print_docx, names.editable_docx, names.xlsx, names.pdf, names.achievement)
+                     if (out / n).exists()]
+            return taken, other
+    return None
 
 
 def _pdf_into(stage: Path, docx_name: str, messages: list[str], rest: str,
@@ -161,7 +217,8 @@ def _docx_bytes(doc: Any) -> bytes:
 def export_answers(form: FormDef, answers: Answers, evidence: Iterable[Any] | None, title: str,
                    out_dir: str | Path, *, pdf: bool = True, draft_copy: bool = False,
                    fonts: dk.DocFonts | None = None, cancel: Callable[[], bool] | None = None,
-                   data_dir: Path | None = None, delivered_evidence: bool = False) -> ExportResult:
+                   data_dir: Path | None = None, delivered_evidence: bool = False, owner: str | None = None,
+                   with_year: bool = False, overwrite: bool = False) -> ExportResult:
     """Export answers that need not be in a store (a filled template, for instance).
 
     ``evidence``: the store's ``EvidenceInfo`` list or ``(key, option, path)`` tuples. ``title`` names
@@ -171,7 +228,10 @@ def export_answers(form: FormDef, answers: Answers, evidence: Iterable[Any] | No
     nothing is published and ExportCancelled is raised. ``data_dir``: the data folder, which keeps
     a record of ``out_dir`` while the files are being published (so a crash's leftovers are cleaned
     at the next start). ``delivered_evidence``: the evidence goes with the form (a district's
-    submission): the 佐证材料目录 names the files as delivered (model.plan.evidence_names)."""
+    submission): the 佐证材料目录 names the files as delivered (model.plan.evidence_names).
+    ``owner``: the draft's uuid, marked in the Word files; files of the same
+    names another draft exported are not replaced (ExportConflict) unless ``overwrite``.
+    ``with_year``: the names carry the form's year (:func:`export_names`)."""
     out = Path(out_dir)
 
     def check_cancel() -> None:
@@ -186,7 +246,10 @@ def export_answers(form: FormDef, answers: Answers, evidence: Iterable[Any] | No
         raise ExportWriteError.for_folder(out, "文件夹不存在", errno.ENOENT)
     if not out.is_dir():
         raise ExportWriteError.for_folder(out, "路径不是文件夹", errno.ENOTDIR)
-    names = export_names(form, answers, title, draft_copy)
+    names = export_names(form, answers, title, draft_copy, with_year=with_year)
+    clash = None if overwrite else _others_files(out, names, owner)
+    if clash is not None:
+        raise ExportConflict(*clash)
     messages: list[str] = []
     if draft_copy and errors:
         messages.append(f"草稿含 {len(errors)} 个错误，已按草稿导出（文件名带“{DRAFT_SUFFIX}”，页面带“草稿”水印）")
@@ -197,6 +260,8 @@ def export_answers(form: FormDef, answers: Answers, evidence: Iterable[Any] | No
     # Render every Word file in memory first: nothing is written until the content is complete.
     renderer = DocxRenderer(plan, draft=draft_copy, fonts=fonts)
     doc = renderer.render()
+    if owner:
+        doc.core_properties.identifier = OWNER_MARK + owner
     protect_read_only(doc)
     printed = _docx_bytes(doc)
     unprotect(doc)
@@ -205,6 +270,8 @@ def export_answers(form: FormDef, answers: Answers, evidence: Iterable[Any] | No
     del doc, renderer
     name = form.display_title(answers.raw) if isinstance(getattr(answers, "raw", None), dict) else ""
     analysis = render_achievement(plan, name, draft=draft_copy, fonts=fonts)
+    if analysis is not None and owner:
+        analysis.core_properties.identifier = OWNER_MARK + owner
     achievement = _docx_bytes(analysis) if analysis is not None else None
     words = [(names.print_docx, printed), (names.editable_docx, editable)]
     if achievement is not None:
@@ -233,16 +300,38 @@ def export_answers(form: FormDef, answers: Answers, evidence: Iterable[Any] | No
 
 
 def export_draft(store: Store, draft_id: int, out_dir: str | Path, *, pdf: bool = True, draft_copy: bool = False,
-                 catalog: Catalog | None = None, cancel: Callable[[], bool] | None = None) -> ExportResult:
-    """Export a stored draft into ``out_dir`` (an existing folder). See the module docstring."""
+                 catalog: Catalog | None = None, cancel: Callable[[], bool] | None = None,
+                 overwrite: bool = False) -> ExportResult:
+    """Export a stored draft into ``out_dir`` (an existing folder). See the module docstring.
+    Files of the same names exported from another draft are not replaced (ExportConflict, naming
+    that draft) unless ``overwrite``."""
+    from clusterdesk.model.form import default_catalog
     from clusterdesk.service import load_answers
 
+    catalog = catalog or default_catalog()
     info = store.get_draft(draft_id)
     form, answers = load_answers(store, draft_id, catalog)
     evidence = store.list_evidence(draft_id)
     data_dir = Path(store.path).parent if getattr(store, "path", None) else None
-    return export_answers(form, answers, evidence, info.title, out_dir, pdf=pdf, draft_copy=draft_copy,
-                          cancel=cancel, data_dir=data_dir)
+    try:
+        return export_answers(form, answers, evidence, info.title, out_dir, pdf=pdf, draft_copy=draft_copy,
+                              cancel=cancel, data_dir=data_dir, owner=info.uuid,
+                              with_year=catalog.shares_title(form), overwrite=overwrite)
+    except ExportConflict as e:
+        e.owner_title = owner_title(store, e.owner, catalog)
+        e.args = (e.text(),)
+        raise
+
+
+def owner_title(store: Any, uuid: str, catalog: Catalog | None = None) -> str | None:
+    """How the draft list names the draft with this uuid, if this store has it."""
+    from clusterdesk.service import display_name
+
+    try:
+        found = store.find_drafts_by_uuid(uuid)
+    except Exception:  # noqa: BLE001 - a uuid from a file: naming the draft is only a courtesy
+        return None
+    return display_name(store, found[0], catalog) if found else None
 
 
 def export_blank(form: FormDef, out_dir: str | Path, *, pdf: bool = True,

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import Any, Iterable
 
 import yaml
 from pydantic import ValidationError
@@ -23,7 +23,7 @@ from clusterdesk.errors import ClusterDeskError, NotFound
 from clusterdesk.safeio import UnsafeFile, read_bounded
 
 from . import expr as E
-from .schema import Field, Form, Group, MatrixAxis, Section, Sign
+from .schema import Field, Form, Group, MatrixAxis, Notice, Section, Sign
 from .values import Spec
 
 
@@ -179,6 +179,24 @@ class FormDef:
 
     def has_field(self, field_key: str) -> bool:
         return field_key in self._field_index
+
+    @cached_property
+    def renames(self) -> dict[str, str]:
+        """Field keys of earlier versions (``renamed_from``) → the field key of this version."""
+        return {(old if "." in old else f"{s.id}.{old}"): f"{s.id}.{f.id}"
+                for s in self.sections for f in s.fields() for old in f.renamed_from}
+
+    def current_key(self, key: str) -> str | None:
+        """The cell key of this version for a key an earlier version stored: the key itself, or
+        the same cell of the field that was renamed from it; None if the field is gone."""
+        if self.has_cell(key):
+            return key
+        parts = key.split(".")
+        new = self.renames.get(".".join(parts[:2]))
+        if new is None:
+            return None
+        moved = ".".join([new, *parts[2:]])
+        return moved if self.has_cell(moved) else None
 
     def cells_of(self, field_key: str) -> list[Cell]:
         s, f = self.field(field_key)
@@ -379,6 +397,9 @@ def _cross_check(fd: FormDef, name: str) -> list[str]:
             need_expr(f"prefill[{i}]({pf.id}).fields[{j}].expr", pf_field.expr, None)
         for j, pf_table in enumerate(pf.tables):
             need(f"prefill[{i}]({pf.id}).tables[{j}].to", pf_table.to)
+        for j, sy in enumerate(pf.same_year):
+            if not fd.has_field(sy.to):
+                problems.append(f"{name}: prefill[{i}]({pf.id}).same_year[{j}].to: 不存在的栏目“{sy.to}”")
     for i, cc in enumerate(form.change_checks):
         for attr in ("field", "subject", "note_field"):
             if getattr(cc, attr):
@@ -390,8 +411,25 @@ def _cross_check(fd: FormDef, name: str) -> list[str]:
         need("achievement.table", a.table)
         for row, ex in a.actuals.items():
             need_expr(f"achievement.actuals.{row}", ex, fd)
-    for i, key in enumerate(form.carry_over):
-        need(f"carry_over[{i}]", key)
+    for i, co in enumerate(form.carry_over):
+        if not fd.has_cell(co.to) and not fd.has_field(co.to):
+            problems.append(f"{name}: carry_over[{i}]: 不存在的栏目“{co.to}”")
+    if form.achievement:
+        a = form.achievement
+        if fd.has_cell(a.table):
+            table = fd.cell(a.table).field
+            col_ids = {c.id for c in table.columns}
+            keys = {r["key"] for r in table.fixed_rows}
+            for attr in ("target_column", "actual_column", "group_column"):
+                col = getattr(a, attr)
+                if col and col not in col_ids:
+                    problems.append(f"{name}: achievement.{attr}: 表中没有“{col}”列")
+            for attr in ("actuals", "formulas", "lower_is_better", "qualitative"):
+                for row in getattr(a, attr):
+                    if row not in keys:
+                        problems.append(f"{name}: achievement.{attr}: 表中没有固定行“{row}”")
+    problems.extend(_help_ref_problems(fd, name))
+    problems.extend(_rename_problems(fd, name))
     if form.cover_title:
         for r in _TITLE_REF.findall(form.cover_title):
             if not fd.has_cell(r):
@@ -439,6 +477,38 @@ def _district_problems(fd: FormDef, name: str) -> list[str]:
 _TITLE_REF = re.compile(r"\$\{([a-z0-9_.]+)\}")
 
 
+def _help_ref_problems(fd: FormDef, name: str) -> list[str]:
+    """Each ``help_refs`` number must be an item of the form's 填报说明."""
+    out: list[str] = []
+    numbers = [ln.split(".", 1)[0].strip() for ln in fd.form.instructions]
+    for si, s in enumerate(fd.sections):
+        for f in s.fields():
+            for n in f.help_refs:
+                if fd.instruction(n) is None:
+                    have = "、".join(x for x in numbers if x.isdigit()) or "无"
+                    out.append(f"{name}: sections[{si}]({s.id}).{f.id}.help_refs: 填报说明中没有第 {n} 条"
+                               f"（现有：{have}）")
+    return out
+
+
+def _rename_problems(fd: FormDef, name: str) -> list[str]:
+    """``renamed_from``: an old id may not be a field of this version, nor claimed twice."""
+    out: list[str] = []
+    claimed: dict[str, str] = {}
+    for s in fd.sections:
+        for f in s.fields():
+            for old in f.renamed_from:
+                key = old if "." in old else f"{s.id}.{old}"
+                here = f"{s.id}.{f.id}"
+                if fd.has_field(key):
+                    out.append(f"{name}: {here}.renamed_from: “{key}”仍是本版本的栏目，不能作为旧 id")
+                elif key in claimed:
+                    out.append(f"{name}: {here}.renamed_from: “{key}”已由“{claimed[key]}”声明")
+                else:
+                    claimed[key] = here
+    return out
+
+
 def _layout_problems(form: Form, s: Section, si: int, name: str) -> list[str]:
     """The layout of one section: what ``of``, ``place``, ``years_as`` and a sign's ``field`` refer to."""
     out: list[str] = []
@@ -483,29 +553,36 @@ def _layout_problems(form: Form, s: Section, si: int, name: str) -> list[str]:
     return out
 
 
-def _cross_form_check(forms: dict[str, FormDef]) -> list[str]:
-    """References from one definition into another (prefill sources)."""
-    problems: list[str] = []
+def _cross_form_check(forms: dict[str, FormDef]) -> list[tuple[str, str]]:
+    """(form id, problem) for references from one definition into another (prefill sources)."""
+    problems: list[tuple[str, str]] = []
     families = {f.form.family for f in forms.values() if f.form.family}
     for fd in forms.values():
         name = fd.source.name if fd.source else fd.id
         for i, pf in enumerate(fd.form.prefill):
+            at = f"{name}: prefill[{i}]({pf.id}).source_form"
             if pf.previous_year:
                 if pf.source_form not in families:
-                    problems.append(f"{name}: prefill[{i}]({pf.id}).source_form: 没有 family 为“{pf.source_form}”的表单")
+                    problems.append((fd.id, f"{at}: 没有 family 为“{pf.source_form}”的表单"))
+                elif pf.source_form != fd.form.family:
+                    problems.append((fd.id, f"{at}: previous_year 的来源应为本表单的 family“{fd.form.family}”"))
                 continue
             src = forms.get(pf.source_form)
             if src is None:
-                problems.append(f"{name}: prefill[{i}]({pf.id}).source_form: 未知的表单“{pf.source_form}”")
+                problems.append((fd.id, f"{at}: 未知的表单“{pf.source_form}”"
+                                        f"（已加载的表单：{'、'.join(sorted(forms)) or '无'}）"))
                 continue
             for j, f in enumerate(pf.fields):
                 for r in E.refs(f.expr):
-                    if not src.has_cell(r):
-                        problems.append(f"{name}: prefill[{i}]({pf.id}).fields[{j}].expr: “{src.id}”中没有栏目 ${{{r}}}")
+                    if src.current_key(r) is None:  # renamed_from in a later source version: still found
+                        problems.append((fd.id, f"{name}: prefill[{i}]({pf.id}).fields[{j}].expr: “{src.id}”中没有栏目 ${{{r}}}"))
             for j, t in enumerate(pf.tables):
-                if not src.has_cell(t.source):
-                    problems.append(f"{name}: prefill[{i}]({pf.id}).tables[{j}].source: “{src.id}”中没有栏目“{t.source}”")
-        problems.extend(_district_cross_problems(fd, name, forms))
+                if src.current_key(t.source) is None:
+                    problems.append((fd.id, f"{name}: prefill[{i}]({pf.id}).tables[{j}].source: “{src.id}”中没有栏目“{t.source}”"))
+            for j, sy in enumerate(pf.same_year):
+                if not src.has_field(src.renames.get(sy.from_, sy.from_)):
+                    problems.append((fd.id, f"{name}: prefill[{i}]({pf.id}).same_year[{j}].from: “{src.id}”中没有栏目“{sy.from_}”"))
+        problems.extend((fd.id, p) for p in _district_cross_problems(fd, name, forms))
     return problems
 
 
@@ -557,6 +634,14 @@ def yaml_problem(problem: str | None) -> str:
     return next((zh for en, zh in _YAML_PROBLEMS if en in text), "格式不正确")
 
 
+def _loaded_text(path: Path) -> str | None:
+    """A definition's (or an official text's) text, bounded; None if it cannot be read."""
+    try:
+        return read_bounded(Path(path), MAX_DEFINITION_BYTES).decode("utf-8")
+    except (OSError, UnsafeFile, UnicodeDecodeError):
+        return None
+
+
 def load_form(path: Path | str) -> FormDef:
     """Load and check one definition file; raises FormDefinitionError listing every problem."""
     path = Path(path)
@@ -599,32 +684,82 @@ def load_form(path: Path | str) -> FormDef:
     return fd
 
 
-class Catalog:
-    """The forms shipped in (or pointed to by) a forms folder, by id."""
+@dataclass(frozen=True)
+class Origin:
+    """Where a loaded form comes from: shipped with the program (内置) or installed by the user
+    (已安装, in the forms folder of the data folder)."""
 
-    def __init__(self, forms: dict[str, FormDef]):
+    kind: str  # "shipped" | "installed"
+    path: Path | None
+
+    @property
+    def label(self) -> str:
+        return "内置" if self.kind == "shipped" else "已安装"
+
+
+@dataclass(frozen=True)
+class BadFile:
+    """A definition file that was not loaded, and why (one line per problem)."""
+
+    path: Path
+    problems: tuple[str, ...]
+
+    @property
+    def line(self) -> str:
+        """One Chinese line naming the file and its first problem (for stderr and the GUI)."""
+        first = self.problems[0] if self.problems else "无法读取"
+        first = first.removeprefix(f"{self.path.name}: ")
+        more = f"（另有 {len(self.problems) - 1} 处问题）" if len(self.problems) > 1 else ""
+        return (f"表单定义文件“{self.path}”有误，未加载：{first}{more}；"
+                f"可运行 clusterdesk forms check \"{self.path}\" 查看")
+
+
+class Catalog:
+    """The forms the program knows, by id: the shipped ones and the ones the user installed.
+
+    An installed file with the id of a shipped (or another installed) form and a higher
+    ``version`` replaces it; the older definitions are kept (:meth:`older`) so a draft made on
+    them can still name its retired fields. A file that cannot be loaded, or clashes with the
+    forms loaded before it, is left out and named in :attr:`bad_files`: one bad file never stops
+    the others."""
+
+    def __init__(self, forms: dict[str, FormDef], *, origins: dict[str, Origin] | None = None,
+                 older: dict[str, list[FormDef]] | None = None, bad_files: list[BadFile] | None = None,
+                 notes: list[str] | None = None):
         self._forms = forms
+        self._origins = origins or {}
+        self._older = older or {}
+        self.bad_files: list[BadFile] = bad_files or []
+        self.notes: list[str] = notes or []  # informational lines (an installed file not used)
 
     @classmethod
-    def load(cls, folder: Path | None = None) -> "Catalog":
+    def load(cls, folder: Path | None = None, *, user_folder: Path | None = None, strict: bool = False) -> "Catalog":
+        """The forms of ``folder`` (default: the shipped forms) and of ``user_folder`` (installed).
+
+        ``strict``: raise FormDefinitionError listing every problem instead of leaving bad files
+        out (``forms check`` and the tests)."""
         from clusterdesk.paths import forms_dir
 
         folder = folder or forms_dir()
-        forms: dict[str, FormDef] = {}
-        problems: list[str] = []
-        for p in sorted(folder.glob("*.yaml")):
-            try:
-                fd = load_form(p)
-            except FormDefinitionError as e:
-                problems.extend(e.problems)
+        loaded: list[tuple[FormDef, Origin]] = []
+        bad: list[BadFile] = []
+        for kind, where in (("shipped", folder), ("installed", user_folder)):
+            if where is None:
                 continue
-            if fd.id in forms:
-                problems.append(f"{p.name}: id “{fd.id}” 与 {forms[fd.id].source.name} 重复")  # type: ignore[union-attr]  # a catalogue entry loaded from a file has its source
-            forms[fd.id] = fd
-        problems.extend(_cross_form_check(forms))
-        if problems:
-            raise FormDefinitionError(problems)
-        return cls(forms)
+            try:
+                files = sorted(Path(where).glob("*.yaml"))
+            except OSError:
+                files = []
+            for p in files:
+                try:
+                    loaded.append((load_form(p), Origin(kind, p)))
+                except FormDefinitionError as e:
+                    bad.append(BadFile(p, tuple(e.problems)))
+        forms, origins, older, more_bad, notes = _choose(loaded)
+        bad.extend(more_bad)
+        if strict and bad:
+            raise FormDefinitionError([line for b in bad for line in b.problems])
+        return cls(forms, origins=origins, older=older, bad_files=bad, notes=notes)
 
     def get(self, form_id: str) -> FormDef:
         try:
@@ -642,20 +777,173 @@ class Catalog:
     def __len__(self) -> int:
         return len(self._forms)
 
+    def origin(self, form_id: str) -> Origin:
+        return self._origins.get(form_id) or Origin("shipped", self._forms[form_id].source)
+
+    def older(self, form_id: str) -> list[FormDef]:
+        """The earlier versions of a form still known (newest first): a shipped definition an
+        installed one replaced, or an installed file kept under ``<id>.v<N>.yaml``."""
+        return list(self._older.get(form_id, []))
+
     def family(self, family: str, year: int) -> FormDef | None:
-        """The form of a family (e.g. sh-annual-report) for a report year, if one is shipped."""
+        """The form of a family (e.g. sh-annual-report) for a report year, if one is loaded."""
         for fd in self._forms.values():
             if fd.form.family == family and fd.form.year == year:
                 return fd
         return None
 
+    def shares_title(self, form: FormDef) -> bool:
+        """Another loaded form has the same title (next year's edition of the same document):
+        names then carry the form's year."""
+        return any(f.id != form.id and f.title == form.title for f in self._forms.values())
 
-_default_catalog: Catalog | None = None
+
+def _choose(loaded: list[tuple[FormDef, Origin]]) -> tuple[dict[str, FormDef], dict[str, Origin],
+                                                          dict[str, list[FormDef]], list[BadFile], list[str]]:
+    """Pick one definition per id (the highest version; a shipped one before an installed one of
+    the same version), then leave out every one that does not fit with the others (a prefill
+    source that is not loaded, a notice that says something else than the same notice in an
+    earlier file, two forms of one family and year), falling back to an older version."""
+    bad: list[BadFile] = []
+    notes: list[str] = []
+    by_id: dict[str, list[tuple[FormDef, Origin]]] = {}
+    for fd, origin in loaded:
+        by_id.setdefault(fd.id, []).append((fd, origin))
+    for form_id, cands in list(by_id.items()):
+        cands.sort(key=lambda c: (-c[0].version, c[1].kind != "shipped"))
+        kept: list[tuple[FormDef, Origin]] = []
+        for fd, origin in cands:
+            same = next((k for k in kept if k[0].version == fd.version), None)
+            if same is not None:
+                p = origin.path or Path(fd.id)
+                other = same[1].path.name if same[1].path else form_id
+                if same[1].kind == origin.kind:
+                    bad.append(BadFile(p, (f"{p.name}: id “{form_id}” 与 {other} 重复"
+                                           f"（版本同为 {fd.version}）",)))
+                else:
+                    bad.append(BadFile(p, (f"{p.name}: id “{form_id}” 版本 {fd.version} 与程序自带的表单相同，"
+                                           f"已安装的文件须使用更高的 version",)))
+                continue
+            kept.append((fd, origin))
+        by_id[form_id] = kept
+    while True:
+        winners = {fid: cands[0] for fid, cands in by_id.items() if cands}
+        failed = _misfits(winners)
+        if not failed:
+            break
+        for fid, problems in failed.items():
+            fd, origin = by_id[fid].pop(0)
+            bad.append(BadFile(origin.path or Path(fid), tuple(problems)))
+    forms = {fid: c[0] for fid, c in winners.items()}
+    origins = {fid: c[1] for fid, c in winners.items()}
+    older = {fid: [c[0] for c in cands[1:]] for fid, cands in by_id.items() if len(cands) > 1}
+    for fid, cands in by_id.items():
+        for fd, origin in cands[1:]:
+            if origin.kind == "installed" and origin.path is not None:
+                notes.append(f"已安装的“{origin.path.name}”（{fid} 版本 {fd.version}）低于正在使用的版本 "
+                             f"{cands[0][0].version}，只用于读取旧版本草稿")
+    return forms, origins, older, bad, notes
+
+
+def _misfits(winners: dict[str, tuple[FormDef, Origin]]) -> dict[str, list[str]]:
+    """Forms that do not fit with the others, by id, with their problems (at most one per round)."""
+    forms = {fid: c[0] for fid, c in winners.items()}
+    order = sorted(winners, key=lambda fid: (winners[fid][1].kind != "shipped", str(winners[fid][1].path or fid)))
+    out: dict[str, list[str]] = {}
+    for line_owner, line in _cross_form_lines(forms, order):
+        out.setdefault(line_owner, []).append(line)
+    if out:
+        return out
+    for fid, line in notice_problems([forms[f] for f in order]):
+        out.setdefault(fid, []).append(line)
+        return out
+    return out
+
+
+def _cross_form_lines(forms: dict[str, FormDef], order: list[str]) -> list[tuple[str, str]]:
+    """(form id, problem) for references from one definition into another (prefill sources) and
+    two forms claiming the same family and year."""
+    out: list[tuple[str, str]] = list(_cross_form_check(forms))
+    seen: dict[tuple[str, int], FormDef] = {}
+    for fd in (forms[fid] for fid in order):
+        fam = fd.form.family
+        if not fam:
+            continue
+        other = seen.get((fam, fd.form.year))
+        if other is not None:
+            name = fd.source.name if fd.source else fd.id
+            out.append((fd.id, f"{name}: family: “{fam}”已有 {fd.form.year} 年度的表单“{other.id}”"
+                               f"（同一系列每个年度只能有一份表单）"))
+        else:
+            seen[(fam, fd.form.year)] = fd
+    return out
+
+
+_default_catalog: tuple[tuple[Any, ...], Catalog] | None = None
+
+
+def _folder_state(folder: Path | None) -> tuple[tuple[str, int, int], ...]:
+    """The definition files of a folder with their times and sizes: what the catalog was loaded from."""
+    if folder is None:
+        return ()
+    try:
+        return tuple(sorted((p.name, st.st_mtime_ns, st.st_size)
+                            for p in folder.glob("*.yaml") for st in [p.stat()]))
+    except OSError:
+        return ()
 
 
 def default_catalog() -> Catalog:
-    """The shipped forms, loaded once per process."""
+    """The shipped forms and the ones installed in the data folder in use (see
+    :func:`clusterdesk.paths.user_forms_dir`), loaded once per process, folder and state of the
+    installed files (a form installed by another window or the command line is seen)."""
     global _default_catalog
-    if _default_catalog is None:
-        _default_catalog = Catalog.load()
-    return _default_catalog
+    from clusterdesk.paths import forms_dir, user_forms_dir
+
+    user = user_forms_dir()
+    key = (str(forms_dir()), str(user), _folder_state(user))
+    if _default_catalog is None or _default_catalog[0] != key:
+        _default_catalog = (key, Catalog.load(forms_dir(), user_folder=user))
+    return _default_catalog[1]
+
+
+def reload_default_catalog() -> Catalog:
+    """Forget the loaded forms (after installing one) and load them again."""
+    global _default_catalog
+    _default_catalog = None
+    return default_catalog()
+
+
+# -- notices: two attachments of one notice agree on its facts --------------------------------
+
+
+def definition_name(fd: FormDef) -> str:
+    """How messages name a definition: its file name, or its id."""
+    return fd.source.name if fd.source else fd.id
+
+
+
+
+def notice_problems(forms: Iterable[FormDef]) -> list[tuple[str, str]]:
+    """(form id, problem) for each fact of a notice that differs from the first form (in the order
+    given) with the same notice id: two attachments of one notice must agree on its deadline,
+    number, copies …"""
+    first: dict[str, FormDef] = {}
+    out: list[tuple[str, str]] = []
+    for fd in forms:
+        n = fd.form.notice
+        ref = first.setdefault(n.id, fd)
+        if ref is fd:
+            continue
+        for attr in Notice.model_fields:
+            mine, theirs = getattr(n, attr), getattr(ref.form.notice, attr)
+            if mine != theirs:
+                out.append((fd.id, f"{definition_name(fd)}: notice.{attr}: 与同一通知（{n.id}）的另一附件“{ref.id}”"
+                                   f"（{definition_name(ref)}）不一致：“{shown_value(mine)}”，那里是“{shown_value(theirs)}”"))
+    return out
+
+
+def shown_value(v: Any) -> str:
+    if isinstance(v, tuple):
+        return "、".join(map(str, v))
+    return "（空）" if v is None else str(v)

@@ -26,7 +26,8 @@ The layout vocabulary (checked by :mod:`clusterdesk.model.schema`):
 * a sign with ``field`` prints that field's value (落款: the authority, the date); ``cover_title``
   may name fields as ``${section.field}``.
 
-Official text never carries "XX" into a print: it becomes the answer, or a line to write on.
+Official text never carries a fill mark into a print: the marks a definition declares
+(``fill_marks: [XX]``) become the answer, or a line to write on.
 
 Usage::
 
@@ -59,7 +60,7 @@ __all__ = [
     "TICKED", "UNTICKED", "FILL", "Cell", "Row", "Table", "Para", "Line", "Cover", "Statement", "SignLine",
     "Signs", "Frame", "Part", "ListPlan", "EvidenceEntry", "Plan", "compile_plan", "applies", "field_text",
     "column_text", "repeat_rows", "table_rows", "printed_title", "evidence_entries", "normalise_evidence",
-    "EvidenceFile", "option_lines", "fill_xx", "list_fields", "ACHIEVEMENT_TITLE", "evidence_names",
+    "EvidenceFile", "option_lines", "fill_marks", "list_fields", "ACHIEVEMENT_TITLE", "evidence_names",
     "NOT_ATTACHED_DELIVERED",
 ]
 
@@ -100,7 +101,6 @@ TAIL_TARGET_MM = TEXT_HEIGHT_MM * 0.32
 #: A merged label block up to this height is kept on one page; a longer one may break between its rows.
 KEEP_BLOCK_MM = TEXT_HEIGHT_MM * 0.4
 
-_XX = re.compile(r"(?:XX|ＸＸ|××)")
 _REF = re.compile(r"\$\{([a-z0-9_.]+)\}")
 _DATE = re.compile(r"年.*月.*日\s*$")
 _H1 = re.compile(r"^[一二三四五六七八九十]+、")
@@ -180,15 +180,18 @@ def table_rows(field: Field, rows: list[dict[str, Any]], *, for_print: bool = Fa
                     continue
                 if unused and printed.get("unused") == EMPTY_TEXT:
                     r = {**r, **{c: EMPTY_TEXT for c in cols
-                                 if r.get(c) in (None, "") or not str(r.get(c)).strip(".…　 ")}}
+                                 if r.get(c) in (None, "", field.open_text) or not str(r.get(c)).strip()}}
             kept.append(r)
         out = kept
     return out
 
 
-def fill_xx(text: str) -> str:
-    """Official text with its XX placeholders as lines to write on."""
-    return _XX.sub(FILL, text)
+def fill_marks(text: str, marks: Sequence[str]) -> str:
+    """Official text with the definition's fill marks (``fill_marks``, e.g. XX in “（XX产业）”) as
+    lines to write on."""
+    for mark in sorted(marks, key=len, reverse=True):
+        text = text.replace(mark, FILL)
+    return text
 
 
 def printed_title(form: FormDef, answers: "Answers | None") -> str:
@@ -202,7 +205,7 @@ def printed_title(form: FormDef, answers: "Answers | None") -> str:
         v = answers.value(m.group(1))
         return str(v).strip() if isinstance(v, str) and v.strip() else FILL
 
-    return fill_xx(_REF.sub(sub, title))
+    return fill_marks(_REF.sub(sub, title), form.form.fill_marks)
 
 
 def _title_refs(form: FormDef) -> set[str]:
@@ -741,6 +744,10 @@ class _Unit:
 
 
 class _Compiler:
+    def _fill(self, text: str) -> str:
+        """Official text with its fill marks (XX) as lines to write on."""
+        return fill_marks(text, self.f.fill_marks)
+
     def __init__(self, form: FormDef, answers: "Answers | None", evidence: list[EvidenceFile]):
         self.form = form
         self.f = form.form
@@ -832,7 +839,7 @@ class _Compiler:
                 continue
             key = f"{s.id}.{f.id}"
             value = "" if self.blank else field_text(self.filled, key, f)
-            ph = fill_xx(f.placeholder) if self.blank and f.placeholder else None
+            ph = self._fill(f.placeholder) if self.blank and f.placeholder else None
             lines.append(Line(_with_colon(f.label), value, ph))
         return Cover(self.f.attachment, self.title, lines, self.f.maker_line)
 
@@ -916,9 +923,9 @@ class _Compiler:
             text = x.text
             if x.field:
                 value = None if self.blank else self._value(f"{s.id}.{x.field}")
-                text = str(value).strip() if isinstance(value, str) and value.strip() else fill_xx(x.text)
+                text = str(value).strip() if isinstance(value, str) and value.strip() else self._fill(x.text)
             else:
-                text = fill_xx(text)
+                text = self._fill(text)
             out.append(SignLine(text, seal=x.seal, date=bool(_DATE.search(x.text))))
         return Signs(out)
 
@@ -1070,7 +1077,7 @@ class _Compiler:
                     units.append(u)
             elif isinstance(item, (Heading, Note, Sign)):
                 text = item.text
-                units.append(_Unit([Row([Cell([fill_xx(text)], span=m + 1, align="center" if isinstance(item, Heading)
+                units.append(_Unit([Row([Cell([self._fill(text)], span=m + 1, align="center" if isinstance(item, Heading)
                                              else "left", role="label" if isinstance(item, Heading) else "value")])]))
         blocks += self._close_table(units, header, widths)
         return blocks
@@ -1129,7 +1136,7 @@ class _Compiler:
     def _label(self, f: Field) -> Cell:
         text = [f.label]
         if self.blank and f.placeholder:
-            text.append(fill_xx(f.placeholder))
+            text.append(self._fill(f.placeholder))
         return Cell(text, role="label")
 
     def _field_unit(self, s: Section, f: Field, within: list[Field]) -> _Unit:

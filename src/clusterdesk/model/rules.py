@@ -65,8 +65,13 @@ class Answers:
         for k, o in evidence:
             self.evidence[(k, o)] = self.evidence.get((k, o), 0) + 1
 
+    def current(self, key: str) -> str:
+        """The key itself, or, for a key of an earlier version (a linked draft read through another
+        form's prefill), the cell of the field renamed from it (``renamed_from``)."""
+        return key if self.form.has_cell(key) else (self.form.current_key(key) or key)
+
     def typed(self, key: str) -> Any:
-        return self.raw.get(key)
+        return self.raw.get(self.current(key))
 
     def computed(self, key: str) -> Any:
         """The value the cell's calculation (or its default) gives (Decimal, str) or None."""
@@ -86,6 +91,7 @@ class Answers:
     def value(self, key: str) -> Any:
         """Effective value: what was typed, else what is computed (or the default). Repeat fields
         give their rows."""
+        key = self.current(key)
         v = self.raw.get(key)
         if v is not None:
             return v
@@ -142,7 +148,7 @@ def check_cell(form: FormDef, cell: Cell, ans: Answers) -> list[Problem]:
                                        f"第{i}行“{col.label}”超过{col.max_chars}字（现 {char_count(v)} 字）", "limit"))
                 suggestion = rounded_in_text(v) if col.type == "value" else None
                 if suggestion is not None:
-                    name = _row_name(f, row) or f"第{i}行"
+                    name = row_name(f, row) or f"第{i}行"
                     out.append(Problem("warning", cell.key, where,
                                        f"“{name}”的{col.label}“{v}”：数据有小数时，保留小数点后2位，"
                                        f"建议改为“{suggestion}”", "input"))
@@ -189,14 +195,15 @@ def check_cell(form: FormDef, cell: Cell, ans: Answers) -> list[Problem]:
     return out
 
 
-def _row_name(f: Field, row: dict[str, Any]) -> str | None:
-    """How a message names a row of a repeat table: its first text cell (the 指标), typed or printed."""
+def row_name(f: Field, row: dict[str, Any]) -> str | None:
+    """How a message names a row of a repeat table: its ``row_name`` cell (the 指标), else its first
+    text cell, typed or printed (not the ``open_text`` a fixed row prints for the user to replace)."""
     fixed = next((fr for fr in f.fixed_rows if fr.get("key") == row.get("key")), {})
-    for c in f.columns:
-        if c.type == "text":
-            v = row.get(c.id) or fixed.get(c.id)
-            if isinstance(v, str) and v.strip(".…　 "):
-                return v
+    cols = [c for c in f.columns if c.id == f.row_name] or [c for c in f.columns if c.type == "text"]
+    for c in cols:
+        v = row.get(c.id) or fixed.get(c.id)
+        if isinstance(v, str) and v.strip() and v != f.open_text:
+            return v
     return None
 
 
@@ -603,11 +610,12 @@ def cross_form_problems(form: FormDef, ans: Answers) -> list[tuple[str, str, str
                     if declared in (None, "") or typed in (None, ""):
                         continue
                     if not same_value(typed, declared):
-                        name = row.get("indicator") or src_rows[row["key"]].get("indicator") or row["key"]
+                        name = row_name(table, row) or row_name(src.form.cell(src.current(t.source)).field,
+                                                                  src_rows[row["key"]]) or row["key"]
                         col_label = next((c.label for c in table.columns if c.id == col), col)
                         out.append(("error", t.to,
                                     f"“{name}”的{col_label}“{typed}”与{pf.label}中所定目标“{declared}”不一致"
-                                    f"（注：需按照申报材料中所定目标填写）"))
+                                    f"（需按照{pf.label}中所定目标填写）"))
         for cc in form.form.change_checks:
             if cc.prefill != pf.id:
                 continue
@@ -647,6 +655,14 @@ class Achieved:
         return f"{self.direction} · {self.indicator}：目标值 {self.target or '—'}，完成值 {self.actual or '—'}{src}，{self.status}"
 
 
+def targets_source(form: FormDef) -> str:
+    """How the targets of an annual report's 目标完成情况 are sourced (the label of the prefill
+    filling the achievement table, e.g. 申报材料), or "" when no prefill fills it."""
+    a = form.form.achievement
+    pfs = [pf for pf in form.form.prefill if a is not None and any(t.to == a.table for t in pf.tables)]
+    return pfs[0].label if pfs else ""
+
+
 _FALL_WORDS = ("下降", "降低", "减少")
 
 
@@ -663,10 +679,10 @@ def achievement(form: FormDef, ans: Answers) -> list[Achieved]:
             continue
         key = row.get("key", "")
         f = fixed.get(key, {})
-        direction = row.get("direction") or f.get("direction", "")
-        indicator = row.get("indicator") or f.get("indicator", "")
-        if not indicator or indicator == "......":
-            continue
+        group = (row.get(a.group_column) or f.get(a.group_column, "")) if a.group_column else ""
+        indicator = row_name(table, row) or ""
+        if not indicator:
+            continue  # an open row nobody used
         target = row.get(a.target_column)
         actual = row.get(a.actual_column)
         computed = False
@@ -679,7 +695,7 @@ def achievement(form: FormDef, ans: Answers) -> list[Achieved]:
         t, x = number_in_text(target), number_in_text(actual)
         # "较2022年下降3%" states the fall itself: a bigger number is then the better one
         lower = key in a.lower_is_better and not any(w in str(target or "") for w in _FALL_WORDS)
-        if indicator == "定性描述":
+        if key in a.qualitative:  # described in words (定性描述): nothing to compare
             status = "定性" if actual else "待填写"
         elif t is None or x is None:
             status = "待填写"
@@ -687,7 +703,7 @@ def achievement(form: FormDef, ans: Answers) -> list[Achieved]:
             status = "达成" if x <= t else "未达成"
         else:
             status = "达成" if x >= t else "未达成"
-        out.append(Achieved(key, direction, indicator, target, actual, computed, a.formulas.get(key), status, lower))
+        out.append(Achieved(key, str(group), indicator, target, actual, computed, a.formulas.get(key), status, lower))
     return out
 
 

@@ -2,7 +2,12 @@
 
 Every official document is one YAML file. On load it becomes a tree of frozen
 pydantic models; anything the schema does not know is an error that names the
-file, the path inside it and the field (see :mod:`clusterdesk.model.loader`).
+file, the path inside it and the field (loading: :func:`clusterdesk.model.form.load_form`; the
+checks across files: :mod:`clusterdesk.model.checks`).
+
+Every key, where its text is printed, the layout vocabulary, the expression language, the
+annual-cycle keys, installing a form and what happens to drafts when a definition changes are
+described for form authors in ``docs/表单定义指南.md``.
 
 The vocabulary follows XLSForm where it fits: ``type``, ``label``, ``hint``,
 ``required``, ``constraint``, ``calculation``, ``relevant``, ``options``.
@@ -88,6 +93,13 @@ class Plausible(Frozen):
     max: Decimal | None = None
     jump: Decimal | None = PField(default=None, gt=1)
 
+    @model_validator(mode="after")
+    def _bounds(self) -> "Plausible":
+        problem = _bounds_problem(self.min, self.max, None)
+        if problem:
+            raise ValueError(problem)
+        return self
+
 
 class Column(Frozen):
     """One column of a repeat table."""
@@ -105,6 +117,27 @@ class Column(Frozen):
     width_mm: float | None = None
     auto: Literal["serial"] | None = None  # e.g. 序号 filled in by the program
     printed: bool = True  # False: kept and checked, but not a column of the official printed table
+
+    @model_validator(mode="after")
+    def _bounds(self) -> "Column":
+        problem = _bounds_problem(self.min, self.max, self.decimals)
+        if problem:
+            raise ValueError(problem)
+        return self
+
+
+def _bounds_problem(lo: Decimal | None, hi: Decimal | None, decimals: int | None) -> str | None:
+    """min above max, or negative decimals: the author's slip, refused (no value could ever pass)."""
+    if lo is not None and hi is not None and lo > hi:
+        return f"min（{lo}）大于 max（{hi}），没有任何值能通过"
+    if decimals is not None and decimals < 0:
+        return f"decimals 不能为负数（{decimals}）"
+    return None
+
+
+def _one_or_more(v: object) -> object:
+    """``renamed_from: old_id`` or a list of them."""
+    return (v,) if isinstance(v, str) else v
 
 
 class Field(Frozen):
@@ -152,6 +185,16 @@ class Field(Frozen):
     place: Place = "row"
     years_as: YearsAs | None = None
     unit_in_cell: bool = False  # the official value cell prints the unit after the number: "486 个"
+    # repeat tables: how code finds its way without knowing the columns
+    row_name: str | None = None  # the column whose text names a row in messages (指标)
+    open_text: str | None = None  # what a fixed row prints in a cell the user writes in (“......”)
+    # versions: the ids this field had in earlier versions of the definition ("old" or "section.old")
+    renamed_from: tuple[str, ...] = ()
+
+    @field_validator("renamed_from", mode="before")
+    @classmethod
+    def _renamed_list(cls, v: object) -> object:
+        return _one_or_more(v)
 
     @field_validator("pattern")
     @classmethod
@@ -205,6 +248,16 @@ class Field(Frozen):
             raise ValueError("matrix 类型的年度按“类别 / 主持数量 / 参与数量”分块排列，不能设置 years_as")
         if self.unit_in_cell and not self.unit:
             raise ValueError("unit_in_cell 需要 unit（打印在数值后的单位）")
+        problem = _bounds_problem(self.min, self.max, self.decimals)
+        if problem:
+            raise ValueError(problem)
+        if (self.row_name or self.open_text) and t != "repeat":
+            raise ValueError("row_name / open_text 只适用于 repeat 类型")
+        if self.row_name and self.row_name not in {c.id for c in self.columns}:
+            raise ValueError(f"row_name: 表中没有“{self.row_name}”列")
+        for old in self.renamed_from:
+            if not re.fullmatch(r"([a-z][a-z0-9_]*\.)?[a-z][a-z0-9_]*", old):
+                raise ValueError(f"renamed_from: “{old}”应为旧的栏目 id（或“部分id.栏目id”）")
         return self
 
     @property
@@ -533,6 +586,25 @@ class Notice(Frozen):
         return self
 
 
+class CarryOver(Frozen):
+    """A cell ``to`` of this form ← the cell ``from`` of the source (another form, or last year's
+    report), for ``carry_over`` and a prefill's ``same_year``. Written as a key alone when both
+    are the same: ``cover.cluster_name``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+    to: str
+    from_: str = PField(alias="from")
+
+
+def _carry_item(v: object) -> object:
+    return v if isinstance(v, (dict, CarryOver)) else {"to": v, "from": v}
+
+
+def _carry_items(v: object) -> object:
+    return tuple(_carry_item(x) for x in v) if isinstance(v, (list, tuple)) else v
+
+
 class PrefillField(Frozen):
     """This form's cell ← an expression over the source form's cells."""
 
@@ -559,6 +631,15 @@ class Prefill(Frozen):
     previous_year: bool = False  # the source is this form family's report of the year before
     fields: tuple[PrefillField, ...] = ()
     tables: tuple[PrefillTable, ...] = ()
+    # fields whose cells of the report's year come from the source's cells of the same year (the
+    # application's 2023 figures into the 2023 report); a source field without years counts for
+    # the year of its data_as_of date
+    same_year: tuple[CarryOver, ...] = ()
+
+    @field_validator("same_year", mode="before")
+    @classmethod
+    def _same_year_items(cls, v: object) -> object:
+        return _carry_items(v)
 
 
 class ChangeCheck(Frozen):
@@ -580,6 +661,9 @@ class Achievement(Frozen):
     actuals: dict[str, str] = {}  # row key → expression giving the 完成值 from this form's numbers
     formulas: dict[str, str] = {}  # row key → the formula in Chinese
     lower_is_better: tuple[str, ...] = ()
+    qualitative: tuple[str, ...] = ()  # row keys whose 完成值 is described in words (定性描述): not compared
+    group_column: str | None = None  # the column grouping the rows in the analysis (方向)
+
 
 
 class Form(Frozen):
@@ -608,9 +692,19 @@ class Form(Frozen):
     prefill: tuple[Prefill, ...] = ()
     change_checks: tuple[ChangeCheck, ...] = ()
     achievement: Achievement | None = None
-    carry_over: tuple[str, ...] = ()  # field keys copied into next year's report (复制为下一年度)
+    # field keys copied from last year's report (复制为下一年度): "key", or {to: key, from: last year's key}
+    carry_over: tuple[CarryOver, ...] = ()
     data_as_of: DataAsOf | None = None
     district: DistrictSummary | None = None  # role district: how it takes the district and its clusters
+    # -- for the author's checks (forms check) and the print -----------------------------------------
+    source: str | None = None  # the official text transcribed, a file in forms/sources/ (or beside the file)
+    other_years: tuple[int, ...] = ()  # years the text may name besides `year` (data years, plan years, the notice's)
+    fill_marks: tuple[str, ...] = ()  # marks in official text standing for what the user writes (XX): a line to write on
+
+    @field_validator("carry_over", mode="before")
+    @classmethod
+    def _carry_over_items(cls, v: object) -> object:
+        return _carry_items(v)
 
     @field_validator("list_name")
     @classmethod

@@ -136,6 +136,7 @@ class PackageContents:
     blobs: dict[str, bytes]
     documents: dict[str, bytes] = dc_field(default_factory=dict)
     answers_json: dict[str, Any] = dc_field(default_factory=dict)
+    retired: dict[str, dict[str, Any]] = dc_field(default_factory=dict)  # 旧版本内容
 
     @property
     def form_id(self) -> str:
@@ -596,8 +597,14 @@ class _Reader:
             raise self.fail("数据包中的 answers.json 与清单的表单不一致，已拒绝导入。")
         if not isinstance(doc.get("answers", {}), dict):
             raise self.fail("数据包中的 answers.json 的 answers 必须是对象，已拒绝导入。")
-        answers, problems = parse_answers(form, doc.get("answers", {}))
-        notes_in = doc.get("notes") or {}
+        from clusterdesk.templates import older_answers
+
+        problems: list[str] = []
+        fv = manifest["form_version"]
+        raw_answers, notes_in, retired = older_answers(form, doc, fv, self.catalog, problems)
+        answers, parsed = parse_answers(form, raw_answers)
+        problems += parsed
+        notes_in = notes_in or {}
         notes: dict[str, str] = {}
         if not isinstance(notes_in, dict):
             problems.append("notes 必须是对象（栏目 id: 说明）")
@@ -607,7 +614,10 @@ class _Reader:
                     problems.append(f"notes 中的“{strip_controls(str(key)[:60], '?')}”不是有效的栏目说明")
                 elif note.strip():
                     notes[key] = note
-        evidence = self._evidence(doc.get("evidence_index") or {}, form, evidence_names, problems)
+        index = doc.get("evidence_index") or {}
+        if isinstance(index, dict) and fv < form.version:  # evidence of renamed fields goes with them
+            index = {(form.current_key(k) or k) if isinstance(k, str) else k: v for k, v in index.items()}
+        evidence = self._evidence(index, form, evidence_names, problems, set(retired))
         if not problems:
             rest = {k: v for k, v in doc.items() if k != "answers"}
             bad = find_non_finite(rest)
@@ -620,11 +630,11 @@ class _Reader:
             path=self.path, manifest=manifest, form=form, uuid=manifest["draft_uuid"],
             title=_CTRL_RE.sub("", manifest["title"]).strip(), exported_at=str(manifest.get("exported_at") or ""),
             app_version=str(manifest.get("app_version") or ""), answers=answers, notes=notes,
-            evidence=evidence, blobs={}, documents={}, answers_json=doc,
+            evidence=evidence, blobs={}, documents={}, answers_json=doc, retired=retired,
         )
 
     def _evidence(self, index: Any, form: FormDef, evidence_names: list[str],
-                  problems: list[str]) -> list[EvidenceItem]:
+                  problems: list[str], retired: set[str] = frozenset()) -> list[EvidenceItem]:  # type: ignore[assignment]
         sizes: dict[str, int] = {}
         for name in evidence_names:
             parts = PurePosixPath(name).parts
@@ -640,6 +650,9 @@ class _Reader:
             return items
         links = 0
         for key, by_option in index.items():
+            if isinstance(key, str) and key in retired and not form.has_cell(key):
+                links += self._retired_evidence(key, by_option, sizes, used, items, problems)
+                continue
             if not isinstance(key, str) or not form.has_cell(key) or form.cell(key).field.evidence == "none":
                 problems.append(f"证明材料中的栏目“{strip_controls(str(key)[:60], '?')}”不需要证明材料或不存在")
                 continue
@@ -681,6 +694,36 @@ class _Reader:
         return items
 
 
+    def _retired_evidence(self, key: str, by_option: Any, sizes: dict[str, int], used: set[str],
+                          items: list[EvidenceItem], problems: list[str]) -> int:
+        """Evidence of a field an earlier version of the form had (旧版本内容): kept as it was
+        linked; the files are checked like any other. Returns the number of links."""
+        where = f"旧版本栏目“{strip_controls(key[:60], '?')}”"
+        if not isinstance(by_option, dict):
+            problems.append(f"证明材料“{where}”的格式不正确")
+            return 0
+        links = 0
+        for option, entries in by_option.items():
+            if not isinstance(option, str) or not isinstance(entries, list):
+                problems.append(colon_join(where, "证明材料列表的格式不正确"))
+                continue
+            links += len(entries)
+            if links > MAX_LINKS:
+                raise self.fail(f"数据包中的证明材料链接超过 {MAX_LINKS} 个的上限，已拒绝导入。")
+            for e in entries:
+                if (not isinstance(e, dict) or not isinstance(e.get("file"), str) or not e["file"].strip()
+                        or not isinstance(e.get("sha256"), str) or e["sha256"] not in sizes):
+                    problems.append(colon_join(where, "证明材料记录的格式不正确，或文件不在数据包中"))
+                    continue
+                why = evidence_types.name_problem(e["file"])
+                if why:
+                    problems.append(colon_join(where, why))
+                    continue
+                used.add(e["sha256"])
+                items.append(EvidenceItem(key, option, e["file"], e["sha256"], sizes[e["sha256"]], where))
+        return links
+
+
 def normalise_uuid(value: Any) -> str | None:
     """A draft uuid in its one canonical spelling (``{…}``, upper case and ``urn:uuid:`` are the
     same uuid: the duplicate check must not be bypassed by spelling it differently), or None.
@@ -718,6 +761,10 @@ def _fill(store: Store, contents: PackageContents, uuid: str, title: str) -> int
     with store.batch():
         info = store.create_draft(form.id, form.version, title, uuid=uuid)
         store.set_answers(info.id, contents.answers, contents.notes or None)
+        if contents.retired:
+            from clusterdesk.service import RETIRED_META
+
+            store.set_meta(info.id, RETIRED_META, contents.retired)
         for e in contents.evidence:
             store.add_evidence_bytes(info.id, e.key, e.option, e.filename, contents.blobs[e.sha256])
     return info.id

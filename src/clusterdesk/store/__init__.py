@@ -5,6 +5,8 @@ checks (a file before use, every value when read), locks (lock files and tempora
 (snapshots, backup, restore), names (evidence file names), helpers and constants.
 """
 
+from clusterdesk.paths import default_db_path
+
 from .constants import EVIDENCE_MAX_BYTES
 from .db import Store, preload_orm
 from .errors import (
@@ -18,8 +20,8 @@ from .errors import (
     ValuesDamaged,
     WritesStopped,
 )
-from .records import DamagedValue, DraftInfo, EvidenceInfo, Repair, default_db_path
 from .migrations import SCHEMA_VERSION
+from .records import DamagedValue, DraftInfo, EvidenceInfo, Repair
 
 __all__ = [
     "Store",

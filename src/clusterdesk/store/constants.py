@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+
 if TYPE_CHECKING:
     from sqlalchemy.schema import Table
     from sqlmodel import SQLModel
@@ -17,8 +18,6 @@ import os
 
 EVIDENCE_MAX_BYTES = 200 * 1024 * 1024
 
-APP_DIR_NAME = "ClusterDesk"
-DB_FILE_NAME = "clusterdesk.sqlite3"
 SNAPSHOT_DIR_NAME = "snapshots"
 SQLITE_MAGIC = b"SQLite format 3\x00"
 CHUNK = 1024 * 1024

@@ -51,6 +51,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from clusterdesk.fsutil import fsync_dir as _fsync_dir
+from clusterdesk.paths import default_db_path
 from clusterdesk.safeio import open_regular
 
 from . import migrations
@@ -89,7 +90,6 @@ from .errors import (
     ValuesDamaged,
     WritesStopped,
 )
-from .helpers import decode_text
 from .helpers import (
     abs_path,
     check_id,
@@ -104,6 +104,7 @@ from .helpers import (
     to_local,
     translate,
 )
+from .helpers import decode_text
 from .locks import Owner, backup_into_file, remove_quietly, sweep_leftovers, temp_in
 from .names import base_name, candidate_names, safe_filename
 from .records import (
@@ -115,7 +116,6 @@ from .records import (
     EvidenceInfo,
     EvidenceRecord,
     Repair,
-    default_db_path,
 )
 
 if TYPE_CHECKING:  # at run time _orm() imports these on the store's first write
@@ -901,6 +901,40 @@ class Store:
                         index_elements=["draft_id", "key"], set_={"value_json": stmt.excluded.value_json}
                     )
                 )
+
+    def upgrade_draft(self, draft_id: int, form_version: int, moves: Mapping[str, str],
+                      retired: Mapping[str, object], retired_key: str = "retired") -> None:
+        """A draft made on an earlier version of its form brought up to ``form_version``, in ONE
+        transaction: each answer, note and evidence link of a key in ``moves`` goes to its new key;
+        the answers and notes of the keys in ``retired`` leave the answers and are kept, with
+        ``retired``'s description of each, in the meta value ``retired_key`` (merged with what is
+        there); evidence of a retired key is kept as it is. Nothing is dropped."""
+        if isinstance(form_version, bool) or not isinstance(form_version, int):
+            raise StoreError(f"表单版本号无效：{form_version!r}")
+        for key in [*moves, *moves.values(), *retired]:
+            check_key(key)
+        check_id(draft_id)
+        with self._tx(write=True) as session:
+            row = self._require_draft(session, draft_id)
+            for old, new in moves.items():
+                if session.get(AnswerRow, (draft_id, new)) is None:
+                    session.exec(update(AnswerRow).where(col(AnswerRow.draft_id) == draft_id, col(AnswerRow.key) == old)
+                                 .values(key=new))
+                session.exec(update(EvidenceRow).where(col(EvidenceRow.draft_id) == draft_id, col(EvidenceRow.key) == old)
+                             .values(key=new))
+            if retired:
+                found = session.exec(select(MetaRow.value_json).where(
+                    col(MetaRow.draft_id) == draft_id, col(MetaRow.key) == retired_key)).first()
+                kept = load_json(found) if found is not None else {}
+                kept = {**(kept if isinstance(kept, dict) else {}), **retired}
+                stmt = sqlite_insert(table_of(MetaRow)).values(
+                    draft_id=draft_id, key=retired_key, value_json=encode_json(kept, f"“{retired_key}”"))
+                session.exec(stmt.on_conflict_do_update(index_elements=["draft_id", "key"],
+                                                        set_={"value_json": stmt.excluded.value_json}))
+                session.exec(delete(AnswerRow).where(col(AnswerRow.draft_id) == draft_id,
+                                                     col(AnswerRow.key).in_(list(retired))))
+            row.form_version = form_version
+            session.add(row)
 
     def get_meta(self, draft_id: int) -> dict[str, Any]:
         with self._read() as raw:

@@ -8,9 +8,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, NamedTuple
 
-import platformdirs
 
-from .constants import APP_DIR_NAME, DB_FILE_NAME
 
 
 # --------------------------------------------------------------------------- public records
@@ -146,6 +144,3 @@ class Repair:
         return lines
 
 
-def default_db_path() -> Path:
-    """Where the app keeps its database unless told otherwise."""
-    return Path(platformdirs.user_data_dir(APP_DIR_NAME, appauthor=False)) / DB_FILE_NAME

@@ -11,6 +11,7 @@ from typing import Any
 
 from clusterdesk.annual import Achieved, AnnualError, Series, achievement, create_annual, progress, roll_over
 from clusterdesk.model.form import Catalog, FormDef
+from clusterdesk.model.rules import targets_source
 from clusterdesk.service import Store, StoreError
 
 from . import style
@@ -62,7 +63,8 @@ def is_annual_report(catalog: Catalog, form_id: str) -> bool:
 class AnnualChoiceDialog(QDialog):
     """Which report form, for which year; the application it is prefilled from is named."""
 
-    def __init__(self, forms: list[FormDef], application_title: str, parent: QWidget | None = None):
+    def __init__(self, forms: list[FormDef], application_title: str, parent: QWidget | None = None,
+                 source_label: str = ""):
         super().__init__(parent)
         self.forms = forms
         self.setWindowTitle("新建年度报告")
@@ -70,8 +72,9 @@ class AnnualChoiceDialog(QDialog):
         from . import winstate
 
         lay = QVBoxLayout(self)
-        lay.addWidget(style.label(f"以申报材料“{application_title}”为基础新建年度报告。集群名称、运营管理机构、"
-                                  "所定目标等将从申报材料中预填，并注明来源。"))
+        src = source_label or "所选草稿"
+        lay.addWidget(style.label(f"以{src}“{application_title}”为基础新建年度报告。集群名称、运营管理机构、"
+                                  f"所定目标等将从{src}中预填，并注明来源。"))
         fl = QFormLayout()
         self.form_combo = QComboBox()
         self.form_combo.setAccessibleName("年度报告表单")
@@ -107,9 +110,12 @@ def new_annual(parent: QWidget, store: Store, catalog: Catalog, application_id: 
     info = store.get_draft(application_id)
     forms = report_forms(catalog, info.form_id)
     if not forms:
-        QMessageBox.information(parent, "新建年度报告", f"“{info.title}”不是申报材料，不能据此新建年度报告。")
+        QMessageBox.information(parent, "新建年度报告", f"没有可从“{info.title}”的表单预填的年度报告表单，"
+                                                      "不能据此新建年度报告。")
         return None
-    dlg = AnnualChoiceDialog(forms, info.title, parent)
+    label = next((pf.label for f in forms for pf in f.form.prefill
+                  if not pf.previous_year and pf.source_form == info.form_id), "")
+    dlg = AnnualChoiceDialog(forms, info.title, parent, label)
     if dlg.exec() != QDialog.DialogCode.Accepted:
         return None
     form, year = dlg.choice()
@@ -138,7 +144,9 @@ def next_year(parent: QWidget, store: Store, catalog: Catalog, draft_id: int) ->
 STATUS_COLOR = {"达成": style.OK, "未达成": style.ERROR, "待填写": style.PENDING, "定性": style.GREY}
 KIND_COLOR = {"基准值": "#a9b4c0", "目标值": "#5b8fd0", "完成值": "#e08a1e"}
 KINDS = ("基准值", "目标值", "完成值")
-CHART_NOTE = "基准值和各年目标值来自申报材料，完成值来自各年度报告。"
+def chart_note(source: str) -> str:
+    """Where the chart's numbers come from: the targets from ``source`` (the prefill's label)."""
+    return f"基准值和各年目标值来自{source or '所定目标'}，完成值来自各年度报告。"
 
 
 def _num(d: Decimal) -> str:
@@ -169,6 +177,7 @@ class ProgressChart(QWidget):
     def __init__(self) -> None:
         super().__init__()
         self.series: Series | None = None
+        self.source = ""  # how the targets' source is called (targets_source)
         self.setMinimumSize(240, 160)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setAccessibleName("目标完成情况图")
@@ -180,7 +189,7 @@ class ProgressChart(QWidget):
     def set_series(self, series: Series | None) -> None:
         self.series = series
         lines = [f"{y} 年{k}：{_num(v)}" for y, k, v in series.points] if series is not None else []
-        self.setToolTip("\n".join([CHART_NOTE, *lines]))
+        self.setToolTip("\n".join([chart_note(self.source), *lines]))
         self.update()
 
     def bars(self) -> list[tuple[int, str, Decimal, QRectF]]:
@@ -368,6 +377,7 @@ class AchievementPanel(QWidget):
         row.addWidget(self.combo, 1)
         cl.addLayout(row)
         self.chart = ProgressChart()
+        self.chart.source = targets_source(self.form)
         cl.addWidget(self.chart, 1)
 
         self.splitter = QSplitter(Qt.Orientation.Vertical)

@@ -217,12 +217,16 @@ def start(db_path: str | None = None):
     log.info("window started: %s", store.path)
     crash.install()
 
+    from clusterdesk.paths import use_data_dir
+
+    use_data_dir(store.path.parent)  # the forms the user installed are in its forms/ folder
     from .start import StartWindow
 
     win = StartWindow(store)
     from .winstate import show_window
 
     show_window(win)
+    win.report_bad_forms()  # a definition file that did not load is named; the others work
     notes = startup_cleanup(store.path.parent).notes  # what a crashed run left: cleaned, and said
     if notes:
         QMessageBox.information(win, APP_NAME, "\n\n".join(notes))

@@ -194,7 +194,7 @@ class DraftController(QObject):
 
     def refresh_carried(self) -> None:
         if self.form.form.prefill:
-            self.carried = carried(self.session.store, self.session.draft_id, self.session.values)
+            self.carried = carried(self.session.store, self.session.draft_id, self.session.values, self.session.catalog)
 
     def carried_cells(self, table_key: str) -> dict[tuple[str, str], Carried]:
         """The carried cells of a repeat table, by (row key, column id)."""

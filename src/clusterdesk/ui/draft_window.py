@@ -12,7 +12,7 @@ from .annual import AchievementPanel
 from .controller import DraftController
 from .settings import settings_path_for
 from .pages import SectionPage
-from .panels import EligibilityPanel, ExportDialog, FindDialog, ProblemsDialog
+from .panels import EligibilityPanel, ExportDialog, FindDialog, ProblemsDialog, RetiredPanel
 from .qt import (
     QAction,
     QApplication,
@@ -158,6 +158,23 @@ class DraftWindow(QMainWindow):
             if not self.eligibility_dock.isHidden():
                 self.tabifyDockWidget(self.eligibility_dock, self.achievement_dock)
 
+        # right: 旧版本内容 (values of fields an earlier version of the form had), only when there are some
+        self.retired: RetiredPanel | None = None
+        self.retired_dock: QDockWidget | None = None
+        if self.session.retired():
+            self.retired = RetiredPanel(self.ctl)
+            self.retired_dock = QDockWidget("旧版本内容", self)
+            self.retired_dock.setObjectName("retiredDock")
+            self.retired_dock.setWidget(self.retired)
+            self.retired_dock.setFeatures(self.eligibility_dock.features())
+            self.retired_dock.setMinimumWidth(260)
+            self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.retired_dock)
+            for other in (self.eligibility_dock, self.achievement_dock):
+                if other is not None and not other.isHidden():
+                    self.tabifyDockWidget(other, self.retired_dock)
+                    break
+            self.retired_dock.raise_()  # what the new version moved aside is seen first
+
         self._make_actions()
         self.saved_label = QLabel(f"已保存 {self.session.info.updated_at:%H:%M:%S}")
         self.completion_label = QLabel("")
@@ -229,6 +246,12 @@ class DraftWindow(QMainWindow):
             self.achievement_action.setToolTip("目标值、完成值及达成情况，并按年份作图")
             tb.addAction(self.achievement_action)
             view_menu.addAction(self.achievement_action)
+        if self.retired_dock is not None:
+            self.retired_action = self.retired_dock.toggleViewAction()
+            self.retired_action.setText("旧版本内容")
+            self.retired_action.setToolTip("表单旧版本中填写、新版本已没有对应栏目的内容（已保留）")
+            tb.addAction(self.retired_action)
+            view_menu.addAction(self.retired_action)
         tb.addSeparator()
         self.export_action = act("导出…", ["Ctrl+E"], self.show_export, "导出 Word / PDF 申报材料", menu=file_menu)
         file_menu.addSeparator()

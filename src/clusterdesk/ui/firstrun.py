@@ -35,7 +35,6 @@ from .qt import (
 from .settings import load_settings, save_settings, settings_path_for
 from .winstate import fitted_size, place
 
-DEMO_FORM_ID = "cq-2024-application"
 SHOWN_KEY = "first_run_shown"
 
 
@@ -47,7 +46,23 @@ def mark_shown(path: Path) -> bool:
 
 
 def demo_file() -> Path:
-    return demo_dir() / f"{DEMO_FORM_ID}.json"
+    """The demo the first run offers (the demo file marked ``"first_run": true``)."""
+    from clusterdesk.templates import first_run_demo
+
+    found = first_run_demo()
+    return found[0] if found else demo_dir() / "（无示例）.json"
+
+
+def _demo_words() -> tuple[str, str]:
+    """(the demo's name and form, the form's title) as the dialog says them, from the demo itself."""
+    from clusterdesk.templates import first_run_demo
+
+    found = first_run_demo()
+    if found is None:
+        return "示例", ""
+    _path, form, name = found
+    what = f"“{name}”的完整{form.form.short_title}" if name else f"填好的{form.form.short_title}"
+    return what, form.title
 
 
 class FirstRunDialog(QDialog):
@@ -72,14 +87,15 @@ class FirstRunDialog(QDialog):
             "并导出可盖章打印的 Word 文件、可编辑电子版和 Excel 清单。"))
         lay.addWidget(style.label(
             "所有内容只保存在这台电脑上，无需联网；每离开一个栏目就自动保存。", "help"))
+        what, form_title = _demo_words()
         lay.addWidget(style.label(
-            "第一次使用，建议先打开示例集群（“永川数控机床产业”集群的完整申报表）看看填好的样子，"
+            f"第一次使用，建议先打开示例集群（{what}）看看填好的样子，"
             "示例可以随意修改或删除；准备好后再新建自己的申报。"))
 
         buttons = QHBoxLayout()
         self.demo_button = QPushButton("打开示例集群")
         self.demo_button.setDefault(True)
-        self.demo_button.setToolTip("导入《重庆市中小企业特色产业集群申报表》的填写示例")
+        self.demo_button.setToolTip(f"导入《{form_title}》的填写示例" if form_title else "导入填写示例")
         self.new_button = QPushButton("新建")
         self.new_button.setToolTip("新建一份空白申报")
         self.later_button = QPushButton("以后再说")

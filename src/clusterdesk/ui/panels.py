@@ -9,6 +9,7 @@ from clusterdesk.errors import ClusterDeskError
 from clusterdesk.logs import log
 from clusterdesk.model.form import FormDef, colon_join
 from clusterdesk.model.rules import ConditionResult, Problem
+from clusterdesk.service import Retired
 
 from . import style
 from .controller import DraftController, SectionProblems
@@ -26,7 +27,9 @@ from .qt import (
     QLineEdit,
     QListWidget,
     QListWidgetItem,
+    QMessageBox,
     QPushButton,
+    QPlainTextEdit,
     QProgressBar,
     QScrollArea,
     QSize,
@@ -117,6 +120,40 @@ class EligibilityPanel(QWidget):
             if r.condition.id == condition_id:
                 return r.status
         raise KeyError(condition_id)
+
+
+class RetiredPanel(QWidget):
+    """旧版本内容: values of fields an earlier version of the form had and this one has not. Kept
+    in the draft, never dropped; shown read-only so the user can copy what they need into the
+    new fields (the text can be selected and copied)."""
+
+    def __init__(self, ctl: DraftController):
+        super().__init__()
+        self.ctl = ctl
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(8, 8, 8, 8)
+        self.intro = style.label("以下内容填写于表单的旧版本，新版本中已没有对应的栏目。内容已保留在草稿中，"
+                                 "可选中后复制到新的栏目；数据包会带上它们，打印版和可编辑版不含这些内容。", "help")
+        lay.addWidget(self.intro)
+        self.text = QPlainTextEdit()
+        self.text.setReadOnly(True)
+        self.text.setAccessibleName("旧版本内容")
+        lay.addWidget(self.text, 1)
+        self.items: list[Retired] = []
+        self.refresh()
+
+    def refresh(self) -> None:
+        self.items = self.ctl.session.retired()
+        blocks = []
+        for r in self.items:
+            head = f"【{r.label}】" + (f"（版本 {r.version}）" if r.version is not None else "")
+            lines = [head, r.text or "（无填写内容）"]
+            if r.note:
+                lines.append(f"说明：{r.note}")
+            if r.files:
+                lines.append("佐证材料：" + "、".join(r.files))
+            blocks.append("\n".join(lines))
+        self.text.setPlainText("\n\n".join(blocks))
 
 
 def _short(where: str) -> str:
@@ -344,7 +381,8 @@ class ExportDialog(QDialog):
             return
         from clusterdesk.export.pdf import find_soffice
 
-        self.message.setText("将申报表导出为 Word 打印版、可编辑版和 Excel 清单（及 PDF），保存到所选文件夹。")
+        self.message.setText(f"将{ctl.form.form.short_title}导出为 Word 打印版、可编辑版和 Excel 清单（及 PDF），"
+                             "保存到所选文件夹。")
         row = QHBoxLayout()
         row.addWidget(style.label("保存位置：", "label", wrap=False))
         self.folder = QLineEdit(str(winstate.last_folder(self, self.FOLDER_KIND)))
@@ -403,8 +441,9 @@ class ExportDialog(QDialog):
         return self._busy
 
     # -- exporting ------------------------------------------------------------------------
-    def _export(self) -> bool:
-        """Start the export in the worker thread; False if it could not start."""
+    def _export(self, overwrite: bool = False) -> bool:
+        """Start the export in the worker thread; False if it could not start. ``overwrite``: the
+        user agreed to replace files another draft exported into the folder."""
         import time
         from pathlib import Path
 
@@ -423,10 +462,11 @@ class ExportDialog(QDialog):
         self._cancel.clear()
         self.folder_path = Path(folder)
         exporter, cancel = self.exporter, self._cancel.is_set
+        owner, with_year = s.info.uuid, s.catalog.shares_title(form)
 
         def job():
             return exporter(form, answers, evidence, title, Path(folder), pdf=pdf, draft_copy=draft_copy,
-                            cancel=cancel)
+                            cancel=cancel, owner=owner, with_year=with_year, overwrite=overwrite)
 
         self.worker = _ExportWorker(job, self)
         self.worker.done.connect(self._done)
@@ -484,6 +524,10 @@ class ExportDialog(QDialog):
         self._busy = False
         self._tick.stop()
         self._set_running(False)
+        if getattr(self, "_retry_overwrite", False):
+            self._retry_overwrite = False
+            self._export(overwrite=True)
+            return
         if self.open_folder_button.isHidden():
             self.export_button.setFocus()  # cancelled or failed: Enter tries again
 
@@ -513,6 +557,14 @@ class ExportDialog(QDialog):
         if isinstance(e, ExportCancelled):
             self.message.setText(str(e))
             return
+        from clusterdesk.export.api import ExportConflict, owner_title
+
+        if isinstance(e, ExportConflict):
+            s = self.ctl.session
+            e.owner_title = owner_title(s.store, e.owner, s.catalog)
+            self.message.setText(e.text() + "。")
+            self._retry_overwrite = self.confirm_overwrite(e)  # started again once this run has ended
+            return
         problems = getattr(e, "problems", None)
         if problems is not None:
             self.message.setText(f"存在 {len(problems)} 个错误，不能导出正式材料。请点“检查全部”逐项修改，"
@@ -521,6 +573,13 @@ class ExportDialog(QDialog):
             self.message.setText(f"导出失败：{e}")
         else:
             raise e
+
+    def confirm_overwrite(self, e) -> bool:
+        """Ask before replacing files another draft exported into the folder (No by default)."""
+        answer = QMessageBox.question(
+            self, "覆盖其他草稿的文件？", f"{e.text()}。\n\n是否覆盖这些文件？",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
+        return answer == QMessageBox.StandardButton.Yes
 
     def open_folder(self) -> bool:
         from .opener import open_or_explain

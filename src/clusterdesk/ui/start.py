@@ -16,6 +16,7 @@ from clusterdesk.service import (
     create_draft,
     delete_draft,
     display_name,
+    form_label,
     duplicate_draft,
     rename_draft,
 )
@@ -175,6 +176,7 @@ class StartWindow(QMainWindow):
         self.setCentralWidget(body)
         self._build_menus()
         self._add_blank_form_action()
+        self._add_install_forms_action()
         self.district_windows: list[QWidget] = []
         self.refresh()
         self.table.setFocus()
@@ -218,6 +220,67 @@ class StartWindow(QMainWindow):
             menu.insertAction(actions[1], self.blank_action)
         else:
             menu.addAction(self.blank_action)
+
+    def _add_install_forms_action(self) -> None:
+        """文件 → 安装表单定义…, after 从填好的模板导入… (next year's form, another province's)."""
+        menus = [m for m in (a.menu() for a in self.menuBar().actions()) if isinstance(m, QMenu)]
+        menu = next((m for m in menus if m.title().startswith("文件")), None)
+        if menu is None:
+            return
+        self.install_forms_action = QAction("安装表单定义…", self)
+        self.install_forms_action.setToolTip("检查并安装新的表单定义文件（.yaml），如下一年度或其他省市的表格")
+        self.install_forms_action.triggered.connect(lambda _c=False: self.install_forms())
+        after = self.menu_actions.get("从填好的模板导入…")
+        actions = menu.actions()
+        nxt = actions[actions.index(after) + 1] if after in actions and actions.index(after) + 1 < len(actions) else None
+        if nxt is None:
+            menu.addAction(self.install_forms_action)
+        else:
+            menu.insertAction(nxt, self.install_forms_action)
+
+    def install_forms(self, files: list[Path] | None = None) -> list[str]:
+        """Check and install definition files (chosen in a file dialog unless given) through the
+        core function the command line uses; the lists then show the new forms. Returns the ids
+        installed."""
+        from clusterdesk.model.form import FormDefinitionError, reload_default_catalog
+        from clusterdesk.model.install import install_forms
+        from clusterdesk.paths import data_dir_for, user_forms_dir
+
+        if files is None:
+            chosen, _ = QFileDialog.getOpenFileNames(self, "安装表单定义", str(winstate.last_folder(self, "forms")),
+                                                     "表单定义文件 (*.yaml *.yml);;所有文件 (*)")
+            if not chosen:
+                return []
+            files = [Path(p) for p in chosen]
+            winstate.remember_folder(self, "forms", files[0].parent)
+        dest = user_forms_dir() or data_dir_for(self.store.path) / "forms"
+        try:
+            done = install_forms(files, dest, self.catalog)
+        except FormDefinitionError as e:
+            self.problem_dialog = ProblemListDialog(
+                "无法安装表单定义", "以下问题须先改正（未安装任何文件）：", list(e.problems), self)
+            self.problem_dialog.open()
+            return []
+        self.catalog = reload_default_catalog()
+        self.refresh()
+        text = "\n".join(done.lines())
+        if done.warnings:
+            text += "\n\n请核对以下提示：\n" + "\n".join(done.warnings)
+        QMessageBox.information(self, "安装表单定义", text)
+        return [fid for fid, _v, _p in done.forms]
+
+    def report_bad_forms(self) -> QMessageBox | None:
+        """Name each definition file that was left out (one line each) in a dialog; the forms that
+        loaded work as usual. Returns the dialog (shown window-modal, not blocking), or None."""
+        if not self.catalog.bad_files:
+            return None
+        lines = [b.line for b in self.catalog.bad_files]
+        box = QMessageBox(QMessageBox.Icon.Warning, "表单定义有误",
+                          "以下表单定义文件有误，未加载；其他表单可以照常使用。\n\n" + "\n\n".join(lines), parent=self)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
+        box.open()
+        self.bad_forms_box = box
+        return box
 
     def export_blank_form(self, folder: Path | None = None) -> list[Path]:
         """The blank form of a chosen form (Word, and PDF with LibreOffice) into a chosen folder."""
@@ -399,7 +462,7 @@ class StartWindow(QMainWindow):
         for i, d in enumerate(self.drafts):
             if d.form_id in self.catalog:
                 form = self.catalog.get(d.form_id)
-                form_title = form.title
+                form_title = form_label(self.catalog, form)
                 try:
                     share = completion(form, self.store.get_answers(d.id))
                     pct = f"{share * 100:.0f}%"
@@ -471,7 +534,7 @@ class StartWindow(QMainWindow):
             return None
         if len(forms) == 1:
             return forms[0]
-        names = [f"{f.title}（{f.form.notice.number} {f.form.attachment}）" for f in forms]
+        names = [f"{form_label(self.catalog, f)}（{f.form.notice.number} {f.form.attachment}）" for f in forms]
         name, ok = QInputDialog.getItem(self, title, "选择表单：", names, 0, False)
         if not ok:
             return None

@@ -34,7 +34,7 @@ from clusterdesk.textsafe import display_width
 from clusterdesk.model.form import FormDef
 from clusterdesk.model.plan import (ACHIEVEMENT_TITLE, TICKED, UNTICKED, Cell, Cover, Frame, Line, ListPlan, Para,
                                     Plan, Signs, Statement, Table, compile_plan)
-from clusterdesk.model.rules import Answers, completion_bar
+from clusterdesk.model.rules import Answers, completion_bar, targets_source
 from clusterdesk.model.values import EMPTY_TEXT
 
 __all__ = ["render_docx", "render_blank", "render_achievement", "DocxRenderer", "protect_read_only", "unprotect",
@@ -579,7 +579,8 @@ def render_achievement(plan: Plan, name: str = "", *, draft: bool = False,
     dk.add_paragraph(doc, sub, size=TABLE_SIZE, align="center", space_after=4)
     reached = sum(r.status == "达成" for r in rows)
     missed = sum(r.status == "未达成" for r in rows)
-    dk.add_paragraph(doc, f"达成 {reached} 项，未达成 {missed} 项（按申报材料中所定目标）",
+    source = targets_source(plan.form)
+    dk.add_paragraph(doc, f"达成 {reached} 项，未达成 {missed} 项" + (f"（按{source}中所定目标）" if source else ""),
                      size=TABLE_SIZE, align="center", space_after=8, keep_with_next=True)
     widths = dk.scale_widths([16, 30, 28, 30, 14, 42], dk.TEXT_WIDTH_MM)
     table: list[list[Any]] = [[dk.Cell(h) for h in ("方向", "指标", "目标值", "完成值", "完成情况", "完成程度")]]

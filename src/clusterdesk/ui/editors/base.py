@@ -31,7 +31,7 @@ class CarriedNote(QWidget):
         self.source_label = style.label("", "help")
         self.source_label.setAccessibleName("来源")
         self.changed_label = style.label("")
-        self.changed_label.setAccessibleName("与申报材料不同")
+        self.changed_label.setAccessibleName("与来源不同")
         self.changed_label.setStyleSheet(
             f"color: {CARRIED_CHANGED_FG}; background: {CARRIED_CHANGED_BG}; padding: 2px 4px;")
         lay.addWidget(self.source_label)
@@ -165,7 +165,7 @@ class FieldEditor(QFrame):
             sources.append((f"↳ {prefix}来自{c.source}", ""))
             if c.changed:
                 was = carried_value_text(self.form, key, c.value)
-                changes.append((f"◆ {prefix}与申报材料不同：申报材料为 {was}",
+                changes.append((f"◆ {prefix}与{c.label}不同：{c.label}为 {was}",
                                 f"来自{c.source}\n如确有变化，保留现在填写的值即可"))
         return sources, changes
 

@@ -189,7 +189,7 @@ class RepeatEditor(FieldEditor):
             if v is None:
                 v = fixed.get(c.id)
             text = "" if v is None else format_value(v, Spec.of(c))
-            editable = not (c.id in fixed and fixed[c.id] != "......")
+            editable = not (c.id in fixed and fixed[c.id] != self.field.open_text)
             self.table.setItem(r, j, self._item(text, editable))
 
     def reload(self, key: str | None = None) -> None:
@@ -404,12 +404,12 @@ class RepeatEditor(FieldEditor):
                     continue
                 if c.changed:
                     was = "（空）" if c.value in (None, "") else str(c.value)
-                    tip = f"与申报材料不同：申报材料为 {was}\n来自{c.source}"
+                    tip = f"与{c.label}不同：{c.label}为 {was}\n来自{c.source}"
                     it.setBackground(QColor(CARRIED_CHANGED_BG))
                     name_item = self.table.item(r, name_col) if name_col is not None else None
                     name = name_item.text() if name_item is not None and name_item.text() else row_key
-                    changes.append((f"◆ {name} · {self.field.columns[cols[col]].label}：与申报材料不同，"
-                                    f"申报材料为 {was}", tip))
+                    changes.append((f"◆ {name} · {self.field.columns[cols[col]].label}：与{c.label}不同，"
+                                    f"{c.label}为 {was}", tip))
                 else:
                     tip = f"来自{c.source}"
                     if it.flags() & Qt.ItemFlag.ItemIsEditable:
@@ -420,7 +420,7 @@ class RepeatEditor(FieldEditor):
         first = next(iter(cells.values()))
         origin = first.source.split(" · ", 1)[0].strip()
         sources = [(f"↳ 表中 {len(cells)} 个单元格来自{origin}，鼠标停在单元格上可看来源；"
-                    "与申报材料不同的以黄色标出", "")]
+                    f"与{first.label}不同的以黄色标出", "")]
         return sources, changes
 
     def focus_widget(self, key: str) -> QWidget | None:
