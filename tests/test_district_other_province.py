@@ -225,7 +225,7 @@ def test_columns_that_read_cells_the_cluster_form_lacks_are_named(tmp_path):
     data["district"]["columns"][0]["value"] = "${cover.cluster_name}"  # the Chongqing id, not this province's
     (forms / "gd-2031-huizong.yaml").write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     with pytest.raises(FormDefinitionError) as e:
-        Catalog.load(forms)
+        Catalog.load(forms, strict=True)
     problems = e.value.problems
     assert "gd-2031-huizong.yaml: district.columns[3](zongchanzhi).column: 表格“huizong.jiqun”没有“zongchanzhi”列" in problems
     assert any(p.startswith("gd-2031-huizong.yaml: district.columns[1](yunying).value[0]: 表达式") for p in problems)
@@ -233,7 +233,7 @@ def test_columns_that_read_cells_the_cluster_form_lacks_are_named(tmp_path):
     data["district"]["columns"][1]["value"] = "${basic.operator}"
     (forms / "gd-2031-huizong.yaml").write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     with pytest.raises(FormDefinitionError) as e:
-        Catalog.load(forms)
+        Catalog.load(forms, strict=True)
     assert e.value.problems == [
         "gd-2031-huizong.yaml: district.columns[0](mingcheng).value[0]: “gd-2031-shenbao”中没有栏目 ${cover.cluster_name}"]
 
