@@ -112,10 +112,10 @@ def carry_values(form: FormDef, pf: Prefill, source: Answers, year: int) -> tupl
                 year_col = by_year.get(year)
                 if year_col and src.get(year_col) not in (None, ""):
                     row[col] = src[year_col]
-                    col_label = next((c.label for c in src_table.columns if c.id == src_col), src_col)
+                    col_label = next((c.label for c in src_table.columns if c.id == year_col), year_col)
                     name = row_name(src_table, src) or fixed["key"]
                     sources[f"{t.to}[{fixed['key']}].{col}"] = {
-                        "prefill": pf.id, "value": src[src_col],
+                        "prefill": pf.id, "value": src[year_col],
                         "from": f"{source.form.cell(t_source).where} · {name} · {col_label}"}
             rows.append(row)
         values[t.to] = parse_cell(form, t.to, rows)
