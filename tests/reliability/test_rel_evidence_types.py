@@ -196,7 +196,7 @@ LEGACY = {"佐证.exe": EXE, "佐证\u202efdp.exe": EXE, "发票.pdf": EXE, "营
 def legacy(session, monkeypatch):
     """A draft holding evidence an older version took without checking (and one good file)."""
     with monkeypatch.context() as m:
-        m.setattr(store_db, "_check_evidence_type", lambda *a, **k: None)
+        m.setattr(store_db, "check_evidence_type", lambda *a, **k: None)
         ids = {name: session.store.add_evidence_bytes(session.draft_id, KEY, OPTION, name, data).id
                for name, data in LEGACY.items()}
     from clusterdesk.service import DraftSession
