@@ -30,7 +30,10 @@ run: system-deps setup
 cli: setup
 	$(VENV)/bin/clusterdesk $(ARGS)
 
+# lint-imports: the layers and no circle (pyproject.toml [tool.importlinter]), before the tests
 test: system-deps setup-test
+	$(VENV)/bin/lint-imports
+	$(PY) -m mypy
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q
 
 # The Hypothesis tests only, with random seeds and 5x the examples (profile "fuzz", tests/conftest.py).

@@ -8,7 +8,7 @@ Measures, in one process:
 2. exporting the demo with a 10,000-row patent list: the whole export (target 2 s), the Word part
    alone (render both versions) and the Excel part alone (every list of the form), beside openpyxl's
    plain write-only mode writing the same 10,000 rows;
-3. the 10,000-row patent table built with the kit's one-pass writer (``docxkit.add_table``) against a
+3. the 10,000-row patent table built with the kit's one-pass writer (``export.word.add_table``) against a
    naive python-docx loop (``table.add_row()`` + ``cell.text``) for the same rows. The naive loop
    takes seconds per thousand rows, so by default it runs on ``--naive-rows`` rows and is extrapolated
    linearly to 10,000 (the output says so); ``--full-naive`` runs it on all 10,000 rows;
@@ -28,9 +28,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from benchlib import PEAK_RSS, median, record, timed  # noqa: E402
-from clusterdesk.export import docxkit as dk  # noqa: E402
+from clusterdesk.export import word as dk  # noqa: E402
 from clusterdesk.export.api import export_answers, export_draft  # noqa: E402
-from clusterdesk.export.render_docx import protect_read_only, render_docx  # noqa: E402
+from clusterdesk.export.word.render import protect_read_only, render_docx  # noqa: E402
 from clusterdesk.export.render_xlsx import render_xlsx  # noqa: E402
 from clusterdesk.model.form import default_catalog  # noqa: E402
 from clusterdesk.model.rules import Answers  # noqa: E402

@@ -10,6 +10,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "demo"
+FORMS = ROOT / "forms"
 SEEDS = ROOT / "forms" / "sources"  # the official notices (forms/sources/README.md)
 ENV = dict(os.environ, PYTHONIOENCODING="utf-8")
 

@@ -47,3 +47,9 @@ def cq_form(catalog):
 @pytest.fixture()
 def demo_cq() -> dict:
     return json.loads((DEMO / "cq-2024-application.json").read_text(encoding="utf-8"))
+
+
+@pytest.fixture()
+def demo_answers():
+    """The answers of the Chongqing demo application (demo/cq-2024-application.json)."""
+    return json.loads((DEMO / "cq-2024-application.json").read_text(encoding="utf-8"))["answers"]

@@ -138,7 +138,6 @@ def test_import_takes_a_data_package_as_import_package_does(tmp_path):
 
 
 def _parsers() -> list[tuple[list[str], argparse.ArgumentParser]]:
-    cli._load_extensions()
     out = []
 
     def walk(path: list[str], p: argparse.ArgumentParser) -> None:

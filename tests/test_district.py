@@ -25,9 +25,8 @@ from clusterdesk.packages.district import (
     find_district,
     summary_spec,
 )
+from cd_support import DEMO, ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
-DEMO = ROOT / "demo"
 RULE = "每个区县此次申报的中小企业特色产业集群数量原则上不超过3个，对超过报送数量的，不予受理。"
 NAMES = ["永川数控机床产业", "永川智能装备产业", "永川食品加工产业", "永川汽车零部件产业"]
 YONGCHUAN = District("永川区", "cq-2024", "重庆市永川区经济和信息化委员会", "张华", "13983012468")

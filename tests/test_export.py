@@ -23,7 +23,7 @@ from openpyxl import load_workbook
 
 from cd_support import DEMO
 
-from clusterdesk.export import docxkit as dk
+from clusterdesk.export import word as dk
 from clusterdesk.export.api import (ExportRefused, ExportResult, export_answers, export_draft, export_names,
                                     safe_filename)
 from clusterdesk.export.atomic import ExportWriteError

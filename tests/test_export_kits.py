@@ -1,4 +1,4 @@
-"""Tests for the form-agnostic export kits: docxkit, xlsxkit, pdf, atomic, textsafe."""
+"""Tests for the form-agnostic export kits: the Word kit (export.word), xlsxkit, pdf, atomic, textsafe."""
 
 from __future__ import annotations
 
@@ -16,11 +16,11 @@ import docx
 import pytest
 from openpyxl import Workbook, load_workbook
 
-from clusterdesk.export import docxkit as dk
+from clusterdesk.export import word as dk
 from clusterdesk.export import pdf as pdfmod
 from clusterdesk.export import xlsxkit as xk
 from clusterdesk.export.atomic import ExportWriteError, atomic_write
-from clusterdesk.export.textsafe import clean_text, display_width
+from clusterdesk.textsafe import clean_text, display_width
 
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 
@@ -157,7 +157,7 @@ def test_atomic_write_disk_full(tmp_path):
 
 
 # --------------------------------------------------------------------------
-# docxkit
+# the Word kit (export.word)
 # --------------------------------------------------------------------------
 
 def build_sample(path: Path, *, watermark: bool = True) -> Path:

@@ -19,10 +19,8 @@ import pytest
 
 from clusterdesk.model.form import Catalog, FormDef, FormDefinitionError, load_form
 from clusterdesk.model.schema import Field, Group, Heading, Note, Section, Sign
+from cd_support import DEMO, FORMS, ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
-FORMS = ROOT / "forms"
-DEMO = ROOT / "demo"
 # The official notices, kept in the repository with a note of their source (forms/sources/README.md).
 SEEDS = FORMS / "sources"
 CQ_SEED = "cq-2024-notice.txt"  # 渝经信中小〔2024〕7号

@@ -25,10 +25,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from cd_support import ROOT
 
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parents[1]
 EXE_SUFFIX = ".exe" if sys.platform == "win32" else ""
 CLI_NAME = "clusterdesk" + EXE_SUFFIX
 GUI_NAME = "集群申报助手" + EXE_SUFFIX

@@ -95,7 +95,7 @@ def test_a_table_of_printed_rows_only_holds_no_answer(cq_form):
 
 
 def test_the_field_editor_strips_the_place_of_a_label_ending_in_a_full_stop():
-    from clusterdesk.ui.widgets import strip_where
+    from clusterdesk.ui.editors import strip_where
 
     where = "八、未来三年中小企业特色产业集群发展规划 · 总体思路。"
     assert strip_where(colon_join(where, "必填栏目不得空缺"), where) == "必填栏目不得空缺"

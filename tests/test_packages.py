@@ -14,9 +14,8 @@ import pytest
 
 from clusterdesk.packages import package as pk
 from clusterdesk.packages import DuplicatePackage, PackageError, import_package, read_package, write_package
+from cd_support import DEMO, ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
-DEMO = ROOT / "demo"
 NOTE_KEY = "basic.area"
 NOTE = "按园区规划图量算，含代管片区"
 

@@ -27,12 +27,12 @@ from docx.oxml.ns import qn
 
 from cd_support import DEMO
 
-from clusterdesk.export.render_docx import render_blank, render_docx
+from clusterdesk.export.word.render import render_blank, render_docx
 from clusterdesk.model.form import FormDef, default_catalog, load_form
 from clusterdesk.model.plan import FILL, TICKED, UNTICKED, compile_plan
 from clusterdesk.model.rules import Answers
+from cd_support import FORMS
 
-FORMS = ROOT_FORMS = Path(__file__).resolve().parents[1] / "forms"
 FORM_IDS = ["cq-2024-application", "cq-2024-summary", "sh-2023-annual-report", "sh-2023-district-summary"]
 _WS = re.compile(r"[\s\u3000\u200b]+")
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from clusterdesk.export.pdf import docx_to_pdf, find_soffice, pdf_page_texts
-from clusterdesk.export.render_docx import render_blank, render_docx
+from clusterdesk.export.word.render import render_blank, render_docx
 from clusterdesk.model.form import default_catalog
 from test_print_layout import demo_answers
 

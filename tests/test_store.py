@@ -403,7 +403,9 @@ def test_vanished_or_directory_source_stores_nothing(store, tmp_path):
 
 
 def test_over_cap_is_refused(store, tmp_path, monkeypatch):
-    monkeypatch.setattr(store_db, "EVIDENCE_MAX_BYTES", 1024)
+    import clusterdesk.store as pkg
+
+    monkeypatch.setattr(pkg, "EVIDENCE_MAX_BYTES", 1024)
     d = store.create_draft("f", 1, "t")
     big = tmp_path / "大文件.pdf"
     big.write_bytes(b"x" * 1025)
@@ -432,7 +434,7 @@ def test_file_changed_between_hash_and_copy_is_refused(store, tmp_path, monkeypa
     src = tmp_path / "changing.pdf"
     src.write_bytes(b"%PDF-1.4 version 2 of the doc")
     # First pass saw different bytes (as if the file was rewritten in between).
-    monkeypatch.setattr(store_db, "_hash_file", lambda path, cap: (hashlib.sha256(b"v1").hexdigest(), 25))
+    monkeypatch.setattr(store_db, "hash_file", lambda path, cap: (hashlib.sha256(b"v1").hexdigest(), 25))
     with pytest.raises(EvidenceError, match="变化"):
         store.add_evidence(d.id, "k", "o", src)
     assert count_rows(store, "evidence") == 0
@@ -566,7 +568,7 @@ def test_rows_read_with_plain_sql_are_the_model_columns():
     SQLModel: those names are exactly the tables' columns (an evidence record adds its file's size)."""
     from sqlmodel import SQLModel
 
-    from clusterdesk.store.db import _DraftRecord, _EvidenceRecord
+    from clusterdesk.store.records import DraftRecord as _DraftRecord, EvidenceRecord as _EvidenceRecord
 
     tables = SQLModel.metadata.tables
     assert set(_DraftRecord._fields) == {c.name for c in tables["draft"].columns}

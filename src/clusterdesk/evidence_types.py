@@ -25,7 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path, PurePath
 from typing import Any, BinaryIO
 
-from clusterdesk.export.textsafe import has_controls, strip_controls
+from clusterdesk.errors import ClusterDeskError
+from clusterdesk.textsafe import has_controls, strip_controls
 from clusterdesk.safeio import ZipDirectoryTooBig, check_zip_directory, open_regular
 
 __all__ = [
@@ -68,7 +69,7 @@ MAX_EVIDENCE_TOTAL_BYTES = 1024 * 1024 * 1024
 _PROGRAMS = (b"MZ", b"\x7fELF", b"#!", b"L\x00\x00\x00\x01\x14\x02\x00", b"\xcf\xfa\xed\xfe", b"\xca\xfe\xba\xbe")
 
 
-class EvidenceTypeError(ValueError):
+class EvidenceTypeError(ClusterDeskError, ValueError):
     """A file that may not be evidence; ``str()`` is the Chinese reason, naming the file."""
 
 
@@ -179,7 +180,7 @@ class _TailFile(io.RawIOBase):
         self._pos += len(data)
         return data
 
-    def readinto(self, b) -> int:  # type: ignore[override]
+    def readinto(self, b) -> int:
         data = self.read(len(b))
         b[:len(data)] = data
         return len(data)
@@ -210,7 +211,7 @@ class StreamSniffer:
 
     def kind(self) -> str | None:
         kind = head_kind(bytes(self.head))
-        return _zip_kind(_TailFile(bytes(self.tail), self.size)) if kind == "zip" else kind  # type: ignore[arg-type]
+        return _zip_kind(_TailFile(bytes(self.tail), self.size)) if kind == "zip" else kind  # type: ignore[arg-type]  # _TailFile is a read-only binary file, all that _zip_kind uses
 
 
 def check_kind(filename: str, kind: str | None) -> str:

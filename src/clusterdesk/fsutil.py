@@ -7,6 +7,7 @@ import os
 import platform
 import re
 import sys
+import time
 from pathlib import Path
 
 #: Every temporary file or folder the program makes is named
@@ -70,3 +71,17 @@ def os_reason(exc: OSError) -> str:
     if exc.errno in reasons:
         return reasons[exc.errno]
     return f"系统错误，错误号 {exc.errno}" if exc.errno is not None else "系统错误"
+
+
+def replace_with_retry(src: str, dst: Path) -> None:
+    """os.replace, retried briefly on Windows where virus scanners or the
+    search indexer can hold the target open for a moment."""
+    attempts = 5 if sys.platform == "win32" else 1
+    for i in range(attempts):
+        try:
+            os.replace(src, dst)
+            return
+        except PermissionError:
+            if i == attempts - 1:
+                raise
+            time.sleep(0.1 * (i + 1))

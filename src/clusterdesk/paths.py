@@ -45,9 +45,18 @@ def data_dir_for(db: Path | str | None) -> Path:
     """The data folder of a database path (``--db``), or the default data folder."""
     if db:
         return Path(os.path.abspath(os.path.expanduser(os.fspath(db)))).parent
-    from clusterdesk.store import default_db_path
-
     return default_db_path().parent
+
+
+APP_DIR_NAME = "ClusterDesk"
+DB_FILE_NAME = "clusterdesk.sqlite3"
+
+
+def default_db_path() -> Path:
+    """Where the app keeps its database unless told otherwise (the user's data folder)."""
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir(APP_DIR_NAME, appauthor=False)) / DB_FILE_NAME
 
 
 def user_forms_dir() -> Path | None:

@@ -10,17 +10,30 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 from pathlib import Path
+from types import EllipsisType
 from typing import Any
 
-from clusterdesk.export.textsafe import has_controls, strip_controls
+from clusterdesk.errors import ClusterDeskError
+from clusterdesk.textsafe import has_controls, strip_controls
 from clusterdesk.model.form import Catalog, FormDef, colon_join, default_catalog
-from clusterdesk.model.rules import Answers, ConditionResult, Problem, check_cell, eligibility, target_results, validate
+from clusterdesk.model.rules import (
+    Answers, ConditionResult, Problem, TargetResult, check_cell, eligibility, target_results, validate
+)
 from clusterdesk.model.schema import EVIDENCE_GENERAL  # the option name of evidence for a whole field
 from clusterdesk.model.values import MAX_ANSWERS_CHARS, Spec, ValueProblem, parse, parse_rows
-from clusterdesk.store import DraftInfo, EvidenceError, EvidenceInfo, Store
+# The store's types and errors, for the windows too: no window imports the store (the layers).
+from clusterdesk.store import DatabaseDamaged as DatabaseDamaged
+from clusterdesk.store import DatabaseEmpty as DatabaseEmpty
+from clusterdesk.store import DatabaseTooNew as DatabaseTooNew
+from clusterdesk.store import DraftInfo as DraftInfo
+from clusterdesk.store import EvidenceError, EvidenceInfo
+from clusterdesk.store import Store as Store
+from clusterdesk.store import StoreError as StoreError
+from clusterdesk.store import default_db_path as default_db_path
+from clusterdesk.store import preload_orm as preload_orm  # the GUI loads the writing half early
 
 
-class InputError(ValueError):
+class InputError(ClusterDeskError, ValueError):
     """User input that cannot be taken; ``str()`` names section and field, in Chinese."""
 
 
@@ -32,10 +45,6 @@ class Change:
     old_note: str | None = None
     new_note: str | None = None
 
-    @property
-    def affected(self) -> tuple[str, ...]:
-        return (self.key,)
-
 
 def evidence_option(form: FormDef, key: str, option: str | None) -> str:
     """Normalise the option an evidence file belongs to."""
@@ -43,7 +52,7 @@ def evidence_option(form: FormDef, key: str, option: str | None) -> str:
     if f.evidence == "ticked":
         if option not in f.options:
             raise InputError(colon_join(form.cell(key).where, f"没有选项“{option}”"))
-        return option  # type: ignore[return-value]
+        return option
     if f.evidence == "if_yes":
         return "是"
     return EVIDENCE_GENERAL
@@ -240,7 +249,8 @@ def retired_items(store: Store, draft_id: int, form: FormDef) -> list[Retired]:
             files.setdefault(e.key, []).append(strip_controls(e.filename, "?"))
     out = []
     for key in sorted(set(kept) | set(files)):
-        entry = kept.get(key) if isinstance(kept.get(key), dict) else {}
+        found = kept.get(key)
+        entry: dict[str, Any] = found if isinstance(found, dict) else {}
         version = entry.get("version")
         out.append(Retired(key, str(entry.get("label") or key), version if isinstance(version, int) else None,
                            retired_text(entry.get("value")), entry.get("note") if isinstance(entry.get("note"), str) else None,
@@ -311,14 +321,14 @@ class DraftSession:
     def eligibility(self) -> list[ConditionResult]:
         return eligibility(self.form, self.answers())
 
-    def targets(self):
+    def targets(self) -> list[TargetResult]:
         return target_results(self.form, self.answers())
 
     def computed(self, key: str) -> Any:
         return self.answers().computed(key)
 
     # -- writing -------------------------------------------------------------------------
-    def set(self, key: str, raw: Any, note: str | None | object = ...) -> Change | None:
+    def set(self, key: str, raw: Any, note: str | None | EllipsisType = ...) -> Change | None:
         """Parse and commit one answer. Returns the change, or None if nothing changed."""
         new = parse_cell(self.form, key, raw)
         old = self._values.get(key)
@@ -334,6 +344,17 @@ class DraftSession:
 
     def set_note(self, key: str, note: str | None) -> Change | None:
         return self.set(key, self._values.get(key), note=note)
+
+    def rename(self, title: str) -> Change | None:
+        """Rename the draft. Where the form names its drafts by a field (``title_field``, 集群名称),
+        that field takes the name, as typing it would (with undo), so the two always agree."""
+        title = _draft_title(title)
+        field = self.form.form.title_field
+        if field and self.form.has_cell(field):
+            return self.set(field, title)
+        self.store.rename_draft(self.draft_id, title)
+        self.info = self.store.get_draft(self.draft_id)
+        return None
 
     def _apply(self, key: str, value: Any, note: str | None) -> None:
         if key == self.form.form.title_field:
@@ -514,6 +535,43 @@ def display_name(store: Store, info: DraftInfo, catalog: Catalog | None = None) 
     if catalog.shares_title(fd):  # next year's edition of the same form: the year tells them apart
         return f"{info.title}（{form.year}年度）"
     return info.title
+
+
+def _draft_title(title: str) -> str:
+    title = strip_controls(str(title)).strip()
+    if not title:
+        raise InputError("草稿名称不能为空")
+    return title
+
+
+def rename_draft(store: Store, draft_id: int, title: str, catalog: Catalog | None = None) -> DraftInfo:
+    """Rename a stored draft. Where its form names drafts by a field (``title_field``, 集群名称), the
+    field takes the name in the same transaction, so the name and the field agree; a name the
+    field cannot take (too long) is refused with the field's own message."""
+    title = _draft_title(title)
+    info = store.get_draft(draft_id)
+    catalog = catalog or default_catalog()
+    form = catalog.get(info.form_id) if info.form_id in catalog else None
+    field = form.form.title_field if form is not None else None
+    if form is None or not field or not form.has_cell(field):
+        store.rename_draft(draft_id, title)
+    else:
+        value = parse_cell(form, field, title)
+        with store.batch():
+            store.set_answer(draft_id, field, value, store.get_notes(draft_id).get(field))
+            store.rename_draft(draft_id, title)
+    return store.get_draft(draft_id)
+
+
+def duplicate_draft(store: Store, draft_id: int) -> DraftInfo:
+    """A copy of a draft (answers, notes, evidence), named “…（副本）” so the two can be told apart."""
+    info = store.get_draft(draft_id)
+    return store.duplicate_draft(draft_id, f"{info.title}（副本）")
+
+
+def delete_draft(store: Store, draft_id: int) -> None:
+    """Delete a draft with everything in it (answers, notes, its links to evidence)."""
+    store.delete_draft(draft_id)
 
 
 def form_label(catalog: Catalog, form: FormDef) -> str:

@@ -17,15 +17,18 @@ from dataclasses import dataclass, field as dc_field
 from pathlib import Path
 from typing import Any
 
+from clusterdesk.errors import ClusterDeskError
 from clusterdesk import evidence_types
-from clusterdesk.export.textsafe import has_controls, strip_controls
+from clusterdesk.textsafe import has_controls, strip_controls
 from clusterdesk.fsutil import os_reason
 from clusterdesk.model.form import Catalog, Cell, FormDef, default_catalog
 from clusterdesk.model.plan import table_rows
+from clusterdesk.model.schema import EVIDENCE_GENERAL
 from clusterdesk.model.values import (MAX_TABLE_ROWS, find_non_finite, format_value, is_non_finite, json_constant,
                                       json_float_text)
 from clusterdesk.safeio import UnsafeFile, open_regular, read_bounded
-from clusterdesk.service import EVIDENCE_GENERAL, InputError, evidence_option, parse_answers
+from clusterdesk.service import InputError, evidence_option, parse_answers
+from clusterdesk.store import Store
 
 MAX_TEMPLATE_BYTES = 50 * 1024 * 1024
 #: A JSON template is read into memory whole: its bytes and its items (values and containers)
@@ -40,12 +43,12 @@ TYPE_NAMES = {
 }
 
 
-class TemplateError(Exception):
+class TemplateError(ClusterDeskError):
     """A template file that cannot be taken. ``problems``: one Chinese line per problem."""
 
     def __init__(self, problems: list[str]):
         self.problems = problems
-        super().__init__("\n".join(problems))
+        super().__init__(problems)
 
 
 def _num(v: Any) -> Any:
@@ -357,12 +360,12 @@ def _read_xlsx(path: Path, catalog: Catalog) -> dict[str, Any]:
     if not isinstance(repeat_sheets, dict):
         repeat_sheets = {}
     for key, name in repeat_sheets.items():
-        rows = sheets.get(name)
-        if not rows or len(rows) < 2:
+        sheet = sheets.get(name)
+        if not sheet or len(sheet) < 2:
             continue
-        ids = [str(x) if x is not None else "" for x in rows[1]]
+        ids = [str(x) if x is not None else "" for x in sheet[1]]
         out_rows = []
-        for r in rows[2:]:
+        for r in sheet[2:]:
             obj = {ids[j]: v for j, v in enumerate(r) if j < len(ids) and v not in (None, "") and ids[j]}
             if j_key := obj.pop("(列 id)", None):
                 obj["key"] = j_key
@@ -468,11 +471,11 @@ def read_filled(path: Path | str, catalog: Catalog | None = None) -> Filled:
                 links += 1
                 if links > evidence_types.MAX_EVIDENCE_LINKS:
                     raise TemplateError(problems + [f"{name}：佐证材料超过 {evidence_types.MAX_EVIDENCE_LINKS} 个的上限"])
-                found = _evidence_file(base, rel, f"{form.cell(key).where}“{opt}”", checked)
-                if isinstance(found, str):
-                    problems.append(f"{name}：{found}")
+                picked = _evidence_file(base, rel, f"{form.cell(key).where}“{opt}”", checked)
+                if isinstance(picked, str):
+                    problems.append(f"{name}：{picked}")
                     continue
-                evidence.append((key, option, found))
+                evidence.append((key, option, picked))
     if sum(v for v in checked.values() if isinstance(v, int)) > evidence_types.MAX_EVIDENCE_TOTAL_BYTES:
         problems.append(f"{name}：佐证材料合计超过 {evidence_types.MAX_EVIDENCE_TOTAL_BYTES // (1024 * 1024)} MB 的上限")
     notes_in = raw_notes
@@ -491,7 +494,7 @@ def read_filled(path: Path | str, catalog: Catalog | None = None) -> Filled:
     return Filled(form, answers, evidence, title, notes, retired)
 
 
-def import_filled(store: Any, filled: Filled) -> int:
+def import_filled(store: Store, filled: Filled) -> int:
     """Write a checked template into a new draft, in one transaction: on any failure (or a crash)
     nothing is left behind."""
     with store.batch():
@@ -506,12 +509,12 @@ def import_filled(store: Any, filled: Filled) -> int:
     return info.id
 
 
-def import_file(store: Any, path: Path | str, catalog: Catalog | None = None) -> int:
+def import_file(store: Store, path: Path | str, catalog: Catalog | None = None) -> int:
     """Read a filled template (.json or .xlsx) into a new draft; returns the draft id."""
     return import_filled(store, read_filled(path, catalog))
 
 
-def dump_dict(store: Any, draft_id: int, catalog: Catalog | None = None) -> dict[str, Any]:
+def dump_dict(store: Store, draft_id: int, catalog: Catalog | None = None) -> dict[str, Any]:
     """A draft's answers in the template format (plus an index of its evidence files)."""
     from clusterdesk.service import retired_values, upgrade_draft
 
@@ -565,6 +568,6 @@ def first_run_demo(catalog: Catalog | None = None) -> tuple[Path, FormDef, str] 
             continue
         if data.get("first_run") is True:
             form = catalog.get(form_id)
-            answers = data.get("answers") if isinstance(data.get("answers"), dict) else {}
-            return path, form, form.display_title(answers)
+            given = data.get("answers")
+            return path, form, form.display_title(given if isinstance(given, dict) else {})
     return None

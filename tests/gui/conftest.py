@@ -1,4 +1,5 @@
-"""GUI test fixtures: offscreen Qt, a fresh SQLite file per test, helpers that type like a user."""
+"""GUI test fixtures: offscreen Qt on a 1366×768 screen, the system opener recorded, windows that
+close after each test."""
 
 from __future__ import annotations
 
@@ -13,18 +14,9 @@ SCREEN_CONFIG = Path(__file__).resolve().with_name("offscreen-1366x768.json")
 os.environ["QT_QPA_PLATFORM"] = f"offscreen:configfile={SCREEN_CONFIG}"
 
 import pytest  # noqa: E402
+from cd_support import DEMO  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[2]
-DEMO = ROOT / "demo"
-
-
-@pytest.fixture()
-def store(tmp_path):
-    from clusterdesk.store import Store
-
-    s = Store.open(tmp_path / "t.sqlite3")
-    yield s
-    s.close()
+# The root conftest's fixtures (store, catalog, demo_answers) serve these tests too.
 
 
 class _Opener:
@@ -62,11 +54,6 @@ def cq_form():
     from clusterdesk.model.form import default_catalog
 
     return default_catalog().get("cq-2024-application")
-
-
-@pytest.fixture()
-def demo_answers():
-    return json.loads((DEMO / "cq-2024-application.json").read_text(encoding="utf-8"))["answers"]
 
 
 @pytest.fixture()

@@ -60,6 +60,6 @@ def by_name(root, name: str, cls=None):
 
 def balloon_of(win):
     """The window's input balloon (the note that pops up at a cell), or None if none was shown."""
-    from clusterdesk.ui.widgets import InputBalloon
+    from clusterdesk.ui.editors import InputBalloon
 
     return win.findChild(InputBalloon, "inputBalloon")

@@ -139,7 +139,7 @@ def test_maybe_show_first_run_once_then_never(app, qtbot, store, tmp_path):
     from clusterdesk.ui.firstrun import maybe_show_first_run, settings_path_for
 
     settings = settings_path_for(store.path)
-    assert settings == store.path.with_name("t.settings.json")
+    assert settings == store.path.with_name("drafts.settings.json")
     opened: list[int] = []
     _click_when_shown(qtbot, "demo_button")
     assert maybe_show_first_run(None, store, settings, on_demo=opened.append) is True

@@ -8,12 +8,12 @@ import pytest
 from gui_helpers import edit_cell, fill_line, type_text
 
 from clusterdesk.ui.qt import QApplication, QLabel, Qt
+from cd_support import DEMO
 
 pytestmark = pytest.mark.gui
 
 RULE = "每个区县此次申报的中小企业特色产业集群数量原则上不超过3个，对超过报送数量的，不予受理。"
 NAMES = ["永川数控机床产业", "永川智能装备产业", "永川食品加工产业", "永川汽车零部件产业"]
-DEMO = Path(__file__).resolve().parents[2] / "demo"
 
 
 def cluster_name(industry: str) -> str:

@@ -11,7 +11,7 @@ from gui_helpers import edit_cell, fill_line, type_text
 
 from clusterdesk.model.values import Spec, format_value
 from clusterdesk.ui.qt import QApplication, QGuiApplication, Qt
-from clusterdesk.ui.widgets import (
+from clusterdesk.ui.editors import (
     BoxesEditor,
     ChoiceEditor,
     GridEditor,
@@ -19,8 +19,8 @@ from clusterdesk.ui.widgets import (
     NarrativeEditor,
     RepeatEditor,
 )
+from cd_support import DEMO
 
-DEMO = Path(__file__).resolve().parents[2] / "demo"
 
 pytestmark = pytest.mark.gui
 

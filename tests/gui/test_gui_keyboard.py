@@ -261,7 +261,7 @@ def test_tab_stops_are_the_fields_and_nothing_invisible(qtbot, open_window, demo
 
 
 def test_every_field_control_carries_its_official_label(qtbot, open_window, demo_draft):
-    from clusterdesk.ui.widgets import cell_name
+    from clusterdesk.ui.editors import cell_name
 
     win = open_window(demo_draft, lazy=False)
     named = {}

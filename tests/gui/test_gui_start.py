@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 
 from clusterdesk.ui.qt import QApplication, QInputDialog, QMessageBox, QTimer
+from cd_support import ROOT
 
 pytestmark = pytest.mark.gui
 
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture()
@@ -169,7 +169,7 @@ out = {"dpr": w.devicePixelRatioF(), "logical": [1366 * 2 // 3, 768 * 2 // 3],
 for i, s in enumerate(w.form.sections):
     w.go_to(i)
     QApplication.processEvents()
-    out["hscroll"][s.id] = w.page(i).scroll.horizontalScrollBar().maximum()
+    out["hscroll"][s.id] = w.page(i).scroll_area.horizontalScrollBar().maximum()
 w.close()
 store.close()
 print(json.dumps(out))

@@ -21,11 +21,10 @@ from clusterdesk.ui.qt import (
     QTimer,
     QWidget,
 )
+from cd_support import DEMO, ROOT
 
 pytestmark = pytest.mark.gui
 
-ROOT = Path(__file__).resolve().parents[2]
-DEMO = ROOT / "demo"
 AVAILABLE = QSize(1366, 728)
 
 
@@ -72,13 +71,13 @@ def start(show_window, store):
 
 
 def _settings(store) -> dict:
-    from clusterdesk.ui.firstrun import load_settings, settings_path_for
+    from clusterdesk.ui.settings import load_settings, settings_path_for
 
     return load_settings(settings_path_for(store.path))
 
 
 def _write_settings(store, data: dict) -> None:
-    from clusterdesk.ui.firstrun import save_settings, settings_path_for
+    from clusterdesk.ui.settings import save_settings, settings_path_for
 
     save_settings(settings_path_for(store.path), data)
 

@@ -9,7 +9,7 @@ import pytest
 from gui_helpers import balloon_of, by_name, compose, edit_cell, fill_line, type_text
 
 from clusterdesk.ui.qt import QApplication, QGuiApplication, QLabel, QPushButton, Qt
-from clusterdesk.ui.widgets import (
+from clusterdesk.ui.editors import (
     BoxesEditor,
     ChoiceEditor,
     GridEditor,

@@ -5,14 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import sys
-from pathlib import Path
-
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-import rel_support  # noqa: E402
+import rel_support  # tests/reliability is on sys.path: pyproject.toml [tool.pytest.ini_options] pythonpath
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -143,7 +143,7 @@ def _kill_at(point: str | None) -> None:
     docstring); the publishes of a compile's documents inside its own build folder don't count."""
     from clusterdesk.export import publish
     from clusterdesk.export.leftovers import is_ours
-    from clusterdesk.packages import district
+    from clusterdesk.packages import compile as district  # where the compile builds and publishes
 
     def users(folder) -> bool:
         return not any(is_ours(part) for part in folder.parts)
@@ -151,17 +151,17 @@ def _kill_at(point: str | None) -> None:
     if not point:
         return
     if point == "journal":
-        real_journal = publish._write_journal
+        real_journal = publish.write_journal
 
         def journal(root, data):
             real_journal(root, data)
             if data["state"] == "commit" and users(root.parent):
                 _die()
 
-        publish._write_journal = journal
+        publish.write_journal = journal
     elif point.startswith("move:"):
         n = int(point.split(":")[1])
-        real_forward = publish._forward
+        real_forward = publish.forward
         moved = [0]
 
         def forward(root, dest, op, kept):
@@ -171,7 +171,7 @@ def _kill_at(point: str | None) -> None:
                 if moved[0] == n:
                     _die()
 
-        publish._forward = forward
+        publish.forward = forward
     elif point == "store":
         district._build_and_publish = _die
     else:

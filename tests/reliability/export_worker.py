@@ -14,7 +14,7 @@ import signal
 import sys
 from pathlib import Path
 
-from clusterdesk.export import docxkit as dk
+from clusterdesk.export import word as dk
 from clusterdesk.export.atomic import atomic_write
 from clusterdesk.export.xlsxkit import SheetSpec, write_workbook
 from clusterdesk.model.form import default_catalog

@@ -379,8 +379,12 @@ def store_leftovers(db: Path) -> list[str]:
 
 
 def folder_listing(folder: Path) -> list[str]:
-    """Every file under ``folder`` (relative names), to show that nothing was added or removed."""
-    return sorted(str(p.relative_to(folder)) for p in Path(folder).rglob("*"))
+    """Every file under ``folder`` (relative names), to show that nothing was added or removed;
+    the program's log (日志/) aside, which records each refusal."""
+    from clusterdesk.logs import LOG_DIR_NAME
+
+    return sorted(str(p.relative_to(folder)) for p in Path(folder).rglob("*")
+                  if p.relative_to(folder).parts[0] != LOG_DIR_NAME)
 
 
 # --------------------------------------------------------------------------- answering real dialogs

@@ -626,7 +626,7 @@ def test_libreoffice_killed_mid_conversion_leaves_nothing_after_the_next_start(t
 
     if find_soffice() is None:
         pytest.skip("LibreOffice not installed")
-    from clusterdesk.export import docxkit as dk
+    from clusterdesk.export import word as dk
 
     temp = tmp_path / "temp"
     temp.mkdir()

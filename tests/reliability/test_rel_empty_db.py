@@ -24,6 +24,8 @@ from pathlib import Path
 
 import pytest
 
+from clusterdesk.logs import LOG_DIR_NAME, log_path
+
 from rel_support import (DEMO_CQ, HERE, PYTHON, answers_by_draft, bump, child_env, has_cjk,
                          integrity, open_store_answering, record, sha256_file, store_leftovers)
 
@@ -116,7 +118,9 @@ def test_empty_or_foreign_file_is_refused_and_the_snapshot_named(tmp_path, kind,
         err_text = proc.stderr.decode("utf-8")
         assert proc.returncode == 2 and proc.stdout == b"" and "Traceback" not in err_text
         assert all(has_cjk(line) for line in err_text.strip().splitlines()) and str(snap) in err_text
-    assert sha256_file(db) == before and sorted(os.listdir(db.parent)) == listing
+    # nothing changed but the program's log, which now says what was refused
+    assert sha256_file(db) == before and sorted(set(os.listdir(db.parent)) - {LOG_DIR_NAME}) == listing
+    assert "不是" in log_path(db.parent).read_text(encoding="utf-8") or "空的" in log_path(db.parent).read_text(encoding="utf-8")
     assert (snap.parent / (snap.name + ".keep")).exists(), "the snapshot before the damage is not pinned"
     bump("empty_db", "refused_files")
 

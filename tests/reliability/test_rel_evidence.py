@@ -61,14 +61,14 @@ def _refused(session, make_path, key=KEY_TICKED, option=OPTION, words=()):
 
 def _between_hash_and_copy(monkeypatch, action):
     """Run ``action(path)`` after the store hashed the file and before it copies it in."""
-    original = store_db._hash_file
+    original = store_db.hash_file
 
     def hashed_then(src, cap):
         result = original(src, cap)
         action(Path(src))
         return result
 
-    monkeypatch.setattr(store_db, "_hash_file", hashed_then)
+    monkeypatch.setattr(store_db, "hash_file", hashed_then)
 
 
 def _file(tmp_path, name="佐证.pdf", data=b"%PDF-1.4 evidence " * 1000) -> Path:

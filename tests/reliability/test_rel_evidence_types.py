@@ -26,7 +26,7 @@ import pytest  # noqa: E402
 from hostile_support import EXE, allowed_files, forbidden_files, package_members, pdf_bytes, rebuild_package  # noqa: E402
 from rel_support import DEMO, DEMO_CQ, PYTHON, ROOT, bump, child_env, has_cjk, logical_state, orphan_blobs  # noqa: E402
 
-from clusterdesk.export.textsafe import strip_controls  # noqa: E402
+from clusterdesk.textsafe import strip_controls  # noqa: E402
 from clusterdesk.model.form import default_catalog  # noqa: E402
 from clusterdesk.store import EvidenceError, Store  # noqa: E402
 from clusterdesk.store import db as store_db  # noqa: E402
@@ -196,7 +196,7 @@ LEGACY = {"佐证.exe": EXE, "佐证\u202efdp.exe": EXE, "发票.pdf": EXE, "营
 def legacy(session, monkeypatch):
     """A draft holding evidence an older version took without checking (and one good file)."""
     with monkeypatch.context() as m:
-        m.setattr(store_db, "_check_evidence_type", lambda *a, **k: None)
+        m.setattr(store_db, "check_evidence_type", lambda *a, **k: None)
         ids = {name: session.store.add_evidence_bytes(session.draft_id, KEY, OPTION, name, data).id
                for name, data in LEGACY.items()}
     from clusterdesk.service import DraftSession
@@ -245,7 +245,7 @@ def test_gui_file_link_opens_a_safe_copy_or_refuses(legacy, qtbot, monkeypatch, 
     from clusterdesk.ui.app import ensure_app
     from clusterdesk.ui.draft_window import DraftWindow
     from clusterdesk.ui.qt import QDesktopServices, QMessageBox
-    from clusterdesk.ui.widgets import EvidencePanel
+    from clusterdesk.ui.editors import EvidencePanel
 
     s, ids = legacy
     ensure_app()

@@ -1,6 +1,6 @@
 """4. Export into a folder that cannot be written: read-only, missing, or a full disk.
 
-Every writer (atomic_write, xlsxkit.write_workbook, docxkit.save_docx, the .json/.xlsx template
+Every writer (atomic_write, xlsxkit.write_workbook, word.save_docx, the .json/.xlsx template
 writer, and export_draft once it exists) must raise ExportWriteError with a Chinese message, leave
 no file under the final name and no temporary file behind, keep an older file of that name intact,
 and leave the draft in the store unchanged.
@@ -48,7 +48,7 @@ def _rng_text(rng: random.Random, n: int) -> str:
 
 def _all_writers(folder: Path, store=None, draft_id=None):
     """name -> (callable, final file name)."""
-    from clusterdesk.export import docxkit as dk
+    from clusterdesk.export import word as dk
     from clusterdesk.export.atomic import atomic_write
     from clusterdesk.export.xlsxkit import SheetSpec, write_workbook
     from clusterdesk.model.form import default_catalog

@@ -114,7 +114,7 @@ def _cells_by_value(path: Path) -> dict[str, list]:
 
 
 def test_xlsxkit_writes_risky_text_as_strings(tmp_path):
-    from clusterdesk.export.textsafe import clean_text
+    from clusterdesk.textsafe import clean_text
     from clusterdesk.export.xlsxkit import SheetSpec, write_workbook
 
     out = tmp_path / "清单.xlsx"
@@ -131,7 +131,7 @@ def test_xlsxkit_writes_risky_text_as_strings(tmp_path):
 
 @pytest.mark.hypothesis  # selected by `make fuzz`
 def test_xlsxkit_any_risky_text_property(tmp_path_factory):
-    from clusterdesk.export.textsafe import clean_text
+    from clusterdesk.textsafe import clean_text
     from clusterdesk.export.xlsxkit import SheetSpec, read_workbook_values, write_workbook
 
     folder = tmp_path_factory.mktemp("inj")

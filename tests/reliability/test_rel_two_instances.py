@@ -141,7 +141,7 @@ def test_lock_held_too_long_is_told_clearly(tmp_path, monkeypatch):
     from clusterdesk.model.form import default_catalog
     from clusterdesk.store import db as store_db
 
-    monkeypatch.setattr(store_db, "_BUSY_TIMEOUT_MS", 300)
+    monkeypatch.setattr(store_db, "BUSY_TIMEOUT_MS", 300)  # the store's own connection
     path = tmp_path / "busy.sqlite3"
     store = Store.open(path)
     try:

@@ -10,15 +10,17 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from clusterdesk.errors import ClusterDeskError
 from clusterdesk.model import expr as E
 from clusterdesk.model.form import Catalog, FormDef, default_catalog
 from clusterdesk.model.rules import Achieved, Answers, achievement, row_name  # noqa: F401  (re-exported)
 from clusterdesk.model.schema import Prefill
 from clusterdesk.model.values import number_in_text, same_value
 from clusterdesk.service import InputError, load_answers, parse_cell
+from clusterdesk.store import Store
 
 
-class AnnualError(Exception):
+class AnnualError(ClusterDeskError):
     """The annual-report step cannot be done; ``str()`` says why, in Chinese."""
 
 
@@ -107,13 +109,13 @@ def carry_values(form: FormDef, pf: Prefill, source: Answers, year: int) -> tupl
                 if src.get(src_col) not in (None, "", src_table.open_text):
                     row[col] = src[src_col]
             for col, by_year in t.year_columns.items():
-                src_col = by_year.get(year)
-                if src_col and src.get(src_col) not in (None, ""):
-                    row[col] = src[src_col]
-                    col_label = next((c.label for c in src_table.columns if c.id == src_col), src_col)
+                year_col = by_year.get(year)
+                if year_col and src.get(year_col) not in (None, ""):
+                    row[col] = src[year_col]
+                    col_label = next((c.label for c in src_table.columns if c.id == year_col), year_col)
                     name = row_name(src_table, src) or fixed["key"]
                     sources[f"{t.to}[{fixed['key']}].{col}"] = {
-                        "prefill": pf.id, "value": src[src_col],
+                        "prefill": pf.id, "value": src[year_col],
                         "from": f"{source.form.cell(t_source).where} · {name} · {col_label}"}
             rows.append(row)
         values[t.to] = parse_cell(form, t.to, rows)
@@ -183,6 +185,8 @@ def carried(store: Any, draft_id: int, values: dict[str, Any] | None = None,
             table, rest = key.split("[", 1)
             row_key, col = rest.split("].", 1)
             rows = values.get(table) or []
+            if not isinstance(rows, list):  # a damaged value: no row to compare with
+                rows = []
             current = next((r.get(col) for r in rows if isinstance(r, dict) and r.get("key") == row_key), None)
         else:
             current = values.get(key)
@@ -243,13 +247,14 @@ def roll_over(store: Any, draft_id: int, catalog: Catalog | None = None) -> int:
             sources.update(_from_draft(srcs, draft_id))
     app_id = info.linked_draft_id
     if app_id is not None:
+        app_pf: Prefill | None
         try:
             app_form, app = load_answers(store, app_id, catalog)
-            pf = _prefill_for(nxt, app_form.id)
+            app_pf = _prefill_for(nxt, app_form.id)
         except (AnnualError, Exception):
-            pf = None
-        if pf is not None:
-            carried_values, srcs = carry_values(nxt, pf, app, nxt.form.year)
+            app_pf = None
+        if app_pf is not None:
+            carried_values, srcs = carry_values(nxt, app_pf, app, nxt.form.year)
             for k, v in carried_values.items():
                 if k in values:
                     srcs.pop(k, None)  # last year's value (carry_over, previous_year) wins over the application's
@@ -286,12 +291,12 @@ class Series:
     points: tuple[tuple[int, str, Decimal], ...]  # (year, 基准值/目标值/完成值, number)
 
 
-def progress(store: Any, draft_id: int, catalog: Catalog | None = None) -> list[Series]:
+def progress(store: Store, draft_id: int, catalog: Catalog | None = None) -> list[Series]:
     """Baseline, targets and actuals of each numeric indicator over the years (from the linked
     application, this year's report and the history of earlier years)."""
     catalog = catalog or default_catalog()
     form, ans = load_answers(store, draft_id, catalog)
-    meta = (store.get_meta(draft_id) or {}).get("annual") or {}
+    meta: dict[str, Any] = (store.get_meta(draft_id) or {}).get("annual") or {}
     points: dict[str, list[tuple[int, str, Decimal]]] = {}
     names: dict[str, str] = {}
     qualitative = set(_qualitative(form))

@@ -37,18 +37,22 @@ import io
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 
-from clusterdesk.export import docxkit as dk
+from clusterdesk.errors import ClusterDeskError
+from clusterdesk.export import word as dk
 from clusterdesk.export.atomic import ExportWriteError, atomic_write
 from clusterdesk.export.pdf import ExportCancelled, PdfConversionError, PdfUnavailable, docx_to_pdf, find_soffice
 from clusterdesk.export.publish import FileSet
-from clusterdesk.export.render_docx import DocxRenderer, protect_read_only, render_achievement, unprotect
+from clusterdesk.export.word.render import DocxRenderer, protect_read_only, render_achievement, unprotect
 from clusterdesk.export.render_xlsx import render_xlsx
-from clusterdesk.export.textsafe import clean_text
+from clusterdesk.textsafe import clean_text
 from clusterdesk.model.form import Catalog, FormDef
 from clusterdesk.model.plan import compile_plan, normalise_evidence
 from clusterdesk.model.rules import Answers, Problem, validate
+
+if TYPE_CHECKING:  # for annotations only: export is imported by the core below it (a cycle at runtime)
+    from clusterdesk.store import Store
 
 __all__ = ["ExportCancelled", "ExportConflict", "ExportResult", "ExportRefused", "export_draft", "file_owner", "export_answers", "export_blank",
            "export_names", "blank_names", "safe_filename", "DRAFT_SUFFIX"]
@@ -71,7 +75,7 @@ class ExportResult:
     messages: list[str] = field(default_factory=list)  # Chinese, for the user
 
 
-class ExportRefused(Exception):
+class ExportRefused(ClusterDeskError):
     """The draft has errors; a final export is refused. ``problems`` are the errors (Problem)."""
 
     def __init__(self, problems: Sequence[Problem]):
@@ -295,7 +299,7 @@ def export_answers(form: FormDef, answers: Answers, evidence: Iterable[Any] | No
     return ExportResult(files=files, pdf=pdf_path, messages=messages)
 
 
-def export_draft(store: Any, draft_id: int, out_dir: str | Path, *, pdf: bool = True, draft_copy: bool = False,
+def export_draft(store: Store, draft_id: int, out_dir: str | Path, *, pdf: bool = True, draft_copy: bool = False,
                  catalog: Catalog | None = None, cancel: Callable[[], bool] | None = None,
                  overwrite: bool = False) -> ExportResult:
     """Export a stored draft into ``out_dir`` (an existing folder). See the module docstring.
@@ -335,7 +339,7 @@ def export_blank(form: FormDef, out_dir: str | Path, *, pdf: bool = True,
     """The blank form for filling by hand (no watermark, no answers, room to write) into ``out_dir``
     (an existing folder): ``<short_title>-空白表.docx``, and its PDF when LibreOffice is installed,
     published together like an export."""
-    from clusterdesk.export.render_docx import render_blank
+    from clusterdesk.export.word.render import render_blank
 
     out = Path(out_dir)
     if not out.exists():

@@ -21,18 +21,20 @@ import errno
 import os
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
+
+from clusterdesk.errors import ClusterDeskError
 from clusterdesk.fsutil import fsync_dir as _fsync_dir
+from clusterdesk.fsutil import replace_with_retry
 
 from .leftovers import forget, owned_prefix, remember, sweep_folder
 
 __all__ = ["ExportError", "ExportWriteError", "atomic_write", "describe_os_error", "replace_error", "replace_with_retry"]
 
 
-class ExportError(Exception):
+class ExportError(ClusterDeskError):
     """Base class of all export errors; ``str(err)`` is a user-facing message
     in Simplified Chinese."""
 
@@ -109,22 +111,6 @@ def _current_umask() -> int:
     except (OSError, ValueError):
         pass
     return 0o022
-
-
-def replace_with_retry(src: str, dst: Path) -> None:
-    """os.replace, retried briefly on Windows where virus scanners or the
-    search indexer can hold the target open for a moment."""
-    attempts = 5 if sys.platform == "win32" else 1
-    for i in range(attempts):
-        try:
-            os.replace(src, dst)
-            return
-        except PermissionError:
-            if i == attempts - 1:
-                raise
-            time.sleep(0.1 * (i + 1))
-
-
 
 
 @contextlib.contextmanager

@@ -42,7 +42,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from clusterdesk.logs import log
 from clusterdesk.fsutil import HOST_TAG, TEMP_PREFIX, owned_prefix, owner_of
+
+from .journal import recover
 
 __all__ = ["PREFIX", "SweepReport", "configure", "forget", "hide", "inside_ours", "is_ours", "owned_prefix",
            "pid_alive", "remember", "remove_tree", "scratch_dir", "spool_file", "startup_cleanup", "sweep_folder",
@@ -85,6 +88,8 @@ def pid_alive(pid: int) -> bool:
 
 
 def _win_pid_alive(pid: int) -> bool:  # pragma: no cover - Windows only
+    if sys.platform != "win32":  # called only there; this also tells mypy the ctypes names below exist
+        raise OSError("Windows only")
     import ctypes
     from ctypes import wintypes
 
@@ -256,8 +261,6 @@ def sweep_folder(folder: Path | str) -> SweepReport:
             if entry.is_symlink():
                 continue  # we never make links: not ours
             if entry.is_dir(follow_symlinks=False):
-                from .publish import recover
-
                 note = recover(path)
                 if note:
                     report.notes.append(note)
@@ -345,5 +348,5 @@ def startup_cleanup(data_dir: Path | str | None) -> SweepReport:
                 report.add(sweep_folder(own))
             _sweep_records(base, report)
     except Exception:  # a clean-up must never stop the program from starting
-        pass
+        log.exception("startup clean-up failed")
     return report

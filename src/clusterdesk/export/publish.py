@@ -35,229 +35,21 @@ import contextlib
 import errno
 import hashlib
 import json
-import os
 import tempfile
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from clusterdesk.fsutil import fsync_dir
 
 from .atomic import ExportWriteError, replace_with_retry, atomic_write, describe_os_error, replace_error
+from .journal import (NOT_A_FILE, STAGE, Op, backward, finish, forward, fsync_parents, fsync_tree, is_regular,
+                      journal_data, recover, remove_empty_dirs, safe_relative, sha256_of, state_of, under,
+                      write_journal)
 from .leftovers import (SweepReport, forget, hide, inside_ours, is_ours, owned_prefix, remember, remove_tree,
                         sweep_folder, unhide)
 
 __all__ = ["FileSet", "MANIFEST_NAME", "NewFolder", "read_manifest", "recover", "sha256_of", "write_manifest"]
-
-JOURNAL = "journal.json"
-STAGE = "new"
-BACKUP = "old"
-_FORMAT = "clusterdesk-publish"
-_JOURNAL_MAX_BYTES = 8 * 1024 * 1024
-_CHUNK = 1024 * 1024
-_NOT_A_FILE = "not-a-regular-file"
-
-
-def sha256_of(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(_CHUNK):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def _state(path: Path) -> str | None:
-    """SHA-256 of a regular file, None if nothing is there, a marker for anything else."""
-    try:
-        st = path.lstat()
-    except FileNotFoundError:
-        return None
-    if not _is_regular(st.st_mode):
-        return _NOT_A_FILE
-    return sha256_of(path)
-
-
-def _is_regular(mode: int) -> bool:
-    import stat
-
-    return stat.S_ISREG(mode)
-
-
-def safe_relative(text: object) -> PurePosixPath | None:
-    """A relative path that stays inside its folder (no absolute path, drive, '..', NUL)."""
-    if not isinstance(text, str) or not text or len(text) > 1000 or "\\" in text or "\x00" in text:
-        return None
-    parts = text.split("/")  # PurePosixPath would quietly drop "." and doubled slashes
-    if any(part in ("", ".", "..") or ":" in part for part in parts):
-        return None
-    return PurePosixPath(*parts)
-
-
-def _under(base: Path, rel: PurePosixPath) -> Path:
-    return base.joinpath(*rel.parts)
-
-
-@dataclass(frozen=True)
-class _Op:
-    path: str
-    new: str | None  # SHA-256 of the file moved in; None: the destination file is removed
-    old: str | None  # what the destination held at the commit point (None: nothing)
-
-
-# ----------------------------------------------------------------------------- moving
-
-
-def _rename(src: Path, dst: Path) -> None:
-    """A rename to a name that is free (retried briefly on Windows, where a virus scanner may hold
-    a file it has just seen written)."""
-    replace_with_retry(str(src), dst)
-
-
-def _forward(root: Path, dest: Path, op: _Op, kept: list[str]) -> None:
-    rel = safe_relative(op.path)
-    if rel is None:
-        return
-    dst, staged, backup = _under(dest, rel), _under(root / STAGE, rel), _under(root / BACKUP, rel)
-    if op.new is not None and not staged.exists():
-        return  # moved in already
-    if op.new is None and os.path.lexists(backup):
-        return  # removed already
-    if os.path.lexists(dst):
-        if os.path.lexists(backup) or _state(dst) != op.old:
-            kept.append(op.path)  # changed since the commit point: keep it, drop ours
-            return
-        backup.parent.mkdir(parents=True, exist_ok=True)
-        _rename(dst, backup)
-    if op.new is not None:
-        dst.parent.mkdir(parents=True, exist_ok=True)
-        _rename(staged, dst)
-
-
-def _backward(root: Path, dest: Path, op: _Op) -> None:
-    rel = safe_relative(op.path)
-    if rel is None:
-        return
-    dst, staged, backup = _under(dest, rel), _under(root / STAGE, rel), _under(root / BACKUP, rel)
-    if op.new is not None and not os.path.lexists(staged) and _state(dst) == op.new:
-        staged.parent.mkdir(parents=True, exist_ok=True)
-        _rename(dst, staged)
-    if os.path.lexists(backup) and not os.path.lexists(dst):
-        dst.parent.mkdir(parents=True, exist_ok=True)
-        _rename(backup, dst)
-
-
-def _remove_empty_dirs(dest: Path, rels: Iterable[str]) -> None:
-    """rmdir the given folders (deepest first) where they are empty; never anything else."""
-    paths = [p for p in (safe_relative(r) for r in rels) if p is not None]
-    for rel in sorted(paths, key=lambda p: len(p.parts), reverse=True):
-        d = _under(dest, rel)
-        with contextlib.suppress(OSError):
-            if d.is_dir() and not d.is_symlink():
-                d.rmdir()
-
-
-def _write_journal(root: Path, data: dict[str, Any]) -> None:
-    tmp = root / (JOURNAL + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump(data, fh, ensure_ascii=False)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, root / JOURNAL)
-    fsync_dir(root)
-
-
-def _read_journal(root: Path) -> dict[str, Any] | None:
-    path = root / JOURNAL
-    try:
-        if path.is_symlink() or path.stat().st_size > _JOURNAL_MAX_BYTES:
-            return None
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    if not isinstance(data, dict) or data.get("format") != _FORMAT or data.get("state") not in ("commit", "rollback"):
-        return None
-    ops = data.get("ops")
-    if not isinstance(ops, list):
-        return None
-    clean: list[_Op] = []
-    for o in ops:
-        if not isinstance(o, dict) or safe_relative(o.get("path")) is None:
-            return None
-        new, old = o.get("new"), o.get("old")
-        if not (new is None or isinstance(new, str)) or not (old is None or isinstance(old, str)):
-            return None
-        clean.append(_Op(o["path"], new, old))
-    data["ops"] = clean
-    for key in ("dirs", "prune"):
-        data[key] = [d for d in data.get(key) or [] if safe_relative(d) is not None]
-    return data
-
-
-def _journal_data(state: str, ops: list[_Op], dirs: list[str], prune: list[str]) -> dict[str, Any]:
-    return {"format": _FORMAT, "version": 1, "state": state, "dirs": dirs, "prune": prune,
-            "ops": [{"path": o.path, "new": o.new, "old": o.old} for o in ops]}
-
-
-def _fsync_tree(top: Path) -> None:
-    """Flush every file and folder under ``top`` (the set must be on disk before the journal)."""
-    for root, dirs, files in os.walk(top):
-        for name in files:
-            p = os.path.join(root, name)
-            with contextlib.suppress(OSError):
-                fd = os.open(p, os.O_RDWR | getattr(os, "O_BINARY", 0))
-                try:
-                    os.fsync(fd)
-                finally:
-                    os.close(fd)
-        fsync_dir(Path(root))
-
-
-def _fsync_parents(dest: Path, ops: Iterable[_Op]) -> None:
-    seen: set[Path] = set()
-    for op in ops:
-        rel = safe_relative(op.path)
-        if rel is None:
-            continue
-        d = _under(dest, rel).parent
-        while d not in seen and (d == dest or dest in d.parents):
-            seen.add(d)
-            fsync_dir(d)
-            d = d.parent
-
-
-def _finish(root: Path) -> None:
-    with contextlib.suppress(OSError):
-        os.unlink(root / JOURNAL)
-    fsync_dir(root)
-
-
-def recover(root: Path) -> str | None:
-    """Complete or roll back the publish a crashed process left in ``root`` (a private publish
-    folder inside its destination). Returns a Chinese note, or None if there was nothing to do
-    (no journal: the destination was never touched). The caller removes ``root`` afterwards."""
-    data = _read_journal(root)
-    if data is None:
-        return None
-    dest = root.parent
-    ops: list[_Op] = data["ops"]
-    kept: list[str] = []
-    if data["state"] == "commit":
-        for op in ops:
-            _forward(root, dest, op, kept)
-        _remove_empty_dirs(dest, data["prune"])
-        note = f"上次向“{dest}”写入文件时程序意外中断，已补全那次写入的 {len(ops)} 个文件"
-    else:
-        for op in reversed(ops):
-            _backward(root, dest, op)
-        _remove_empty_dirs(dest, data["dirs"])
-        note = f"上次向“{dest}”写入文件时程序意外中断，已撤销那次未完成的写入，文件夹恢复原样"
-    _fsync_parents(dest, ops)
-    _finish(root)
-    if kept:
-        note += "；以下文件在中断后被修改过，已保留原文件：" + "、".join(kept)
-    return note
-
 
 # ----------------------------------------------------------------------------- the two ways to publish
 
@@ -351,61 +143,61 @@ class FileSet(_PrivateFolder):
         names = list(self.staged() if puts is None else puts)
         if self.direct:
             self.published = True
-            return [_under(self.dest, PurePosixPath(r)) for r in names]
+            return [under(self.dest, PurePosixPath(r)) for r in names]
         assert self.root is not None and not self.published
         dest, root = self.dest, self.root
-        ops: list[_Op] = []
+        ops: list[Op] = []
         try:
             for rel in names:
                 p = safe_relative(rel)
                 if p is None:
                     raise ValueError(f"not a relative path: {rel!r}")
-                dst = _under(dest, p)
-                old = _state(dst)
-                if old == _NOT_A_FILE:
+                dst = under(dest, p)
+                old = state_of(dst)
+                if old == NOT_A_FILE:
                     raise ExportWriteError.for_file(dst, "目标名称已被文件夹或其他项目占用", errno.EISDIR)
                 if expect is not None and rel in expect and expect[rel] != old:
                     raise ExportWriteError.for_file(dst, "编制期间该文件被修改或移动，未作任何改动，请重新操作")
-                ops.append(_Op(rel, sha256_of(_under(self.dir, p)), old))
+                ops.append(Op(rel, sha256_of(under(self.dir, p)), old))
             for rel, sha in (removes or {}).items():
                 p = safe_relative(rel)
-                if p is not None and _state(_under(dest, p)) == sha:
-                    ops.append(_Op(rel, None, sha))
+                if p is not None and state_of(under(dest, p)) == sha:
+                    ops.append(Op(rel, None, sha))
             dirs = sorted({a.as_posix() for o in ops if o.new is not None
-                           for a in PurePosixPath(o.path).parents if a.parts and not _under(dest, a).exists()})
-            _fsync_tree(self.dir)
-            _write_journal(root, _journal_data("commit", ops, dirs, list(prune)))
+                           for a in PurePosixPath(o.path).parents if a.parts and not under(dest, a).exists()})
+            fsync_tree(self.dir)
+            write_journal(root, journal_data("commit", ops, dirs, list(prune)))
         except OSError as exc:
             raise ExportWriteError.for_folder(dest, describe_os_error(exc), exc.errno) from exc
-        done: list[_Op] = []
+        done: list[Op] = []
         try:
             for op in ops:
                 done.append(op)
-                _forward(root, dest, op, [])
+                forward(root, dest, op, [])
         except BaseException as exc:
             self._roll_back(done, dirs)
             if isinstance(exc, OSError):
-                raise replace_error(exc, _under(dest, PurePosixPath(done[-1].path))) from exc
+                raise replace_error(exc, under(dest, PurePosixPath(done[-1].path))) from exc
             raise
-        _remove_empty_dirs(dest, prune)
-        _fsync_parents(dest, ops)
-        _finish(root)
+        remove_empty_dirs(dest, prune)
+        fsync_parents(dest, ops)
+        finish(root)
         self.published = True
         with contextlib.suppress(OSError):
             remove_tree(root)
         forget(self._record)
         self._record = None
-        return [_under(dest, PurePosixPath(r)) for r in names]
+        return [under(dest, PurePosixPath(r)) for r in names]
 
-    def _roll_back(self, done: list[_Op], dirs: list[str]) -> None:
+    def _roll_back(self, done: list[Op], dirs: list[str]) -> None:
         assert self.root is not None
         try:
-            _write_journal(self.root, _journal_data("rollback", done, dirs, []))
+            write_journal(self.root, journal_data("rollback", done, dirs, []))
             for op in reversed(done):
-                _backward(self.root, self.dest, op)
-            _remove_empty_dirs(self.dest, dirs)
-            _fsync_parents(self.dest, done)
-            _finish(self.root)
+                backward(self.root, self.dest, op)
+            remove_empty_dirs(self.dest, dirs)
+            fsync_parents(self.dest, done)
+            finish(self.root)
         except OSError:
             # the journal stays: the next start or export to this folder finishes the roll-back
             self.published = True  # keep the private folder for that
@@ -434,7 +226,7 @@ class NewFolder(_PrivateFolder):
     def publish(self) -> Path:
         assert self.root is not None and not self.published
         try:
-            _fsync_tree(self.root)
+            fsync_tree(self.root)
             if self.final.exists() and any(self.final.iterdir()):
                 raise ExportWriteError.for_folder(self.final, "文件夹已存在且不是空的")
             unhide(self.root)
@@ -462,7 +254,7 @@ def read_manifest(folder: Path) -> dict[str, Any] | None:
     path = folder / MANIFEST_NAME
     try:
         st = path.lstat()
-        if not _is_regular(st.st_mode) or st.st_size > _MANIFEST_MAX_BYTES:
+        if not is_regular(st.st_mode) or st.st_size > _MANIFEST_MAX_BYTES:
             return None
         raw = path.read_bytes()
         data = json.loads(raw.decode("utf-8"))
@@ -489,8 +281,8 @@ def write_manifest(folder: Path, files: Iterable[str], *, dirs: Iterable[str] = 
     from clusterdesk import __version__
 
     src = base or folder
-    entries = {rel: {"sha256": sha256_of(_under(src, PurePosixPath(rel))),
-                     "size": _under(src, PurePosixPath(rel)).stat().st_size} for rel in files}
+    entries = {rel: {"sha256": sha256_of(under(src, PurePosixPath(rel))),
+                     "size": under(src, PurePosixPath(rel)).stat().st_size} for rel in files}
     data = {"format": _MANIFEST_FORMAT, "version": 1, "program": f"集群申报助手 {__version__}",
             "written_at": datetime.now().astimezone().isoformat(timespec="seconds"), "info": dict(info),
             "note": "本文件记录集群申报助手生成的文件；重新编制时只替换其中未被修改过的文件。请勿删除。",

@@ -24,8 +24,8 @@ from clusterdesk.model.values import Spec, format_value
 __all__ = ["render_xlsx", "workbook_sheets", "SECTION_HEADER"]
 
 SECTION_HEADER = ("栏目", "列", "填写内容", "数值", "单位", "说明")
-_SECTION_FORMATS = ("text", "text", "text", "general", "text", "text")
-_COLUMN_FORMAT = {"integer": "integer", "number": "number", "percent": "number"}
+_SECTION_FORMATS: tuple[xk.ColumnFormat, ...] = ("text", "text", "text", "general", "text", "text")
+_COLUMN_FORMAT: dict[str, xk.ColumnFormat] = {"integer": "integer", "number": "number", "percent": "number"}
 
 
 def _num(v: Any, integer: bool) -> Any:
@@ -58,8 +58,8 @@ def _list_sheet(form: FormDef, s: Section, f: Field, title: str, answers: Answer
     cols = list(f.columns)
     serial = any(c.auto == "serial" for c in cols)
     header = ([] if serial else ["序号"]) + [c.label for c in cols]
-    formats = ([] if serial else ["integer"]) + [
-        "integer" if c.auto == "serial" else _COLUMN_FORMAT.get(c.type, "text") for c in cols]
+    formats: list[xk.ColumnFormat] = [] if serial else ["integer"]
+    formats += ["integer" if c.auto == "serial" else _COLUMN_FORMAT.get(c.type, "text") for c in cols]
     specs = [Spec.of(c) for c in cols]
     data = []
     for i, r in enumerate(rows, start=1):

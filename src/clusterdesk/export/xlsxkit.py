@@ -50,7 +50,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from .atomic import ExportError, ExportWriteError, atomic_write, describe_os_error
 from .leftovers import scratch_dir, spool_file
-from .textsafe import clean_text, display_width
+from clusterdesk.textsafe import clean_text, display_width
 
 __all__ = [
     "SheetSpec", "ColumnFormat", "XlsxExportError", "WorkbookReadError",
@@ -244,8 +244,8 @@ def _write_sheet(wb: Workbook, spec: SheetSpec, title: str, *, one_pass: bool = 
     ws = wb.create_sheet(title=title)
     header = [text_cell_value(str(h) if h is not None else "", f"工作表“{title}”表头") for h in spec.header]
     ncols = max(1, len(header))
-    formats = list(spec.formats or [])
-    formats = [(f or "general") for f in formats] + ["general"] * (ncols - len(formats))
+    given = list(spec.formats or [])
+    formats: list[ColumnFormat] = [(f or "general") for f in given] + ["general"] * (ncols - len(given))
     for f in formats:
         if f not in _NUMBER_FORMATS:
             raise ValueError(f"unknown column format {f!r}")
@@ -281,9 +281,9 @@ def _write_sheet(wb: Workbook, spec: SheetSpec, title: str, *, one_pass: bool = 
     for i, w in enumerate(widths):
         explicit = spec.widths[i] if spec.widths and i < len(spec.widths) else None
         col_widths.append(float(explicit) if explicit else float(min(MAX_COLUMN_WIDTH, max(MIN_COLUMN_WIDTH, w + 2))))
-    for i, w in enumerate(col_widths):
+    for i, width in enumerate(col_widths):
         dim = ws.column_dimensions[get_column_letter(i + 1)]
-        dim.width = w
+        dim.width = width
     # Multi-line cells also wrap.
     for row in data:
         for i, (kind, v) in enumerate(row):
@@ -335,7 +335,7 @@ def _write_sheet(wb: Workbook, spec: SheetSpec, title: str, *, one_pass: bool = 
     if one_pass:
         rows.write_xml(data, ncols, col_styles, cache, first_data_row)
         return
-    empty = ("empty", None)
+    empty: tuple[str, Any] = ("empty", None)
     for row in data:
         cells = []
         for i in range(ncols):
@@ -413,7 +413,7 @@ class _RowStream:
             return sid
 
         epoch = ws.parent.epoch
-        empty = ("empty", None)
+        empty: tuple[str, Any] = ("empty", None)
         parts: list[str] = []
         r = first_row
         for row in data:
@@ -797,7 +797,7 @@ def read_workbook_values(path: str | os.PathLike[str] | Any, *, name: str | None
     (``data_only=True``; ``None`` if the file never was calculated).  The package is checked
     first: every dimension against ``limits`` (see :class:`XlsxLimits`), zip bombs, and XML with
     defusedxml (DTD, entity and external references forbidden).  Strings are passed through
-    :func:`~clusterdesk.export.textsafe.clean_text`.  Each row is a list with trailing empty cells
+    :func:`~clusterdesk.textsafe.clean_text`.  Each row is a list with trailing empty cells
     dropped; trailing empty rows are dropped.
 
     Raises :class:`WorkbookReadError` (Chinese message) for a missing, legacy .xls, encrypted,

@@ -25,13 +25,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field as dc_field
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Iterable, Iterator
 
 import yaml
 
 from .form import (Catalog, FormDef, FormDefinitionError, MAX_DEFINITION_BYTES, _cross_form_check, _loaded_text,
-                   load_form)
-from .schema import Notice
+                   definition_name, load_form, notice_problems)
 
 #: A year as a form's text names it; not inside a document number's brackets (〔2024〕7号, [2015]).
 _YEAR = re.compile(r"(?<![\d〔\[［])((?:19|20)\d\d)(?![\d〕\]］])")
@@ -59,38 +58,6 @@ class CheckReport:
     errors: list[str] = dc_field(default_factory=list)
     warnings: list[str] = dc_field(default_factory=list)
     forms: list[FormDef] = dc_field(default_factory=list)  # the files that passed, in the order given
-
-
-def _name(fd: FormDef) -> str:
-    return fd.source.name if fd.source else fd.id
-
-
-# -- notices --------------------------------------------------------------------------------
-
-
-def notice_problems(forms: Iterable[FormDef]) -> list[tuple[str, str]]:
-    """(form id, problem) for each fact of a notice that differs from the first form (in the order
-    given) with the same notice id: two attachments of one notice must agree on its deadline,
-    number, copies …"""
-    first: dict[str, FormDef] = {}
-    out: list[tuple[str, str]] = []
-    for fd in forms:
-        n = fd.form.notice
-        ref = first.setdefault(n.id, fd)
-        if ref is fd:
-            continue
-        for attr in Notice.model_fields:
-            mine, theirs = getattr(n, attr), getattr(ref.form.notice, attr)
-            if mine != theirs:
-                out.append((fd.id, f"{_name(fd)}: notice.{attr}: 与同一通知（{n.id}）的另一附件“{ref.id}”"
-                                   f"（{_name(ref)}）不一致：“{_shown(mine)}”，那里是“{_shown(theirs)}”"))
-    return out
-
-
-def _shown(v: Any) -> str:
-    if isinstance(v, tuple):
-        return "、".join(map(str, v))
-    return "（空）" if v is None else str(v)
 
 
 # -- the YAML node tree -----------------------------------------------------------------------
@@ -133,7 +100,7 @@ def year_warnings(fd: FormDef, tree: yaml.Node | None = None) -> list[str]:
     if tree is None:
         return []
     allowed = {fd.form.year, *fd.form.other_years}
-    name = _name(fd)
+    name = definition_name(fd)
     hint = f"与表单的 year（{fd.form.year}）不同，也不在 other_years 中"
     out: list[str] = []
     for node, path, key, skip in _nodes(tree, "", None, False):
@@ -148,10 +115,10 @@ def year_warnings(fd: FormDef, tree: yaml.Node | None = None) -> list[str]:
             out.append(f"{name}: {path}: 文字中的 {'、'.join(map(str, found))} 年{hint}：“{shown}”")
     for node, path, key, skip in _nodes(tree, "", None, False):
         if key == "years" and isinstance(node, yaml.SequenceNode) and not skip:
-            found = [str(n.value) for n in node.value
+            stale = [str(n.value) for n in node.value
                      if isinstance(n, yaml.ScalarNode) and str(n.value).isdigit() and int(n.value) not in allowed]
-            if found:
-                out.append(f"{name}: {path}: {'、'.join(found)} 年{hint}（打印为“年度 | {found[0]}年”）")
+            if stale:
+                out.append(f"{name}: {path}: {'、'.join(stale)} 年{hint}（打印为“年度 | {stale[0]}年”）")
     return out
 
 
@@ -201,7 +168,7 @@ def split_option_problems(fd: FormDef, known: set[str], tree: yaml.Node | None =
     text = _loaded_text(fd.source) or ""
     official = official if official is not None else source_text(fd)
     reference = set(known) | (box_options(official) if official else set())
-    name = _name(fd)
+    name = definition_name(fd)
     out: list[str] = []
     for node, path, key, _skip in _nodes(tree, "", None, False):
         if key not in _OPTION_KEYS or not isinstance(node, yaml.SequenceNode) or not node.flow_style:
@@ -254,7 +221,7 @@ def check_files(paths: Iterable[Path], catalog: Catalog) -> CheckReport:
             continue
         twin = next((f for f in new if f.id == fd.id), None)
         if twin is not None:
-            report.errors.append(f"{p.name}: id: “{fd.id}”与同时检查的 {_name(twin)} 重复")
+            report.errors.append(f"{p.name}: id: “{fd.id}”与同时检查的 {definition_name(twin)} 重复")
             continue
         if fd.id in catalog:
             have, origin = catalog.get(fd.id), catalog.origin(fd.id)
@@ -276,7 +243,7 @@ def check_files(paths: Iterable[Path], catalog: Catalog) -> CheckReport:
         other = next((f for f in merged.values() if fam and f.id != fd.id and f.form.family == fam
                       and f.form.year == fd.form.year), None)
         if other is not None:
-            problems.append(f"{_name(fd)}: family: “{fam}”已有 {fd.form.year} 年度的表单“{other.id}”"
+            problems.append(f"{definition_name(fd)}: family: “{fam}”已有 {fd.form.year} 年度的表单“{other.id}”"
                             f"（同一系列每个年度只能有一份表单）")
     report.errors.extend(problems)
     known = known_options(loaded)
@@ -285,7 +252,7 @@ def check_files(paths: Iterable[Path], catalog: Catalog) -> CheckReport:
         errors, warnings = text_warnings(fd, known)
         report.errors.extend(errors)
         report.warnings.extend(warnings)
-        if not errors and _name(fd) not in bad_ids:
+        if not errors and definition_name(fd) not in bad_ids:
             report.forms.append(fd)
     return report
 

@@ -72,7 +72,7 @@ def geomean_growth(*rates: Any) -> Decimal | None:
         return None
     prod = Decimal(1)
     for d in ds:
-        prod *= 1 + d / 100  # type: ignore[operator]
+        prod *= 1 + d / 100  # type: ignore[operator]  # no None in ds (checked above)
     if prod <= 0:
         return None
     root = _pow(prod, Decimal(1) / len(ds))
@@ -80,8 +80,12 @@ def geomean_growth(*rates: Any) -> Decimal | None:
 
 
 def _sum(*xs: Any) -> Decimal | None:
-    ds = [_dec(x) for x in xs]
-    return None if any(d is None for d in ds) else sum(ds, Decimal(0))  # type: ignore[arg-type]
+    total = Decimal(0)
+    for d in (_dec(x) for x in xs):
+        if d is None:
+            return None
+        total += d
+    return total
 
 
 def _count(x: Any) -> Decimal | None:
@@ -261,8 +265,8 @@ def evaluate(expr: str, lookup: Callable[[str], Any]) -> Any:
             if any(v is None for v in vals):
                 return None
             return all(vals) if isinstance(node.op, ast.And) else any(vals)
-        if isinstance(node, ast.Call):
-            return FUNCTIONS[node.func.id](*(ev(a) for a in node.args))  # type: ignore[union-attr]
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+            return FUNCTIONS[node.func.id](*(ev(a) for a in node.args))
         raise ExprError(f"无法计算：{ast.dump(node)}")  # pragma: no cover - rejected at compile
 
     return ev(tree)

@@ -13,15 +13,17 @@ import re
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Iterator
+from collections.abc import Iterator, Mapping
+from typing import Any, Iterable
 
 import yaml
 from pydantic import ValidationError
 
+from clusterdesk.errors import ClusterDeskError, NotFound
 from clusterdesk.safeio import UnsafeFile, read_bounded
 
 from . import expr as E
-from .schema import Field, Form, Group, MatrixAxis, Section, Sign
+from .schema import Field, Form, Group, MatrixAxis, Notice, Section, Sign
 from .values import Spec
 
 
@@ -32,12 +34,12 @@ _YamlLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 MAX_DEFINITION_BYTES = 4 * 1024 * 1024
 
 
-class FormDefinitionError(Exception):
+class FormDefinitionError(ClusterDeskError):
     """A definition file is not valid. ``problems`` holds one line per problem."""
 
     def __init__(self, problems: list[str]):
         self.problems = problems
-        super().__init__("\n".join(problems))
+        super().__init__(problems)
 
 
 def colon_join(label: str, text: str) -> str:
@@ -293,7 +295,7 @@ _ZH = {
 }
 
 
-def _zh(err: dict[str, Any]) -> str:
+def _zh(err: Mapping[str, Any]) -> str:
     """A pydantic error in the form author's language."""
     t = err.get("type", "")
     if t == "value_error":
@@ -390,11 +392,11 @@ def _cross_check(fd: FormDef, name: str) -> list[str]:
                     problems.append(f"{name}: {where}: 引用了不存在的栏目 ${{{r}}}")
 
     for i, pf in enumerate(form.prefill):
-        for j, f in enumerate(pf.fields):
-            need(f"prefill[{i}]({pf.id}).fields[{j}].to", f.to)
-            need_expr(f"prefill[{i}]({pf.id}).fields[{j}].expr", f.expr, None)
-        for j, t in enumerate(pf.tables):
-            need(f"prefill[{i}]({pf.id}).tables[{j}].to", t.to)
+        for j, pf_field in enumerate(pf.fields):
+            need(f"prefill[{i}]({pf.id}).fields[{j}].to", pf_field.to)
+            need_expr(f"prefill[{i}]({pf.id}).fields[{j}].expr", pf_field.expr, None)
+        for j, pf_table in enumerate(pf.tables):
+            need(f"prefill[{i}]({pf.id}).tables[{j}].to", pf_table.to)
         for j, sy in enumerate(pf.same_year):
             if not fd.has_field(sy.to):
                 problems.append(f"{name}: prefill[{i}]({pf.id}).same_year[{j}].to: 不存在的栏目“{sy.to}”")
@@ -764,7 +766,7 @@ class Catalog:
             return self._forms[form_id]
         except KeyError:
             known = "、".join(sorted(self._forms))
-            raise KeyError(f"未知的表单“{form_id}”，可用的表单有：{known}") from None
+            raise NotFound(f"未知的表单“{form_id}”，可用的表单有：{known}") from None
 
     def __contains__(self, form_id: object) -> bool:
         return form_id in self._forms
@@ -845,8 +847,6 @@ def _choose(loaded: list[tuple[FormDef, Origin]]) -> tuple[dict[str, FormDef], d
 
 def _misfits(winners: dict[str, tuple[FormDef, Origin]]) -> dict[str, list[str]]:
     """Forms that do not fit with the others, by id, with their problems (at most one per round)."""
-    from .checks import notice_problems
-
     forms = {fid: c[0] for fid, c in winners.items()}
     order = sorted(winners, key=lambda fid: (winners[fid][1].kind != "shipped", str(winners[fid][1].path or fid)))
     out: dict[str, list[str]] = {}
@@ -912,3 +912,38 @@ def reload_default_catalog() -> Catalog:
     global _default_catalog
     _default_catalog = None
     return default_catalog()
+
+
+# -- notices: two attachments of one notice agree on its facts --------------------------------
+
+
+def definition_name(fd: FormDef) -> str:
+    """How messages name a definition: its file name, or its id."""
+    return fd.source.name if fd.source else fd.id
+
+
+
+
+def notice_problems(forms: Iterable[FormDef]) -> list[tuple[str, str]]:
+    """(form id, problem) for each fact of a notice that differs from the first form (in the order
+    given) with the same notice id: two attachments of one notice must agree on its deadline,
+    number, copies …"""
+    first: dict[str, FormDef] = {}
+    out: list[tuple[str, str]] = []
+    for fd in forms:
+        n = fd.form.notice
+        ref = first.setdefault(n.id, fd)
+        if ref is fd:
+            continue
+        for attr in Notice.model_fields:
+            mine, theirs = getattr(n, attr), getattr(ref.form.notice, attr)
+            if mine != theirs:
+                out.append((fd.id, f"{definition_name(fd)}: notice.{attr}: 与同一通知（{n.id}）的另一附件“{ref.id}”"
+                                   f"（{definition_name(ref)}）不一致：“{shown_value(mine)}”，那里是“{shown_value(theirs)}”"))
+    return out
+
+
+def shown_value(v: Any) -> str:
+    if isinstance(v, tuple):
+        return "、".join(map(str, v))
+    return "（空）" if v is None else str(v)

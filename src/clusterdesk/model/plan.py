@@ -45,14 +45,15 @@ import unicodedata
 from dataclasses import dataclass, field as dc_field
 from decimal import Decimal
 from pathlib import PurePath
-from typing import TYPE_CHECKING, Any, Iterable, Iterator, Sequence, Union
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Literal, Sequence, Union
 
-from . import expr as E
 from .form import FormDef
 from .schema import EVIDENCE_GENERAL, Column, Field, Group, Heading, Note, Section, Sign
 from .values import EMPTY_TEXT, Spec, format_value
 
-if TYPE_CHECKING:  # rules imports this module
+from .rules import applies
+
+if TYPE_CHECKING:
     from .rules import Achieved, Answers
 
 __all__ = [
@@ -114,19 +115,6 @@ _BRACKETS = re.compile(r"[（(][^（）()]*[）)]")
 # ---------------------------------------------------------------------------------------------
 
 
-def applies(answers: "Answers | None", f: Field) -> bool:
-    """Whether a field applies (its ``relevant`` holds). The rules, the print and the wizard all ask
-    this one function. A broken expression counts as applying: the field is then shown and checked."""
-    if not f.relevant:
-        return True
-    if answers is None:
-        return False  # the blank form: a field that depends on an answer is not pre-printed
-    try:
-        return E.evaluate(f.relevant, answers.value) is True
-    except Exception:
-        return True
-
-
 def field_text(answers: "Answers", key: str, field: Field) -> str:
     """A cell's value as printed (numbers with their decimals, 2 for amounts and percentages)."""
     v = answers.value(key)
@@ -161,9 +149,9 @@ def table_rows(field: Field, rows: list[dict[str, Any]], *, for_print: bool = Fa
     ``无`` keeps it with 无 in its empty printed cells."""
     if not field.fixed_rows:
         return [r for r in rows if set(r) - {"key"}]
-    fixed = {fr["key"]: fr for fr in field.fixed_rows}
+    fixed: dict[object, dict[str, str]] = {fr["key"]: fr for fr in field.fixed_rows}
     out: list[dict[str, Any]] = []
-    seen: set[str] = set()
+    seen: set[object] = set()
     for r in rows:
         k = r.get("key")
         if k in fixed:
@@ -185,12 +173,12 @@ def table_rows(field: Field, rows: list[dict[str, Any]], *, for_print: bool = Fa
         cols = [c.id for c in field.columns if c.printed]
         kept = []
         for r in out:
-            fr = fixed.get(r.get("key"))  # type: ignore[arg-type]
-            if fr is not None:  # unused: nothing typed beyond what the form prints in it
-                unused = all(r.get(c) in (None, "", fr.get(c)) for c in cols)
-                if unused and fr.get("unused") == "omit":
+            printed = fixed.get(r.get("key"))
+            if printed is not None:  # unused: nothing typed beyond what the form prints in it
+                unused = all(r.get(c) in (None, "", printed.get(c)) for c in cols)
+                if unused and printed.get("unused") == "omit":
                     continue
-                if unused and fr.get("unused") == EMPTY_TEXT:
+                if unused and printed.get("unused") == EMPTY_TEXT:
                     r = {**r, **{c: EMPTY_TEXT for c in cols
                                  if r.get(c) in (None, "", field.open_text) or not str(r.get(c)).strip()}}
             kept.append(r)
@@ -425,15 +413,18 @@ def evidence_names(form: FormDef, answers: "Answers", evidence: Sequence[Evidenc
 # ---------------------------------------------------------------------------------------------
 
 
+CellAlign = Literal["left", "center", "justify"]
+
+
 @dataclass
 class Cell:
     """A cell of an official table."""
 
     text: list[str]  # paragraphs
     span: int = 1  # grid columns
-    merge: str | None = None  # vertical merge: "start", "continue"
+    merge: Literal["start", "continue"] | None = None  # vertical merge
     role: str = "value"  # label | value | head
-    align: str = "left"  # left | center | justify
+    align: CellAlign = "left"
     key: str | None = None  # the answer cell shown (value cells)
     remark: str | None = None  # for the editable version only: the formula, the reason for a typed value
     indent: bool = False  # a narrative answer: first lines indented two characters
@@ -753,10 +744,13 @@ class _Unit:
 
 
 class _Compiler:
+    def _fill(self, text: str) -> str:
+        """Official text with its fill marks (XX) as lines to write on."""
+        return fill_marks(text, self.f.fill_marks)
+
     def __init__(self, form: FormDef, answers: "Answers | None", evidence: list[EvidenceFile]):
         self.form = form
         self.f = form.form
-        self._fill = lambda text: fill_marks(text, self.f.fill_marks)
         self.answers = answers
         self.blank = answers is None
         self.evidence = evidence
@@ -765,6 +759,12 @@ class _Compiler:
         self.text_width = LANDSCAPE_WIDTH_MM if self.landscape else TEXT_WIDTH_MM
         self.title = printed_title(form, answers)
         self.title_refs = _title_refs(form)
+
+    @property
+    def filled(self) -> "Answers":
+        """The answers, where a filled form is printed (only the blank form has none)."""
+        assert self.answers is not None, "the blank form reads no answer"
+        return self.answers
 
     # -- the whole document ---------------------------------------------------------------------
     def compile(self) -> Plan:
@@ -813,7 +813,7 @@ class _Compiler:
             part.blocks = [self._cover(s)]
             return part
         if s.layout == "instructions":
-            part.blocks = [Para(s.title, "page_title")] + [Para(line, "instruction") for line in self.f.instructions]
+            part.blocks = [Para(s.title, "page_title"), *(Para(line, "instruction") for line in self.f.instructions)]
             return part
         if s.print_title:
             part.blocks.append(Para(s.title, "section"))
@@ -838,7 +838,7 @@ class _Compiler:
             if not self._applies(f):
                 continue
             key = f"{s.id}.{f.id}"
-            value = "" if self.blank else field_text(self.answers, key, f)  # type: ignore[arg-type]
+            value = "" if self.blank else field_text(self.filled, key, f)
             ph = self._fill(f.placeholder) if self.blank and f.placeholder else None
             lines.append(Line(_with_colon(f.label), value, ph))
         return Cover(self.f.attachment, self.title, lines, self.f.maker_line)
@@ -902,7 +902,7 @@ class _Compiler:
         if not text and not f.required:
             text = [EMPTY_TEXT]
         if runin and text:
-            return [Para(text[0], "body", lead=f.label, lead_style=kind)] + [Para(t, "body") for t in text[1:]]
+            return [Para(text[0], "body", lead=f.label, lead_style=kind), *(Para(t, "body") for t in text[1:])]
         out = [Para(f.label, kind)]
         out += [Para(h, "hint") for h in _text_lines(f.hint)]
         out += [Para(t, "body") for t in text]
@@ -912,7 +912,7 @@ class _Compiler:
         v = self._value(key)
         if f.type in ("choice", "boxes"):
             return "　".join(option_lines(f, v, bare=True))
-        text = field_text(self.answers, key, f)  # type: ignore[arg-type]
+        text = field_text(self.filled, key, f)
         if not text and f.type in ("text", "narrative") and not f.required:
             return EMPTY_TEXT
         return f"{text} {f.unit}" if text and f.unit_in_cell else text
@@ -977,7 +977,7 @@ class _Compiler:
             if not data:
                 data = [{} for _ in range(min(f.max_rows or 3, 3))]
         else:
-            data = table_rows(f, repeat_rows(self.answers, key), for_print=True)  # type: ignore[arg-type]
+            data = table_rows(f, repeat_rows(self.filled, key), for_print=True)
             if not data:
                 rows.append(Row([Cell([EMPTY_TEXT], span=len(cols), align="center")]))
         merge_first = bool(f.fixed_rows)
@@ -990,7 +990,7 @@ class _Compiler:
             cells: list[Cell] = []
             for j, c in enumerate(cols):
                 text = str(i + 1) if c.auto == "serial" else column_text(c, r.get(c.id))
-                align = "center" if c.type in ("integer", "number", "percent", "choice", "value") or c.auto \
+                align: CellAlign = "center" if c.type in ("integer", "number", "percent", "choice", "value") or c.auto \
                     else ("justify" if c.type == "narrative" else "left")
                 if j == 0 and merge_first:
                     if text and text == prev:
@@ -1089,7 +1089,7 @@ class _Compiler:
                 out.setdefault(f.of, []).append(f)
         return out
 
-    def _close_table(self, units: list[_Unit], header: Row | None, widths: list[float]) -> list[Block]:
+    def _close_table(self, units: list[_Unit], header: Row | None, widths: list[float]) -> list[Table]:
         """The rows as one or two tables: the year header repeats only over the rows under it; the rows
         after the last of them form a table of their own. The last rows keep together so that no
         continuation page holds less than a quarter of the text block."""
@@ -1119,7 +1119,7 @@ class _Compiler:
             if acc >= TAIL_TARGET_MM:
                 break
         self._fix_merged_heights(units)
-        return tables  # type: ignore[return-value]
+        return tables
 
     def _fix_merged_heights(self, units: list[_Unit]) -> None:
         """A merged label taller than its rows makes the last row taller (for the estimate)."""
@@ -1204,7 +1204,7 @@ class _Compiler:
         key = f"{s.id}.{f.id}"
         cell = Cell(list(f.notes), span=self._m)
         if not self.blank:
-            text = field_text(self.answers, key, f)  # type: ignore[arg-type]
+            text = field_text(self.filled, key, f)
             cell.text += _text_lines(text) if text else ([EMPTY_TEXT] if not f.required else [])
             cell.key = key
         else:
@@ -1223,16 +1223,16 @@ class _Compiler:
                 text = [EMPTY_TEXT] if not f.required else []
             return Cell(text, span, align="justify", indent=bool(v), key=key)
         if f.type == "text":
-            text = "" if self.blank else field_text(self.answers, key, f)  # type: ignore[arg-type]
-            if not text and not f.required and not self.blank:
-                text = EMPTY_TEXT
-            return Cell(([text] if text else []) + list(f.notes), span, key=key)
+            line = "" if self.blank else field_text(self.filled, key, f)
+            if not line and not f.required and not self.blank:
+                line = EMPTY_TEXT
+            return Cell(([line] if line else []) + list(f.notes), span, key=key)
         return self._number_cell(f, key, span)
 
     def _number_cell(self, f: Field, key: str, span: int, *, notes: bool = True, center: bool = False) -> Cell:
         """A number as the official cell shows it: the value, the unit where the cell prints one
         ("486 个"), the official notes. Formulas and reasons go to the editable version only."""
-        text = "" if self.blank else field_text(self.answers, key, f)  # type: ignore[arg-type]
+        text = "" if self.blank else field_text(self.filled, key, f)
         if f.unit_in_cell:
             text = f"{text} {f.unit}" if text else f"　　　　{f.unit}"
         c = Cell([text] if text else [], span, key=key, align="center" if center else "left")
@@ -1261,7 +1261,10 @@ class _Compiler:
         ncol = 1 + len(f.cols)
         sub = m // (k * ncol)
         label = Cell([f.label] + list(f.notes), merge="start", role="label")
-        cont = lambda: Cell([], merge="continue")  # noqa: E731
+
+        def cont() -> Cell:
+            return Cell([], merge="continue")
+
         rows: list[Row] = []
         lead: Cell = label
         if f.years and tuple(f.years) != tuple(s.years):
@@ -1278,7 +1281,7 @@ class _Compiler:
                 cells.append(Cell([r.label], sub, align="center", small=True))
                 for c in f.cols:
                     ck = ".".join([key] + ([str(y)] if y is not None else []) + [r.key, c.key])
-                    text = "" if self.blank else field_text(self.answers, ck, f)  # type: ignore[arg-type]
+                    text = "" if self.blank else field_text(self.filled, ck, f)
                     cells.append(Cell([text] if text else [], sub, align="center", small=True, key=ck))
             rows.append(Row(cells))
         return _Unit(rows, years=bool(s.years) and tuple(f.years) == tuple(s.years), label=label)
@@ -1317,14 +1320,14 @@ class _Compiler:
         cells = self.form.cells_of(key)
         counts = []
         for c in cells:
-            v = "" if self.blank else field_text(self.answers, c.key, f)  # type: ignore[arg-type]
+            v = "" if self.blank else field_text(self.filled, c.key, f)
             counts.append(f"{c.year}年：{v or '　　'}" if c.year is not None and len(cells) > 1 else (v or "　　"))
         unit = f" {f.unit}" if f.unit_in_cell and f.unit else ""
         lines = [f"数量：{'；'.join(counts)}{unit}"]
         if self.blank:
             lines.append("名称：")
             return Cell(lines, span, space=1, key=cells[0].key)
-        rows = table_rows(names_f, repeat_rows(self.answers, f"{s.id}.{names_f.id}"))  # type: ignore[arg-type]
+        rows = table_rows(names_f, repeat_rows(self.filled, f"{s.id}.{names_f.id}"))
         col = next((c for c in names_f.columns if c.type in ("text", "narrative")), names_f.columns[0])
         names = [column_text(col, r.get(col.id)) for r in rows if r.get(col.id) not in (None, "")]
         lines.append("名称：" + (names[0] if names else EMPTY_TEXT))

@@ -19,11 +19,24 @@ from typing import Any, Iterable, Literal
 from . import expr as E
 from .form import Cell, FormDef, colon_join
 from .schema import Compare, Condition, Field, Plausible, TargetRule
-from .plan import applies
 from .values import (EMPTY_TEXT, Spec, ValueProblem, char_count, format_number, number_in_text, parse, parse_rows,
                      rounded_in_text, same_value, to_decimal)
 
 Level = Literal["error", "warning"]
+
+
+def applies(answers: "Answers | None", f: Field) -> bool:
+    """Whether a field applies (its ``relevant`` holds). The rules, the print and the wizard all ask
+    this one function. A broken expression counts as applying: the field is then shown and checked."""
+    if not f.relevant:
+        return True
+    if answers is None:
+        return False  # the blank form: a field that depends on an answer is not pre-printed
+    try:
+        return E.evaluate(f.relevant, answers.value) is True
+    except Exception:
+        return True
+
 
 
 @dataclass(frozen=True)
@@ -209,7 +222,7 @@ def _list_problems(form: FormDef, ans: Answers) -> list[Problem]:
                 vals = [ans.number(c.key) for c in cells]
                 if any(v is None for v in vals):
                     continue
-                total = int(sum(vals))  # type: ignore[arg-type]
+                total = int(sum(vals))  # type: ignore[arg-type]  # None values were skipped just above
             else:
                 v = ans.number(cells[-1].key)
                 if v is None:
@@ -404,8 +417,8 @@ def evaluate_compare(form: FormDef, c: Compare, ans: Answers, word: str = "申�
                 v = to_decimal(v)
             subjects.append((cell.key, cell.where, v, c.unit or cell.field.unit or "", cell.field.effective_decimals))
     else:
-        v = E.evaluate(c.expr, ans.value)  # type: ignore[arg-type]
-        refs = E.refs(c.expr)  # type: ignore[arg-type]
+        v = E.evaluate(c.expr, ans.value)  # type: ignore[arg-type]  # the schema requires expr when there is no field
+        refs = E.refs(c.expr)  # type: ignore[arg-type]  # the schema requires expr when there is no field
         key = refs[0] if refs else ""
         sec = form.section_of(key).title if key else ""
         integral = all(form.has_cell(r) and form.cell(r).field.type in ("integer", "matrix") for r in refs)
@@ -430,7 +443,7 @@ def evaluate_compare(form: FormDef, c: Compare, ans: Answers, word: str = "申�
             out.append(Outcome(None, key, where, f"待填写"))
             continue
         if c.op == "in":
-            ok = v in t  # type: ignore[operator]
+            ok = v in t  # type: ignore[operator]  # op "in" has a list threshold (schema)
         elif isinstance(t, Decimal):
             dv = to_decimal(v)
             if dv is None:
@@ -468,6 +481,7 @@ def eligibility(form: FormDef, ans: Answers) -> list[ConditionResult]:
         flat = tuple(o for g in groups for o in g)
         group_ok = [None if any(o.ok is None for o in g) and all(o.ok is not False for o in g)
                     else all(o.ok for o in g) for g in groups]
+        status: Literal["符合", "不符合", "待填写"]
         if cond.all_of:
             status = "不符合" if False in group_ok else ("待填写" if None in group_ok else "符合")
         else:
@@ -505,17 +519,17 @@ def target_results(form: FormDef, ans: Answers) -> list[TargetResult]:
         t_txt = f"目标值“{row.get(t.target_column)}”"
         shown = b_txt if rule.column == "baseline" else t_txt
         if k == "min":
-            ok = val >= v  # type: ignore[operator]
+            ok = val >= v  # type: ignore[operator]  # val is not None here (checked above)
             text = f"{shown}，{'不低于' if ok else '低于'} {_thr(v)}{rule.unit}"
         elif k == "about":
-            ok = val >= v - rule.tolerance  # type: ignore[operator]
+            ok = val >= v - rule.tolerance  # type: ignore[operator]  # val is not None here (checked above)
             text = f"{shown}，{'达到' if ok else '未达到'} {_thr(v)}{rule.unit}左右"
         elif k == "increase":
-            ok = target > base  # type: ignore[operator]
+            ok = target > base  # type: ignore[operator]  # base and target are not None for this kind (checked above)
             text = f"{b_txt}，{t_txt}，{'有增加' if ok else '未增加'}"
         elif k == "growth":
-            need = base * (1 + v / 100) ** rule.years  # type: ignore[operator]
-            ok = target >= need - Decimal("0.005")  # type: ignore[operator]
+            need = base * (1 + v / 100) ** rule.years  # type: ignore[operator]  # base is not None for this kind (checked above)
+            ok = target >= need - Decimal("0.005")  # type: ignore[operator]  # target is not None for this kind (checked above)
             rate = E.cagr(base, target, rule.years)
             text = (f"{b_txt}，{t_txt}，{rule.years}年年均增长 {_fmt(rate) if rate is not None else '—'}%，"
                     f"{'达到' if ok else '低于'}年均 {_thr(v)}%（目标值至少 {_fmt(need)}）")
@@ -523,8 +537,8 @@ def target_results(form: FormDef, ans: Answers) -> list[TargetResult]:
             if base == 0:
                 out.append(TargetResult(rule, None, "基准值为 0，无法计算降低率"))
                 continue
-            drop = (base - target) / base * 100  # type: ignore[operator]
-            ok = drop >= v - rule.tolerance  # type: ignore[operator]
+            drop = (base - target) / base * 100  # type: ignore[operator]  # base and target are not None for this kind (checked above)
+            ok = drop >= v - rule.tolerance  # type: ignore[operator]  # drop is a Decimal here
             text = f"{b_txt}，{t_txt}，降低 {_fmt(drop)}%，{'达到' if ok else '未达到'} {_thr(v)}%左右"
         out.append(TargetResult(rule, ok, text))
     return out
@@ -566,7 +580,7 @@ def validate(form: FormDef, ans: Answers, *, include_eligibility: bool = True) -
                 if tr.ok is False:
                     out.append(Problem("warning", t.table, where, colon_join(tr.rule.text, tr.text), "target"))
     for level, key, msg in cross_form_problems(form, ans):
-        out.append(Problem(level, key, form.cell(key).where, msg, "linked"))  # type: ignore[arg-type]
+        out.append(Problem(level, key, form.cell(key).where, msg, "linked"))  # type: ignore[arg-type]  # cross_form_problems gives "error" or "warning"
     order = {c.key: i for i, c in enumerate(form.cells)}
     out.sort(key=lambda p: order.get(p.key, len(order)))
     return out

@@ -302,9 +302,8 @@ class Group(Frozen):
 
 def _item_kind(v: object) -> str | None:
     """Items are fields unless they say otherwise (``kind: heading`` …)."""
-    if isinstance(v, dict):
-        return v.get("kind", "field")
-    return getattr(v, "kind", None)
+    kind: str | None = v.get("kind", "field") if isinstance(v, dict) else getattr(v, "kind", None)
+    return kind
 
 
 Item = Annotated[

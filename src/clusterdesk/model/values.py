@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
-from clusterdesk.export.textsafe import clean_text
+from clusterdesk.textsafe import clean_text
 
 from .schema import Column, Field
 
@@ -306,7 +306,7 @@ def parse_rows(raw: Any, field: Field) -> list[dict[str, Any]] | None:
     # The rows the form prints (方向, 指标 …) are the form's text, not an answer: a table that
     # holds nothing else (an untouched .xlsx template, which shows them) is as empty as one
     # without rows, the way the .json template leaves it.
-    printed = {r["key"]: r for r in field.fixed_rows}
+    printed: dict[object, dict[str, Any]] = {r["key"]: r for r in field.fixed_rows}
     if not any(v != printed.get(row.get("key"), {}).get(k) for row in out for k, v in row.items() if k != "key"):
         return None
     return out
@@ -364,7 +364,10 @@ def same_value(a: Any, b: Any) -> bool:
     if isinstance(a, (str, int, Decimal)) and isinstance(b, (str, int, Decimal)):
         x, y = number_in_text(a), number_in_text(b)
         if x is not None and y is not None:
-            strip = lambda v: "".join(ch for ch in str(v) if not (ch.isdigit() or ch in ".,+-"))  # noqa: E731
+
+            def strip(v: object) -> str:
+                return "".join(ch for ch in str(v) if not (ch.isdigit() or ch in ".,+-"))
+
             return x == y and strip(a).strip() == strip(b).strip()
     return False
 

@@ -167,9 +167,9 @@ def _electronic_lines(c: Checklist) -> list[str]:
 
 
 def write_checklist_docx(c: Checklist, path: Path) -> Path:
-    """Write the 寄送清单 as a Word document (docxkit, GB/T 9704 page): the notice's own words,
+    """Write the 寄送清单 as a Word document (the Word kit, GB/T 9704 page): the notice's own words,
     then what goes on paper, what goes electronically, when and where, what is missing."""
-    from clusterdesk.export import docxkit as dk
+    from clusterdesk.export import word as dk
 
     n = c.notice
     doc = dk.new_document()

@@ -34,13 +34,15 @@ from datetime import datetime
 from pathlib import Path, PurePosixPath
 from typing import Any, Callable, Iterable, Literal
 
+from clusterdesk.errors import ClusterDeskError
 from clusterdesk import evidence_types
 from clusterdesk.evidence_types import MAX_EVIDENCE_LINKS, MAX_EVIDENCE_TOTAL_BYTES
-from clusterdesk.export.textsafe import CONTROLS, strip_controls
+from clusterdesk.textsafe import CONTROLS, strip_controls
 from clusterdesk.model.form import Catalog, FormDef, colon_join, default_catalog
 from clusterdesk.model.values import find_non_finite, json_constant, json_float
 from clusterdesk.safeio import UnsafeFile, ZipDirectoryTooBig, check_zip_directory, open_regular
 from clusterdesk.service import InputError, evidence_option, parse_answers
+from clusterdesk.store import Store
 
 FORMAT = "clusterdesk-package"
 FORMAT_VERSION = 1
@@ -76,12 +78,12 @@ _BAD_NAME_RE = re.compile(f'[\\\\/:*?"<>|{CONTROLS}]')
 OnDuplicate = Literal["ask", "replace", "keep_both"]
 
 
-class PackageError(Exception):
+class PackageError(ClusterDeskError):
     """A package that cannot be written or taken. ``problems``: one Chinese line each."""
 
     def __init__(self, problems: list[str]):
         self.problems = list(problems)
-        super().__init__("\n".join(self.problems))
+        super().__init__(self.problems)
 
 
 class DuplicatePackage(Exception):
@@ -140,10 +142,6 @@ class PackageContents:
     def form_id(self) -> str:
         return self.form.id
 
-    @property
-    def total_bytes(self) -> int:
-        return sum(len(b) for b in self.blobs.values()) + sum(len(b) for b in self.documents.values())
-
 
 @dataclass(frozen=True)
 class ImportOutcome:
@@ -158,7 +156,7 @@ class ImportOutcome:
 # ----------------------------------------------------------------------------- writing
 
 
-def _safe_member_name(filename: str) -> str:
+def safe_member_name(filename: str) -> str:
     """A file name that every reader (and every OS) takes as one plain path component."""
     name = _BAD_NAME_RE.sub("_", strip_controls(filename)).strip().rstrip(". ")
     if not name or set(name) <= {"."}:
@@ -169,7 +167,7 @@ def _safe_member_name(filename: str) -> str:
     return name
 
 
-def _export_api():
+def export_api():
     """The exporter (``clusterdesk.export.api``), imported when first needed."""
     try:
         from clusterdesk.export import api
@@ -180,14 +178,14 @@ def _export_api():
     return api
 
 
-def export_documents(store: Any, draft_id: int, out_dir: Path, *, pdf: bool = False,
+def export_documents(store: Store, draft_id: int, out_dir: Path, *, pdf: bool = False,
                      catalog: Catalog | None = None) -> tuple[list[Path], bool]:
     """Export a draft's documents into ``out_dir``: a final copy when the draft has no errors,
     otherwise a marked draft copy so work can still move. Returns (files, draft_copy)."""
     from clusterdesk.model.rules import has_errors, validate
     from clusterdesk.service import load_answers
 
-    api = _export_api()
+    api = export_api()
     form, ans = load_answers(store, draft_id, catalog)
     draft_copy = has_errors(validate(form, ans, include_eligibility=False))
     try:
@@ -198,7 +196,7 @@ def export_documents(store: Any, draft_id: int, out_dir: Path, *, pdf: bool = Fa
     return [Path(p) for p in result.files], draft_copy
 
 
-def write_package(store: Any, draft_id: int, out: Path | str, *, documents: bool = True,
+def write_package(store: Store, draft_id: int, out: Path | str, *, documents: bool = True,
                   catalog: Catalog | None = None) -> Path:
     """Write a draft as a ``.cdpkg`` file (atomically: a half-written package never appears).
 
@@ -215,7 +213,7 @@ def write_package(store: Any, draft_id: int, out: Path | str, *, documents: bool
         raise PackageError([f"草稿 {draft_id} 使用的表单“{info.form_id}”本程序不认识，无法打包"])
     dump = dump_dict(store, draft_id, catalog)
     members: dict[str, dict[str, Any]] = {}
-    payload: list[tuple[str, bytes | Path]] = []
+    payload: list[tuple[str, bytes]] = []
 
     def add(path: str, data: bytes) -> None:
         members[path] = {"sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}
@@ -240,7 +238,7 @@ def write_package(store: Any, draft_id: int, out: Path | str, *, documents: bool
         data = store.read_blob(ev.sha256)
         if hashlib.sha256(data).hexdigest() != ev.sha256:
             raise PackageError([f"证明材料“{ev.filename}”在数据库中已损坏，无法打包；请重新添加该文件"])
-        add(f"{EVIDENCE_DIR}/{ev.sha256}/{_safe_member_name(ev.filename)}", data)
+        add(f"{EVIDENCE_DIR}/{ev.sha256}/{safe_member_name(ev.filename)}", data)
     with scratch_dir("package") as tmp:
         if documents:
             files, _ = export_documents(store, draft_id, Path(tmp), catalog=catalog)
@@ -746,7 +744,7 @@ def read_package(path: Path | str, catalog: Catalog | None = None) -> PackageCon
 # ----------------------------------------------------------------------------- importing
 
 
-def same_content(store: Any, draft_id: int, contents: PackageContents) -> bool:
+def same_content(store: Store, draft_id: int, contents: PackageContents) -> bool:
     """True if the stored draft already holds exactly the package's answers, notes and evidence."""
     if store.get_draft(draft_id).form_id != contents.form_id:
         return False
@@ -757,7 +755,7 @@ def same_content(store: Any, draft_id: int, contents: PackageContents) -> bool:
     return mine == theirs
 
 
-def _fill(store: Any, contents: PackageContents, uuid: str, title: str) -> int:
+def _fill(store: Store, contents: PackageContents, uuid: str, title: str) -> int:
     """Create a draft from checked contents in one transaction: on any failure nothing is left."""
     form = contents.form
     with store.batch():
@@ -776,7 +774,7 @@ class SnapshotOnce:
     """Takes one snapshot of the database the first time it is called (a batch of imports shares
     it: with ``keep=5`` a snapshot per package would rotate the state before the batch away)."""
 
-    def __init__(self, store: Any, keep: int = 5):
+    def __init__(self, store: Store, keep: int = 5):
         self.store, self.keep = store, keep
         self.path: Path | None = None
 
@@ -786,7 +784,7 @@ class SnapshotOnce:
         return self.path
 
 
-def import_package(store: Any, source: Path | str | PackageContents, *, on_duplicate: OnDuplicate = "ask",
+def import_package(store: Store, source: Path | str | PackageContents, *, on_duplicate: OnDuplicate = "ask",
                    catalog: Catalog | None = None, snapshot: bool | Callable[[], Path] = True) -> ImportOutcome:
     """Import a package as a draft.
 
@@ -811,7 +809,7 @@ def import_package(store: Any, source: Path | str | PackageContents, *, on_dupli
         new_id = _fill(store, contents, str(uuid_module.uuid4()), title)
         return ImportOutcome(new_id, title, contents.form_id, "kept_both", None, snap)
     old = existing[0]
-    from .district import replace_cluster_reference
+    from .records import replace_cluster_reference
 
     with store.batch():  # the new draft, the re-pointed references and the removal: all or nothing
         new_id = _fill(store, contents, contents.uuid, title)
@@ -822,7 +820,7 @@ def import_package(store: Any, source: Path | str | PackageContents, *, on_dupli
     return ImportOutcome(new_id, title, contents.form_id, "replaced", old.id, snap)
 
 
-def import_packages(store: Any, sources: Iterable[Path | str | PackageContents], *,
+def import_packages(store: Store, sources: Iterable[Path | str | PackageContents], *,
                     on_duplicate: OnDuplicate = "ask", catalog: Catalog | None = None) -> list[ImportOutcome]:
     """Import several packages as one operation: every package is read and checked first (a refused
     one, or a duplicate with ``"ask"``, stops the batch before anything is written), then one
@@ -847,7 +845,7 @@ def import_packages(store: Any, sources: Iterable[Path | str | PackageContents],
 
 def package_file_name(title: str) -> str:
     """Suggested file name of a draft's package: ``<title>.cdpkg`` with unsafe characters replaced."""
-    return _safe_member_name(title or "数据包") + SUFFIX
+    return safe_member_name(title or "数据包") + SUFFIX
 
 
 __all__ = [

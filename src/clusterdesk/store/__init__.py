@@ -1,28 +1,27 @@
 """Draft store: every answer a user types is committed to a local SQLite file at once.
 
-Qt-free.  See ``db.Store`` for the API.
+Qt-free. ``Store`` (db.py) is the façade; beside it: errors, records (what the store hands out),
+checks (a file before use, every value when read), locks (lock files and temporaries), backups
+(snapshots, backup, restore), names (evidence file names), helpers and constants.
 """
 
-from .db import (
-    EVIDENCE_MAX_BYTES,
+from clusterdesk.paths import default_db_path
+
+from .constants import EVIDENCE_MAX_BYTES
+from .db import Store, preload_orm
+from .errors import (
     BackupRefused,
-    DamagedValue,
     DatabaseDamaged,
     DatabaseEmpty,
     DatabaseTooNew,
-    DraftInfo,
     DraftNotFound,
     EvidenceError,
-    EvidenceInfo,
-    Repair,
-    Store,
     StoreError,
     ValuesDamaged,
     WritesStopped,
-    default_db_path,
-    preload_orm,
 )
 from .migrations import SCHEMA_VERSION
+from .records import DamagedValue, DraftInfo, EvidenceInfo, Repair
 
 __all__ = [
     "Store",

@@ -11,11 +11,12 @@ import sys
 from pathlib import Path
 
 from clusterdesk import APP_NAME, __version__
+from clusterdesk.logs import log_path
 from clusterdesk.model.form import Catalog, default_catalog
 from clusterdesk.paths import app_root
 
 from . import opener, style, winstate
-from .firstrun import settings_path_for
+from .settings import settings_path_for
 from .qt import (
     QAbstractItemView,
     QDialog,
@@ -45,7 +46,7 @@ def program_folder() -> Path:
 
 def _db_path(store_path: Path | str | None) -> Path:
     if store_path is None:
-        from clusterdesk.store import default_db_path
+        from clusterdesk.service import default_db_path
 
         return default_db_path()
     return Path(store_path)
@@ -108,12 +109,15 @@ class AboutDialog(QDialog):
         self.folder_label = style.label(str(self.data_folder()))
         self.db_label = style.label(str(self.db_path))
         self.program_label = style.label(str(program_folder()))
+        self.log_label = style.label(str(log_path(self.data_folder())))
+        self.log_label.setToolTip("程序运行的记录（不含填写内容）。遇到问题时，请把这个文件发给技术支持人员。")
         self.open_folder_button = QPushButton("打开文件夹")
         self.open_folder_button.setToolTip("在文件管理器中打开数据所在的文件夹")
         self.open_folder_button.clicked.connect(self.open_data_folder)
         for row, (name, value) in enumerate((("数据文件夹：", self.folder_label),
                                              ("数据库文件：", self.db_label),
-                                             ("程序文件夹：", self.program_label))):
+                                             ("程序文件夹：", self.program_label),
+                                             ("日志文件：", self.log_label))):
             grid.addWidget(style.label(name, "label", wrap=False), row, 0, Qt.AlignmentFlag.AlignTop)
             grid.addWidget(value, row, 1)
         grid.addWidget(self.open_folder_button, 0, 2)
@@ -131,8 +135,8 @@ class AboutDialog(QDialog):
         return self.db_path.parent
 
     def form_ids(self) -> list[str]:
-        return [self.forms_table.item(r, 0).data(Qt.ItemDataRole.UserRole)
-                for r in range(self.forms_table.rowCount())]
+        return [item.data(Qt.ItemDataRole.UserRole)
+                for r in range(self.forms_table.rowCount()) if (item := self.forms_table.item(r, 0)) is not None]
 
     def open_data_folder(self) -> bool:
         """Open the data folder; if nothing can, a dialog shows its path (with 复制路径)."""

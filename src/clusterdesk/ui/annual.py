@@ -12,7 +12,7 @@ from typing import Any
 from clusterdesk.annual import Achieved, AnnualError, Series, achievement, create_annual, progress, roll_over
 from clusterdesk.model.form import Catalog, FormDef
 from clusterdesk.model.rules import targets_source
-from clusterdesk.store import Store, StoreError
+from clusterdesk.service import Store, StoreError
 
 from . import style
 from .controller import DraftController

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from clusterdesk.store import DatabaseDamaged, DatabaseEmpty, DatabaseTooNew, Store, StoreError
+from clusterdesk.service import DatabaseDamaged, DatabaseEmpty, DatabaseTooNew, Store, StoreError
 
 from . import style
 from .display import no_display_lines
@@ -26,9 +26,9 @@ def ensure_app(argv: list[str] | None = None) -> QApplication:
         app.setApplicationName("ClusterDesk")
         app.setApplicationDisplayName(APP_NAME)
         app.setOrganizationName("ClusterDesk")
-    install_chinese_qt_texts(app)  # type: ignore[arg-type]
-    style.apply_app_style(app)  # type: ignore[arg-type]
-    return app  # type: ignore[return-value]
+    install_chinese_qt_texts(app)  # type: ignore[arg-type]  # instance() is typed QCoreApplication; the UI makes a QApplication
+    style.apply_app_style(app)  # type: ignore[arg-type]  # as above
+    return app  # type: ignore[return-value]  # as above
 
 
 @contextmanager
@@ -97,7 +97,7 @@ def _choose(box: QMessageBox, buttons: list[tuple[str, QMessageBox.ButtonRole]])
     """Show ``box`` with these buttons; returns the text of the one clicked ("" if closed)."""
     made = {box.addButton(text, role): text for text, role in buttons}
     box.exec()
-    return made.get(box.clickedButton(), "")  # type: ignore[call-overload]
+    return made.get(box.clickedButton(), "")  # type: ignore[call-overload]  # a button the box did not make maps to ""
 
 
 _RESTORE, _SET_ASIDE, _ACCEPT, _QUIT = "用最近的快照恢复", "改名保留此文件，新建空数据库", "接受损坏并继续", "退出"
@@ -119,7 +119,7 @@ def open_store(db_path: str | None, parent=None) -> Store | None:
     under a new name and starting an empty database. Damaged values in a database that opens are
     named, and the user restores the snapshot or accepts the damage before any work is saved.
     Returns None when the user quits."""
-    from clusterdesk.store import default_db_path
+    from clusterdesk.service import default_db_path
 
     path = Path(db_path) if db_path else default_db_path()
     try:
@@ -156,7 +156,7 @@ def _refused(path: Path, e: StoreError, parent) -> Store | None:
     buttons.append((_QUIT, QMessageBox.ButtonRole.RejectRole))
     choice = _choose(box, buttons)
     try:
-        if choice == _RESTORE:
+        if choice == _RESTORE and snap is not None:  # offered only when there is a snapshot
             Store.restore(path, snap)
             return open_store(str(path), parent)
         if choice == _SET_ASIDE:
@@ -184,7 +184,7 @@ def _damaged_values(store: Store, parent) -> Store | None:
     buttons += [(_ACCEPT, QMessageBox.ButtonRole.DestructiveRole), (_QUIT, QMessageBox.ButtonRole.RejectRole)]
     choice = _choose(box, buttons)
     try:
-        if choice == _RESTORE:
+        if choice == _RESTORE and snap is not None:  # offered only when there is a snapshot
             path = store.path
             store.close()
             Store.restore(path, snap)
@@ -209,6 +209,13 @@ def start(db_path: str | None = None):
     if store is None:
         return None
     from clusterdesk.export.leftovers import startup_cleanup
+    from clusterdesk.logs import log, setup_logging
+
+    from . import crash
+
+    setup_logging(store.path.parent)  # named in 关于; the crash dialog shows it
+    log.info("window started: %s", store.path)
+    crash.install()
 
     from clusterdesk.paths import use_data_dir
 
@@ -226,7 +233,11 @@ def start(db_path: str | None = None):
     QTimer.singleShot(PRELOAD_DELAY_MS, preload_in_background)
     from .firstrun import maybe_show_first_run
 
-    maybe_show_first_run(win, store, on_demo=lambda i: (win.refresh(i), win.open_draft(i)), on_new=win.new_draft)
+    def open_demo(draft_id: int) -> None:
+        win.refresh(draft_id)
+        win.open_draft(draft_id)
+
+    maybe_show_first_run(win, store, on_demo=open_demo, on_new=win.new_draft)
     return win
 
 
@@ -242,7 +253,7 @@ def preload_in_background() -> None:
     sooner waits for the import to finish (Python's import lock), as it would without this."""
     import threading
 
-    from clusterdesk.store import preload_orm
+    from clusterdesk.service import preload_orm
 
     threading.Thread(target=preload_orm, name="preload-orm", daemon=True).start()
 

@@ -16,8 +16,7 @@ from typing import Any
 from clusterdesk.annual import Carried, carried
 from clusterdesk.fsutil import owned_prefix
 from clusterdesk.model.rules import Problem
-from clusterdesk.service import Change, DraftSession, InputError, evidence_viewing_copy
-from clusterdesk.store import StoreError
+from clusterdesk.service import Change, DraftSession, InputError, StoreError, evidence_viewing_copy
 
 from .qt import QObject, Signal
 
@@ -107,6 +106,16 @@ class DraftController(QObject):
         except (InputError, StoreError) as e:
             return str(e)
         self._after(change, reload_source=False)
+        return None
+
+    def rename(self, title: str) -> str | None:
+        """Rename the draft (its naming field follows, with undo). Returns the Chinese error
+        message, or None if taken."""
+        try:
+            change = self.session.rename(title)
+        except (InputError, StoreError) as e:
+            return str(e)
+        self._after(change, reload_source=True)
         return None
 
     def undo(self) -> Change | None:

@@ -18,6 +18,8 @@ import tempfile
 from pathlib import Path
 from typing import Any, Callable
 
+from clusterdesk.logs import log
+from clusterdesk.errors import ClusterDeskError
 from clusterdesk.fsutil import owned_prefix
 from clusterdesk.model.form import Catalog, default_catalog
 from clusterdesk.model.values import char_count
@@ -36,12 +38,11 @@ from clusterdesk.packages.district import (
     find_districts,
     notices,
 )
-from clusterdesk.service import display_name
-from clusterdesk.store import Store, StoreError
+from clusterdesk.service import Store, StoreError, display_name
 
 from . import opener as system_opener
 from . import style, winstate
-from .firstrun import settings_path_for
+from .settings import settings_path_for
 from .qt import (
     QAbstractItemView,
     QBrush,
@@ -217,10 +218,10 @@ class DistrictWindow(QMainWindow):
         outer = QVBoxLayout(central)
         outer.setContentsMargins(0, 0, 0, 0)
         outer.setSpacing(0)
-        self.scroll = QScrollArea()
-        self.scroll.setObjectName("districtScroll")
-        self.scroll.setWidgetResizable(True)
-        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.scroll_area = QScrollArea()
+        self.scroll_area.setObjectName("districtScroll")
+        self.scroll_area.setWidgetResizable(True)
+        self.scroll_area.setFrameShape(QFrame.Shape.NoFrame)
         body = QWidget()
         lay = QVBoxLayout(body)
         title = style.label(f"{self.ws.summary_form.title}", "section-title")
@@ -315,8 +316,8 @@ class DistrictWindow(QMainWindow):
         self.summary_problems = style.label("", "problem-error")
         self.summary_problems.setObjectName("summaryProblems")
         lay.addWidget(self.summary_problems)
-        self.scroll.setWidget(body)
-        outer.addWidget(self.scroll, 1)
+        self.scroll_area.setWidget(body)
+        outer.addWidget(self.scroll_area, 1)
 
         # -- compile, print, preview -------------------------------------------------------------------
         from clusterdesk.export.pdf import find_soffice
@@ -587,7 +588,7 @@ class DistrictWindow(QMainWindow):
             choice = self.ask_duplicate(e)
             if choice is None:
                 raise _Cancelled() from None
-            return self.ws.add_package(contents, on_duplicate=choice, snapshot=snapshot)  # type: ignore[arg-type]
+            return self.ws.add_package(contents, on_duplicate=choice, snapshot=snapshot)  # type: ignore[arg-type]  # the dialog offers only the OnDuplicate choices
 
     def candidate_drafts(self) -> list[Any]:
         """Local cluster drafts of this notice that are not on the list yet."""
@@ -693,7 +694,8 @@ class DistrictWindow(QMainWindow):
         col = self.summary_columns[column]
         item = self.summary_table.item(row, column)
         name_col = next((c for c, sc in enumerate(self.summary_columns) if not sc.auto), None)
-        owner = self.summary_table.item(row, name_col).text() if name_col is not None else ""
+        owner_item = self.summary_table.item(row, name_col) if name_col is not None else None
+        owner = owner_item.text() if owner_item is not None else ""
         title = f"{col.label} — {owner}" if owner else col.label
         dlg = LongTextDialog(title, item.text() if item is not None else "", col.max_chars, self)
         dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
@@ -738,11 +740,7 @@ class DistrictWindow(QMainWindow):
         except (DistrictError, PackageError, StoreError, OSError) as e:
             self.show_message(str(e))
             return None
-        except Exception as e:  # the exporter's own errors carry Chinese messages
-            from clusterdesk.export.atomic import ExportError
-
-            if not isinstance(e, ExportError):
-                raise
+        except ClusterDeskError as e:  # the exporter's own errors carry Chinese messages
             self.show_message(str(e))
             return None
         finally:
@@ -807,6 +805,8 @@ class DistrictWindow(QMainWindow):
                 try:
                     note = self.launcher(job, Path(self._work_dir.name))
                 except Exception as e:  # a printer or converter failing must not close the window
+                    if not isinstance(e, (ClusterDeskError, OSError)):
+                        log.error("printing %s failed", job, exc_info=e)
                     failed.append(_print_failure(job, e))
                     continue
                 if note:

@@ -5,13 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 
 from clusterdesk.model.form import Catalog
-from clusterdesk.service import DraftSession
-from clusterdesk.store import Store
+from clusterdesk.service import DraftSession, Store
 
 from . import style, winstate
 from .annual import AchievementPanel
 from .controller import DraftController
-from .firstrun import settings_path_for
+from .settings import settings_path_for
 from .pages import SectionPage
 from .panels import EligibilityPanel, ExportDialog, FindDialog, ProblemsDialog, RetiredPanel
 from .qt import (
@@ -186,7 +185,9 @@ class DraftWindow(QMainWindow):
         self.ctl.problems_changed.connect(self._on_problems)
         self.ctl.saved.connect(lambda t: self.saved_label.setText(f"已保存 {t}"))
         self.ctl.undo_state.connect(self._on_undo_state)
-        QApplication.instance().installEventFilter(self)
+        app = QApplication.instance()
+        if app is not None:  # a window is only made inside a running application
+            app.installEventFilter(self)
 
         self._update_title()
         self._update_states()
@@ -270,8 +271,9 @@ class DraftWindow(QMainWindow):
             p = SectionPage(self.ctl, self.form.sections[index], index)
             old = self.stack.widget(index)
             self.stack.insertWidget(index, p)
-            self.stack.removeWidget(old)
-            old.deleteLater()
+            if old is not None:
+                self.stack.removeWidget(old)
+                old.deleteLater()
             self.pages[index] = p
         return p
 
@@ -329,6 +331,14 @@ class DraftWindow(QMainWindow):
         self.flush()
         self.saved_label.setText(f"已保存 {datetime.now():%H:%M:%S}")
         self.statusBar().showMessage("所有内容均已保存到本机", 4000)
+
+    def rename(self, title: str) -> str | None:
+        """Rename the draft from outside (the start window): its naming field shows the new name
+        at once. Returns the Chinese error message, or None if taken."""
+        self.flush()
+        problem = self.ctl.rename(title)
+        self._update_title()
+        return problem
 
     def undo(self) -> None:
         self.flush()
@@ -458,7 +468,7 @@ class DraftWindow(QMainWindow):
         target.setFocus(Qt.FocusReason.TabFocusReason if forward else Qt.FocusReason.BacktabFocusReason)
         page = self.current_page()
         if page.isAncestorOf(target):
-            page.scroll.ensureWidgetVisible(target, 20, 40)
+            page.scroll_area.ensureWidgetVisible(target, 20, 40)
         return True
 
     # -- draft-wide undo wins over a field's own undo once the field's text was committed --

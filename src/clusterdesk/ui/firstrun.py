@@ -13,17 +13,13 @@ Entry point for the start window: :func:`maybe_show_first_run`.
 
 from __future__ import annotations
 
-import json
-import os
-import tempfile
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable
 
 from clusterdesk import APP_NAME, __version__
-from clusterdesk.fsutil import owned_prefix
 from clusterdesk.paths import demo_dir
-from clusterdesk.store import Store, StoreError
+from clusterdesk.service import Store, StoreError
 
 from . import style
 from .qt import (
@@ -36,43 +32,10 @@ from .qt import (
     QWidget,
     Qt,
 )
+from .settings import load_settings, save_settings, settings_path_for
 from .winstate import fitted_size, place
 
 SHOWN_KEY = "first_run_shown"
-
-
-def settings_path_for(db_path: Path | str) -> Path:
-    db_path = Path(db_path)
-    return db_path.with_name(db_path.stem + ".settings.json")
-
-
-def load_settings(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
-def save_settings(path: Path, data: dict[str, Any]) -> bool:
-    """Write atomically (temp file + replace); False if the folder is not writable."""
-    path = Path(path)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=owned_prefix(), suffix=f".{path.name}.tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump(data, fh, ensure_ascii=False, indent=2)
-            os.replace(tmp, path)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-            raise
-    except OSError:
-        return False
-    return True
 
 
 def mark_shown(path: Path) -> bool:
@@ -80,10 +43,6 @@ def mark_shown(path: Path) -> bool:
     data[SHOWN_KEY] = datetime.now().isoformat(timespec="seconds")
     data["first_run_version"] = __version__
     return save_settings(path, data)
-
-
-def first_run_pending(store: Store, settings_path: Path) -> bool:
-    return not load_settings(settings_path).get(SHOWN_KEY) and not store.list_drafts()
 
 
 def demo_file() -> Path:

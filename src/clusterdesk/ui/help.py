@@ -38,7 +38,7 @@ TITLE = "集群申报助手 · 用户指南"
 _Browser = getattr(qt, "QTextBrowser", None) or QTextEdit
 
 
-class _GuideBrowser(_Browser):  # type: ignore[misc, valid-type]
+class _GuideBrowser(_Browser):  # type: ignore[misc, valid-type]  # _Browser is chosen at import time (QTextBrowser or a stand-in)
     """Tells its dialog when the text width changes, so the screenshots can be refitted."""
 
     def __init__(self, on_resize):

@@ -139,7 +139,7 @@ def show_open_failed(parent: QWidget | None, title: str, lines: Sequence[str], f
     dlg = OpenFailedDialog(title, lines, folder, parent, note=note)
     dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
     if parent is not None:
-        parent.open_failed_dialog = dlg  # type: ignore[attr-defined]
+        parent.open_failed_dialog = dlg  # type: ignore[attr-defined]  # kept on the parent so tests can find the open dialog
     dlg.open()
     return dlg
 

@@ -8,7 +8,7 @@ from clusterdesk.model.schema import Field, Group, Heading, Note, Section, Sign
 from . import style
 from .controller import DraftController
 from .qt import QAbstractItemView, QFrame, QHBoxLayout, QLabel, QScrollArea, QVBoxLayout, QWidget, Qt
-from .widgets import FieldEditor, GridEditor, NarrativeEditor, editor_for
+from .editors import FieldEditor, GridEditor, NarrativeEditor, editor_for
 
 CONTENT_MAX_WIDTH = 980
 
@@ -50,11 +50,11 @@ class SectionPage(QWidget):
             self.total_label.setAccessibleName("本部分合计字数")
             hl.addWidget(self.total_label)
         outer.addWidget(head)
-        self.scroll = QScrollArea()
-        self.scroll.setWidgetResizable(True)
-        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
-        self.scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # no invisible Tab stop: the fields scroll it
-        outer.addWidget(self.scroll, 1)
+        self.scroll_area = QScrollArea()
+        self.scroll_area.setWidgetResizable(True)
+        self.scroll_area.setFrameShape(QFrame.Shape.NoFrame)
+        self.scroll_area.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # no invisible Tab stop: the fields scroll it
+        outer.addWidget(self.scroll_area, 1)
         content = QWidget()
         content.setObjectName("pageContent")
         # a plausibility warning (请核对) on a line field: amber, as in the year grids
@@ -75,7 +75,7 @@ class SectionPage(QWidget):
                 self.body.addWidget(style.label(line))
         self._build(section.items, self.body)
         self.body.addStretch(1)
-        self.scroll.setWidget(content)
+        self.scroll_area.setWidget(content)
         for ed in self.editors:
             for k in ed.keys():
                 self._by_key.setdefault(k, ed)
@@ -168,7 +168,7 @@ class SectionPage(QWidget):
         w = self.first_input()
         if w is None:
             return False
-        self.scroll.verticalScrollBar().setValue(0)
+        self.scroll_area.verticalScrollBar().setValue(0)
         w.setFocus(Qt.FocusReason.TabFocusReason)
         return True
 
@@ -179,8 +179,8 @@ class SectionPage(QWidget):
         w = ed.focus_widget(key)
         if w is None:
             return False
-        self.scroll.ensureWidgetVisible(ed, 0, 40)
-        self.scroll.ensureWidgetVisible(w, 20, 60)
+        self.scroll_area.ensureWidgetVisible(ed, 0, 40)
+        self.scroll_area.ensureWidgetVisible(w, 20, 60)
         w.setFocus(Qt.FocusReason.OtherFocusReason)
         return True
 
@@ -219,6 +219,3 @@ class SectionPage(QWidget):
         over = total > limit
         self.total_label.setText(f"本部分合计 {total}/{limit} 字" + (f"，超出 {total - limit} 字" if over else ""))
         style.set_role(self.total_label, "counter-over" if over else "counter")
-
-    def total_chars(self) -> int:
-        return sum(ed.count() for ed in self.editors if isinstance(ed, NarrativeEditor))

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
+from clusterdesk.errors import ClusterDeskError
+from clusterdesk.logs import log
 from clusterdesk.model.form import FormDef, colon_join
 from clusterdesk.model.rules import ConditionResult, Problem
+from clusterdesk.service import Retired
 
 from . import style
 from .controller import DraftController, SectionProblems
@@ -135,7 +139,7 @@ class RetiredPanel(QWidget):
         self.text.setReadOnly(True)
         self.text.setAccessibleName("旧版本内容")
         lay.addWidget(self.text, 1)
-        self.items = []
+        self.items: list[Retired] = []
         self.refresh()
 
     def refresh(self) -> None:
@@ -222,8 +226,10 @@ class ProblemsDialog(QDialog):
         out = []
         for i in range(self.tree.topLevelItemCount()):
             top = self.tree.topLevelItem(i)
+            if top is None:
+                continue
             out.append(top.text(0))
-            out += [top.child(j).text(0) for j in range(top.childCount())]
+            out += [child.text(0) for j in range(top.childCount()) if (child := top.child(j)) is not None]
         return out
 
     def _go(self, item: QTreeWidgetItem) -> None:
@@ -312,7 +318,7 @@ class FindDialog(QDialog):
 def load_exporter():
     """The export function (``export_answers``), if that part of the program is installed."""
     try:
-        from clusterdesk.export.api import export_answers  # type: ignore[import-not-found]
+        from clusterdesk.export.api import export_answers
     except ImportError:
         return None
     return export_answers
@@ -332,6 +338,8 @@ class _ExportWorker(QThread):
         try:
             result = self.job()
         except BaseException as e:  # noqa: BLE001 - every failure is reported to the dialog
+            if not isinstance(e, (ClusterDeskError, OSError)):
+                log.error("export job failed", exc_info=e)  # a bug: its traceback in the log
             self.failed.emit(e)
             return
         self.done.emit(result)
@@ -352,9 +360,9 @@ class ExportDialog(QDialog):
         self.setWindowTitle("导出申报材料")
         self.exporter = load_exporter()
         self.worker: _ExportWorker | None = None
-        self.result = None
+        self.export_result: object = None  # not `result`: that would hide QDialog.result()
         self.result_paths: list = []
-        self.folder_path = None
+        self.folder_path: Path | None = None
         self._cancel = threading.Event()
         self._started = 0.0
         self._busy = False
@@ -528,7 +536,7 @@ class ExportDialog(QDialog):
 
         from . import winstate
 
-        self.result = result
+        self.export_result = result
         files = getattr(result, "files", result)
         self.result_paths = list(files) if isinstance(files, (list, tuple)) else [files]
         notes = list(getattr(result, "messages", []) or [])
@@ -536,7 +544,8 @@ class ExportDialog(QDialog):
                              + ("\n" + "\n".join(notes) if notes else "")
                              + f"\n保存位置：{self.folder_path}")
         self.status.setText("")
-        winstate.remember_folder(self, self.FOLDER_KIND, self.folder_path)
+        if self.folder_path is not None:
+            winstate.remember_folder(self, self.FOLDER_KIND, self.folder_path)
         self.open_folder_button.show()
         self.open_folder_button.setDefault(True)
         self.open_folder_button.setFocus()

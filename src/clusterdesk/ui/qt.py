@@ -61,8 +61,10 @@ from PySide6.QtGui import (  # noqa: F401
     QValidator,
 )
 from PySide6.QtWidgets import (  # noqa: F401
+    QAbstractButton,
     QAbstractItemView,
     QApplication,
+    QBoxLayout,
     QButtonGroup,
     QCheckBox,
     QComboBox,
@@ -81,6 +83,7 @@ from PySide6.QtWidgets import (  # noqa: F401
     QListWidget,
     QListWidgetItem,
     QMainWindow,
+    QMenu,
     QMessageBox,
     QPlainTextEdit,
     QProgressBar,

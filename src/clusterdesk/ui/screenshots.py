@@ -19,7 +19,7 @@ def render(outdir: Path, width: int = 1366, height: int = 768) -> list[Path]:
     from clusterdesk.model.form import default_catalog
     from clusterdesk.paths import demo_dir
     from clusterdesk.service import create_draft
-    from clusterdesk.store import Store
+    from clusterdesk.service import Store
 
     from .app import ensure_app
     from .draft_window import DraftWindow
@@ -50,7 +50,7 @@ def render(outdir: Path, width: int = 1366, height: int = 768) -> list[Path]:
                     page = win.page(i)
                     # the whole page: header plus the full scrolled content
                     content = page.content
-                    content.resize(page.scroll.viewport().width(), content.sizeHint().height())
+                    content.resize(page.scroll_area.viewport().width(), content.sizeHint().height())
                     QApplication.processEvents()
                     path = outdir / f"{form.id}-{i:02d}-{section.id}.png"
                     content.grab().save(str(path))

@@ -4,14 +4,26 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from clusterdesk.errors import ClusterDeskError
 from clusterdesk.model.form import Catalog, default_catalog
 from clusterdesk.paths import demo_dir
-from clusterdesk.service import completion, create_draft, display_name, form_label
-from clusterdesk.store import DraftInfo, Store, StoreError
+from clusterdesk.service import (
+    DraftInfo,
+    InputError,
+    Store,
+    StoreError,
+    completion,
+    create_draft,
+    delete_draft,
+    display_name,
+    form_label,
+    duplicate_draft,
+    rename_draft,
+)
 
 from . import annual, style, winstate
 from .draft_window import DraftWindow
-from .firstrun import settings_path_for
+from .settings import settings_path_for
 from .qt import (
     QAbstractItemView,
     QAction,
@@ -23,6 +35,7 @@ from .qt import (
     QInputDialog,
     QListWidget,
     QMainWindow,
+    QMenu,
     QMessageBox,
     QPushButton,
     QSize,
@@ -195,20 +208,23 @@ class StartWindow(QMainWindow):
 
     def _add_blank_form_action(self) -> None:
         """文件 → 导出空白表…, under 新建草稿… (the blank form, for filling by hand)."""
-        menu = next((a.menu() for a in self.menuBar().actions()
-                     if a.menu() is not None and a.menu().title().startswith("文件")), None)
+        menu = next((m for a in self.menuBar().actions()
+                     if isinstance(m := a.menu(), QMenu) and m.title().startswith("文件")), None)
         if menu is None:
             return
         self.blank_action = QAction("导出空白表（手工填写用）…", self)
         self.blank_action.setToolTip("选择表单，导出官方表格的空白 Word 和 PDF，用于打印后手工填写")
         self.blank_action.triggered.connect(lambda _c=False: self.export_blank_form())
         actions = menu.actions()
-        menu.insertAction(actions[1] if len(actions) > 1 else None, self.blank_action)
+        if len(actions) > 1:
+            menu.insertAction(actions[1], self.blank_action)
+        else:
+            menu.addAction(self.blank_action)
 
     def _add_install_forms_action(self) -> None:
         """文件 → 安装表单定义…, after 从填好的模板导入… (next year's form, another province's)."""
-        menu = next((a.menu() for a in self.menuBar().actions()
-                     if a.menu() is not None and a.menu().title().startswith("文件")), None)
+        menus = [m for m in (a.menu() for a in self.menuBar().actions()) if isinstance(m, QMenu)]
+        menu = next((m for m in menus if m.title().startswith("文件")), None)
         if menu is None:
             return
         self.install_forms_action = QAction("安装表单定义…", self)
@@ -217,7 +233,10 @@ class StartWindow(QMainWindow):
         after = self.menu_actions.get("从填好的模板导入…")
         actions = menu.actions()
         nxt = actions[actions.index(after) + 1] if after in actions and actions.index(after) + 1 < len(actions) else None
-        menu.insertAction(nxt, self.install_forms_action)
+        if nxt is None:
+            menu.addAction(self.install_forms_action)
+        else:
+            menu.insertAction(nxt, self.install_forms_action)
 
     def install_forms(self, files: list[Path] | None = None) -> list[str]:
         """Check and install definition files (chosen in a file dialog unless given) through the
@@ -319,7 +338,7 @@ class StartWindow(QMainWindow):
 
         try:
             out = write_package(self.store, info.id, Path(path))
-        except Exception as e:  # every failure the package writer reports carries a Chinese message
+        except (ClusterDeskError, OSError) as e:  # the package writer's refusals carry Chinese messages
             QMessageBox.warning(self, "导出数据包", f"未能导出数据包：{e}")
             return None
         QMessageBox.information(self, "导出数据包", f"已导出：\n{out}\n\n请把这个文件交给区县中小企业主管部门。")
@@ -371,7 +390,8 @@ class StartWindow(QMainWindow):
         from .district import DistrictWindow
 
         for w in self.district_windows:
-            if getattr(w, "ws", None) is not None and w.ws.draft_id == draft_id and w.isVisible():
+            ws = getattr(w, "ws", None)
+            if ws is not None and ws.draft_id == draft_id and w.isVisible():
                 return _to_front(w)
         w = self._new_window(DistrictWindow, draft_id, "无法打开区县汇总")
         if w is None:
@@ -483,7 +503,8 @@ class StartWindow(QMainWindow):
         rows = self.table.selectionModel().selectedRows()
         if not rows:
             return None
-        return self.table.item(rows[0].row(), 0).data(Qt.ItemDataRole.UserRole)
+        item = self.table.item(rows[0].row(), 0)
+        return item.data(Qt.ItemDataRole.UserRole) if item is not None else None
 
     def row_of(self, draft_id: int) -> int:
         """The table row showing ``draft_id`` (after any sorting), or -1."""
@@ -528,7 +549,7 @@ class StartWindow(QMainWindow):
         self.open_draft(info.id)
         return info.id
 
-    def open_selected(self) -> DraftWindow | None:
+    def open_selected(self) -> QWidget | None:
         did = self.selected_id()
         return self.open_draft(did) if did is not None else None
 
@@ -563,8 +584,9 @@ class StartWindow(QMainWindow):
         did = self.selected_id()
         if did is None:
             return None
-        info = self.store.get_draft(did)
-        new = self.store.duplicate_draft(did, f"{info.title}（副本）")
+        if did in self.windows:
+            self.windows[did].flush()  # what is being typed is copied too
+        new = duplicate_draft(self.store, did)
         self.refresh(new.id)
         return new.id
 
@@ -601,10 +623,17 @@ class StartWindow(QMainWindow):
         info = self.store.get_draft(did)
         name, ok = QInputDialog.getText(self, "重命名", "草稿名称：", text=info.title)
         if ok and name.strip():
-            try:
-                self.store.rename_draft(did, name.strip())
-            except StoreError as e:
-                QMessageBox.warning(self, "无法重命名", str(e))
+            window = self.windows.get(did)
+            if window is not None:  # the open window's naming field shows the new name at once
+                problem = window.rename(name)
+            else:
+                try:
+                    rename_draft(self.store, did, name, self.catalog)
+                    problem = None
+                except (InputError, StoreError) as e:
+                    problem = str(e)
+            if problem:
+                QMessageBox.warning(self, "无法重命名", problem)
             self.refresh(did)
 
     def delete_selected(self) -> bool:
@@ -621,7 +650,7 @@ class StartWindow(QMainWindow):
         w = self.windows.pop(did, None)
         if w is not None:
             w.close()
-        self.store.delete_draft(did)
+        delete_draft(self.store, did)
         self.refresh()
         return True
 

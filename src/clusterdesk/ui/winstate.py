@@ -43,13 +43,13 @@ def settings_file_of(w: QWidget | None) -> Path | None:
 
 
 def _load(path: Path | None) -> dict[str, Any]:
-    from .firstrun import load_settings
+    from .settings import load_settings
 
     return load_settings(path) if path is not None else {}
 
 
 def _update(path: Path | None, key: str, name: str, value: Any) -> bool:
-    from .firstrun import load_settings, save_settings
+    from .settings import load_settings, save_settings
 
     if path is None:
         return False
@@ -95,7 +95,7 @@ def remembered(w: QWidget | None, key: str, default: Any = None) -> Any:
 
 
 def remember(w: QWidget | None, key: str, value: Any) -> bool:
-    from .firstrun import load_settings, save_settings
+    from .settings import load_settings, save_settings
 
     path = settings_file_of(w)
     if path is None:
@@ -202,7 +202,8 @@ def _center(w: QWidget, size: QSize) -> None:
     avail = available_area(w)
     m = FRAME_GUESS
     outer = QRect(0, 0, size.width() + m.left() + m.right(), size.height() + m.top() + m.bottom())
-    parent = w.parentWidget().window() if w.parentWidget() is not None else None
+    parent_widget = w.parentWidget()
+    parent = parent_widget.window() if parent_widget is not None else None
     over = parent.frameGeometry() if parent is not None and parent.isVisible() else avail
     outer.moveCenter(over.center())
     x = min(max(outer.x(), avail.left()), avail.left() + avail.width() - outer.width())

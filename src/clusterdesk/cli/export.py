@@ -12,31 +12,32 @@ import argparse
 from pathlib import Path
 from typing import Any, Callable
 
+from .kit import EXIT_BAD_INPUT, EXIT_OK, EXIT_PROBLEMS, CliError, err, open_store, out
+
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from clusterdesk.cli import EXIT_BAD_INPUT, EXIT_OK, EXIT_PROBLEMS, CliError, _err, _out, _store
     from clusterdesk.export.api import ExportConflict, ExportRefused, export_answers, export_draft
     from clusterdesk.export.atomic import ExportError
 
-    out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        raise CliError(f"导出位置不是文件夹：{out}")
+    folder = Path(args.out)
+    if folder.exists() and not folder.is_dir():
+        raise CliError(f"导出位置不是文件夹：{folder}")
 
     def make_out() -> None:  # only once the input is known to be good
         try:
-            out.mkdir(parents=True, exist_ok=True)
+            folder.mkdir(parents=True, exist_ok=True)
         except OSError as e:
             from clusterdesk.fsutil import os_reason
 
-            raise CliError(f"无法创建导出文件夹：{out}（{os_reason(e)}）") from None
+            raise CliError(f"无法创建导出文件夹：{folder}（{os_reason(e)}）") from None
 
     target = str(args.target)
     try:
         if target.isdigit() and not Path(target).exists():
-            with _store(args) as store:
+            with open_store(args) as store:
                 store.get_draft(int(target))  # an unknown id is bad input (exit 2)
                 make_out()
-                result = export_draft(store, int(target), out, pdf=not args.no_pdf, draft_copy=args.draft_copy,
+                result = export_draft(store, int(target), folder, pdf=not args.no_pdf, draft_copy=args.draft_copy,
                                       overwrite=args.overwrite)
         else:
             from clusterdesk.model.rules import Answers
@@ -47,53 +48,50 @@ def cmd_export(args: argparse.Namespace) -> int:
             make_out()
             from clusterdesk.model.form import default_catalog
 
-            result = export_answers(filled.form, answers, filled.evidence, filled.title, out,
+            result = export_answers(filled.form, answers, filled.evidence, filled.title, folder,
                                     pdf=not args.no_pdf, draft_copy=args.draft_copy, overwrite=args.overwrite,
                                     with_year=default_catalog().shares_title(filled.form))
     except ExportRefused as e:
-        _out(f"未导出：存在 {len(e.problems)} 个错误（修改后重试，或加 --draft-copy 导出草稿）")
+        out(f"未导出：存在 {len(e.problems)} 个错误（修改后重试，或加 --draft-copy 导出草稿）")
         for p in e.problems:
-            _out(f"错误\t{p}")
+            out(f"错误\t{p}")
         return EXIT_PROBLEMS
     except ExportConflict as e:
-        _err(f"{e}（加 --overwrite 覆盖）")
+        err(f"{e}（加 --overwrite 覆盖）")
         return EXIT_BAD_INPUT
     except ExportError as e:
-        _err(str(e))
+        err(str(e))
         return EXIT_BAD_INPUT
     return _report(result)
 
 
 def _report(result: Any) -> int:
     """Every written file on stdout (one a line), the notes on stderr."""
-    from clusterdesk.cli import EXIT_OK, _err, _out
-
     for f in result.files:
-        _out(str(f))
+        out(str(f))
     for m in result.messages:
-        _err(f"提示：{m}")
+        err(f"提示：{m}")
     return EXIT_OK
 
 
 def cmd_blank(args: argparse.Namespace) -> int:
     """The blank form for filling by hand: Word (and PDF with LibreOffice), no watermark, no answers."""
-    from clusterdesk.cli import EXIT_BAD_INPUT, CliError
     from clusterdesk.export.api import export_blank
     from clusterdesk.export.atomic import ExportError
     from clusterdesk.model.form import default_catalog
 
     form = default_catalog().get(args.form_id)  # an unknown id: KeyError with the known ones, exit 2
-    out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        raise CliError(f"导出位置不是文件夹：{out}")
+    folder = Path(args.out)
+    if folder.exists() and not folder.is_dir():
+        raise CliError(f"导出位置不是文件夹：{folder}")
     try:
-        out.mkdir(parents=True, exist_ok=True)
+        folder.mkdir(parents=True, exist_ok=True)
     except OSError as e:
-        raise CliError(f"无法创建导出文件夹：{out}（{e.strerror or e}）") from None
+        raise CliError(f"无法创建导出文件夹：{folder}（{e.strerror or e}）") from None
     try:
-        result = export_blank(form, out, pdf=not args.no_pdf)
+        result = export_blank(form, folder, pdf=not args.no_pdf)
     except ExportError as e:
-        sys.stderr.write(f"{e}\n")
+        err(str(e))
         return EXIT_BAD_INPUT
     return _report(result)
 

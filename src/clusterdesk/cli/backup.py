@@ -24,6 +24,8 @@ import sqlite3
 from pathlib import Path
 from typing import Any, Callable
 
+from .kit import CliError, out
+
 
 def register(sub: Any, add: Callable[..., argparse.ArgumentParser]) -> None:
     sp = add("backup", cmd_backup, "把数据库备份到一个文件（备份位置为文件夹时自动命名），输出备份文件路径")
@@ -64,23 +66,21 @@ def _snapshot_files(db_path: Path) -> set[Path]:
 
 
 def cmd_backup(args: argparse.Namespace) -> int:
-    from clusterdesk.cli import CliError, _out
     from clusterdesk.store import Store
 
     db = _db_path(args)
     if not db.exists():
         raise CliError(f"没有可备份的数据库：{db}")
-    out = Path(args.out).expanduser()
-    if out.exists() and not out.is_dir() and not args.force:
-        raise CliError(f"备份文件已存在：{out}（如需覆盖，请加 --force）")
+    target = Path(args.out).expanduser()
+    if target.exists() and not target.is_dir() and not args.force:
+        raise CliError(f"备份文件已存在：{target}（如需覆盖，请加 --force）")
     with Store.open(db) as store:
-        written = store.backup(out)
-    _out(str(written))
+        written = store.backup(target)
+    out(str(written))
     return 0
 
 
 def cmd_restore(args: argparse.Namespace) -> int:
-    from clusterdesk.cli import CliError, _out
     from clusterdesk.store import Store
 
     db = _db_path(args)
@@ -97,20 +97,19 @@ def cmd_restore(args: argparse.Namespace) -> int:
     after_count = _count_drafts(db)
 
     if not existed:
-        _out(f"已创建数据库：{db}")
+        out(f"已创建数据库：{db}")
     elif before_count is None:
-        _out(f"已替换数据库：{db}（原数据库无法读取）")
+        out(f"已替换数据库：{db}（原数据库无法读取）")
     else:
-        _out(f"已替换数据库：{db}（原有 {before_count} 份草稿）")
-    _out(f"恢复自备份：{backup.absolute()}" + (f"（{after_count} 份草稿）" if after_count is not None else ""))
+        out(f"已替换数据库：{db}（原有 {before_count} 份草稿）")
+    out(f"恢复自备份：{backup.absolute()}" + (f"（{after_count} 份草稿）" if after_count is not None else ""))
     if new_snaps:
-        _out(f"恢复前的数据库已保存为快照：{new_snaps[-1]}")
-        _out(f"如需撤销本次恢复：clusterdesk restore \"{new_snaps[-1]}\" --db \"{db}\"")
+        out(f"恢复前的数据库已保存为快照：{new_snaps[-1]}")
+        out(f"如需撤销本次恢复：clusterdesk restore \"{new_snaps[-1]}\" --db \"{db}\"")
     return 0
 
 
 def cmd_repair(args: argparse.Namespace) -> int:
-    from clusterdesk.cli import CliError, _out
     from clusterdesk.store import DatabaseDamaged, DatabaseTooNew, Store
 
     db = _db_path(args)
@@ -123,18 +122,18 @@ def cmd_repair(args: argparse.Namespace) -> int:
     except DatabaseDamaged as e:
         kept = Store.set_aside(db)
         Store.open(db).close()
-        _out(f"原数据库文件无法使用：{e}")
-        _out(f"已把它改名保留为：{kept}")
-        _out(f"已新建空数据库：{db}")
+        out(f"原数据库文件无法使用：{e}")
+        out(f"已把它改名保留为：{kept}")
+        out(f"已新建空数据库：{db}")
         snaps = Store.snapshots_of(db)
         if snaps:
-            _out(f"如需找回快照中的内容：clusterdesk --db \"{db}\" restore \"{snaps[0]}\"")
+            out(f"如需找回快照中的内容：clusterdesk --db \"{db}\" restore \"{snaps[0]}\"")
         return 0
     with store:
         if not store.damage:
-            _out(f"数据库完好，没有需要修复的内容：{db}")
+            out(f"数据库完好，没有需要修复的内容：{db}")
             return 0
         for line in store.accept_damage().lines():
-            _out(line)
-        _out("已接受损坏，可以继续保存。")
+            out(line)
+        out("已接受损坏，可以继续保存。")
     return 0

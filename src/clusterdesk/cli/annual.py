@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 from typing import Any, Callable
 
+from .kit import CliError, out, open_store, integer
+
 
 def register(sub: Any, add: Callable[..., argparse.ArgumentParser]) -> None:
-    from clusterdesk.cli import integer
-
     sp = add("annual", cmd_annual, "从申报草稿新建年度报告（预填申报材料中的内容和目标）")
     sp.add_argument("draft_id", metavar="草稿ID", help="申报表草稿 id")
     sp.add_argument("--form", required=True, metavar="表单ID", help="年度报告表单，如 sh-2023-annual-report")
@@ -20,8 +20,6 @@ def register(sub: Any, add: Callable[..., argparse.ArgumentParser]) -> None:
 
 
 def _id(text: str) -> int:
-    from clusterdesk.cli import CliError
-
     if not str(text).isdigit():
         raise CliError(f"草稿 id 应为数字：“{text}”")
     return int(text)
@@ -29,43 +27,38 @@ def _id(text: str) -> int:
 
 def cmd_annual(args: argparse.Namespace) -> int:
     from clusterdesk.annual import AnnualError, carried, create_annual
-    from clusterdesk.cli import CliError, _out, _store
-
-    with _store(args) as store:
+    with open_store(args) as store:
         try:
             new_id = create_annual(store, _id(args.draft_id), args.form, args.year)
         except AnnualError as e:
             raise CliError(str(e)) from None
-        _out(str(new_id))
+        out(str(new_id))
         for c in carried(store, new_id).values():
-            _out(f"\t{c.key}\t← {c.source}")
+            out(f"\t{c.key}\t← {c.source}")
     return 0
 
 
 def cmd_targets(args: argparse.Namespace) -> int:
     from clusterdesk.annual import achievement
-    from clusterdesk.cli import _out, _store
     from clusterdesk.service import load_answers
 
-    with _store(args) as store:
+    with open_store(args) as store:
         form, ans = load_answers(store, _id(args.draft_id))
     rows = achievement(form, ans)
     if not rows:
-        _out(f"“{form.title}”没有目标完成情况表。")
+        out(f"“{form.title}”没有目标完成情况表。")
         return 0
     for a in rows:
-        _out(f"{a.status}\t{a}")
+        out(f"{a.status}\t{a}")
     return 1 if any(a.status == "未达成" for a in rows) else 0
 
 
 def cmd_next_year(args: argparse.Namespace) -> int:
     from clusterdesk.annual import AnnualError, roll_over
-    from clusterdesk.cli import CliError, _out, _store
-
-    with _store(args) as store:
+    with open_store(args) as store:
         try:
             new_id = roll_over(store, _id(args.draft_id))
         except AnnualError as e:
             raise CliError(str(e)) from None
-    _out(str(new_id))
+    out(str(new_id))
     return 0

@@ -1,4 +1,4 @@
-"""Text hygiene shared by input handling and every exporter.
+"""Text hygiene shared by input handling, the store and every exporter (the base layer).
 
 Word (.docx) and Excel (.xlsx) files are XML, and XML 1.0 forbids most C0
 control characters, the non-characters U+FFFE/U+FFFF and unpaired UTF-16

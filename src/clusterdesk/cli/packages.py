@@ -5,35 +5,22 @@
     clusterdesk district compile --district NAME [--notice cq-2024] PKG_OR_DRAFT... --out DIR [--summary FILE]
     clusterdesk district list
 
-Registered by ``clusterdesk.cli._load_extensions``. Refusals print one Chinese line each and exit 2.
+Registered by ``clusterdesk.cli.app.REGISTERS``. Refusals print one Chinese line each and exit 2.
 """
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
+
+if TYPE_CHECKING:
+    from clusterdesk.packages.package import OnDuplicate
+
+from .kit import CliError, err, out, open_store, require_id
 
 
-def _out(text: str = "") -> None:
-    from clusterdesk.cli import _out as out  # control characters from a package shown as "?"
-
-    out(text)
-
-
-def _err(text: str) -> None:
-    from clusterdesk.cli import _err as err
-
-    err(text)
-
-
-def _cli_error(*lines: str) -> Exception:
-    from clusterdesk.cli import CliError
-
-    return CliError(*lines)
-
-
-def _on_duplicate(args: argparse.Namespace) -> str:
+def _on_duplicate(args: argparse.Namespace) -> OnDuplicate:
     if getattr(args, "replace", False):
         return "replace"
     if getattr(args, "keep_both", False):
@@ -51,97 +38,85 @@ def _translate(fn: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Na
     def run(args: argparse.Namespace) -> int:
         from clusterdesk.export.atomic import ExportError
 
-        from .district import CompileRefused, DistrictError, NotAClusterForm
-        from .package import DuplicatePackage, PackageError
+        from clusterdesk.packages.district import CompileRefused, DistrictError, NotAClusterForm
+        from clusterdesk.packages.package import DuplicatePackage, PackageError
 
         try:
             return fn(args)
         except CompileRefused as e:
             for line in e.lines:
-                _err(line)
+                err(line)
             return 1
         except PackageError as e:
-            raise _cli_error(*e.problems) from None
+            raise CliError(*e.problems) from None
         except DuplicatePackage as e:
-            raise _cli_error(*_duplicate_lines(e)) from None
+            raise CliError(*_duplicate_lines(e)) from None
         except NotAClusterForm as e:
             hint = [f"区县填好的“{e.form_title}”请用 --summary 指定"] if e.role == "district" else []
-            raise _cli_error(*e.lines, *hint) from None
+            raise CliError(*e.lines, *hint) from None
         except DistrictError as e:
-            raise _cli_error(*e.lines) from None
+            raise CliError(*e.lines) from None
         except ExportError as e:
-            raise _cli_error(str(e)) from None
+            raise CliError(str(e)) from None
 
     return run
 
 
-def _draft_id(text: str) -> int:
-    if not str(text).isdigit():
-        raise _cli_error(f"草稿 id 应为数字：“{text}”")
-    return int(text)
-
-
 def cmd_package(args: argparse.Namespace) -> int:
-    from clusterdesk.cli import _store
+    from clusterdesk.packages.package import SUFFIX, write_package
 
-    from .package import SUFFIX, write_package
-
-    out = Path(args.out)
-    if out.suffix.lower() != SUFFIX:
-        out = out.with_name(out.name + SUFFIX)
-    with _store(args) as store:
-        path = write_package(store, _draft_id(args.draft_id), out, documents=not args.no_documents)
-    _out(str(path))
+    target = Path(args.out)
+    if target.suffix.lower() != SUFFIX:
+        target = target.with_name(target.name + SUFFIX)
+    with open_store(args) as store:
+        path = write_package(store, require_id(args.draft_id), target, documents=not args.no_documents)
+    out(str(path))
     return 0
 
 
 def cmd_import_package(args: argparse.Namespace) -> int:
-    from clusterdesk.cli import _store
+    from clusterdesk.packages.package import import_packages
 
-    from .package import import_packages
-
-    with _store(args) as store:
+    with open_store(args) as store:
         outcomes = import_packages(store, [Path(f) for f in args.files], on_duplicate=_on_duplicate(args))
     for outcome in outcomes:
-        _out(str(outcome.draft_id))
+        out(str(outcome.draft_id))
     return 0
 
 
 def cmd_district(args: argparse.Namespace) -> int:
-    from clusterdesk.cli import _store
-
-    from .district import District, compile_district, find_districts, notice_forms
+    from clusterdesk.packages.district import District, compile_district, find_districts, notice_forms
 
     if args.action == "list":
-        with _store(args) as store:
+        with open_store(args) as store:
             for did, d in find_districts(store):
                 ids = store.get_meta(did).get("clusters") or []
-                _out(f"{did}\t{d.notice_id}\t{d.name}\t{d.authority}\t{len(ids)} 个集群")
+                out(f"{did}\t{d.notice_id}\t{d.name}\t{d.authority}\t{len(ids)} 个集群")
         return 0
     if args.notice:
         try:
             notice_forms(args.notice)
         except KeyError as e:
-            raise _cli_error(str(e.args[0])) from None
+            raise CliError(str(e.args[0])) from None
     district = District(name=args.district.strip(), notice_id=args.notice or "", authority=args.authority or "",
                         contact=args.contact or "", phone=args.phone or "")
-    with _store(args) as store:
+    with open_store(args) as store:
         result = compile_district(store, district, args.sources, Path(args.out), summary=args.summary, pdf=args.pdf,
                                   allow_draft=args.draft, on_duplicate=_on_duplicate(args))
-    _out(str(result.folder))
+    out(str(result.folder))
     evidence: dict[str, int] = {}
     for f in result.files:
         rel = f.relative_to(result.folder).as_posix()
         if f in result.evidence_files:
             evidence[rel.rsplit("/", 1)[0]] = evidence.get(rel.rsplit("/", 1)[0], 0) + 1
             continue
-        _out(f"\t{rel}")
+        out(f"\t{rel}")
     for where, n in evidence.items():
-        _out(f"\t{where}/（{n} 个佐证材料文件）")
+        out(f"\t{where}/（{n} 个佐证材料文件）")
     if result.draft_copies:
-        _err("以下材料仍有错误，生成的是草稿：" + "、".join(result.draft_copies))
+        err("以下材料仍有错误，生成的是草稿：" + "、".join(result.draft_copies))
     for m in result.messages + result.missing_evidence:
-        _err(f"提示：{m}")
+        err(f"提示：{m}")
     return 0
 
 
@@ -164,7 +139,7 @@ def register(sub: Any, add: Callable[..., argparse.ArgumentParser]) -> None:
     plain_import = sub.choices.get("import")
     if plain_import is not None:  # `clusterdesk import FILE.cdpkg` does the same as import-package
         duplicate_flags(plain_import)
-        from . import SUFFIX
+        from clusterdesk.packages.package import SUFFIX
 
         plain_import.set_defaults(import_package=_translate(cmd_import_package), package_suffix=SUFFIX)
 

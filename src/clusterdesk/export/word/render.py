@@ -28,10 +28,9 @@ from docx.oxml.ns import qn
 from docx.shared import Mm, Pt, Twips
 from docx.table import Table as DocxTable, _Cell
 from docx.text.paragraph import Paragraph
-from docx.text.run import Run
 
-from clusterdesk.export import docxkit as dk
-from clusterdesk.export.textsafe import display_width
+from clusterdesk.export import word as dk
+from clusterdesk.textsafe import display_width
 from clusterdesk.model.form import FormDef
 from clusterdesk.model.plan import (ACHIEVEMENT_TITLE, TICKED, UNTICKED, Cell, Cover, Frame, Line, ListPlan, Para,
                                     Plan, Signs, Statement, Table, compile_plan)
@@ -353,7 +352,7 @@ class DocxRenderer:
         title = dk.add_title(doc, cv.title, size=size, space_after=0)
         title.paragraph_format.space_before = Pt(96 * room)
         title.paragraph_format.space_after = Pt(84 * room)
-        rows = []
+        rows: list[dk.Row] = []
         ruled = []
         for ln in cv.lines:
             ruled.append(len(rows))
@@ -377,7 +376,7 @@ class DocxRenderer:
         paras = list(c.text) if c.merge != "continue" else [""]
         paras += [""] * c.space
         bold = False
-        return dk.Cell(paras or [""], colspan=c.span, vmerge=c.merge, bold=bold,  # type: ignore[arg-type]
+        return dk.Cell(paras or [""], colspan=c.span, vmerge=c.merge, bold=bold,
                        align=c.align, size=MATRIX_SIZE if c.small else None, indent_chars=2 if c.indent else 0)
 
     def _table(self, container: Any, t: Table) -> DocxTable:
@@ -486,7 +485,7 @@ class DocxRenderer:
             p.paragraph_format.first_line_indent = Pt(size * 2)
             p.paragraph_format.line_spacing = Pt(24)
             p.paragraph_format.space_before = Pt(12)
-            p.paragraph_format.alignment = dk._ALIGN["justify"]
+            p.paragraph_format.alignment = dk.ALIGN["justify"]
         for x in st.signs:
             if x.date:
                 p = dk.add_paragraph(cell, x.text, font=fonts.table, size=size, align="right")

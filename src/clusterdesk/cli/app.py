@@ -18,70 +18,35 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
-EXIT_OK, EXIT_PROBLEMS, EXIT_BAD_INPUT = 0, 1, 2
+from . import annual, backup, export, packages
+from .kit import (
+    EXIT_BAD_INPUT,
+    EXIT_OK,
+    EXIT_PROBLEMS,
+    CliError,
+    Register,
+    draft_id,
+    err,
+    open_store,
+    out,
+    require_id,
+    show_damage,
+    snapshot_hint,
+)
 
-
-class CliError(Exception):
-    """Bad input: printed one line per problem, exit code 2."""
-
-    def __init__(self, *lines: str):
-        self.lines = [ln for ln in lines if ln]
-        super().__init__("\n".join(self.lines))
-
-
-# Control characters from a file (terminal escapes such as \x1b]0;…\x07, C1 controls, and the
-# bidi overrides that show "佐证\u202efdp.exe" as "佐证exe.pdf") must not reach the terminal of
-# whoever runs the command: they are shown as "?" instead.
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]")
-
-
-def _safe(text: str) -> str:
-    return _CONTROL.sub("?", text)
-
-
-def _out(text: str = "") -> None:
-    sys.stdout.write(_safe(text) + "\n")
-
-
-def _err(text: str) -> None:
-    sys.stderr.write(_safe(text) + "\n")
-
-
-def _store(args: argparse.Namespace):
-    from clusterdesk.store import Store
-
-    store = Store.open(Path(args.db) if args.db else None)
-    if store.damage:
-        _show_damage(args, store.damage, store.path)
-    return store
-
-
-def _show_damage(args: argparse.Namespace, items: list, path: Path) -> None:
-    """Name the damaged values once per command; reading goes on where it can, every write is
-    refused until restore or repair, and the command ends with exit code 2."""
-    if getattr(args, "_damage_shown", False):
-        return
-    for item in items:
-        _err(item.message())
-    _err("为避免损坏扩散，程序已停止保存。")
-    _damage_hint(path)
-    args._damage_shown = True
-
-
-def _draft_id(text: str) -> int | None:
-    return int(text) if text.isdigit() else None
-
+#: every feature's sub-commands, in the order ``--help`` lists them after the core's own
+REGISTERS: tuple[Register, ...] = (export.register, packages.register, annual.register, backup.register)
 
 def _load_target(args: argparse.Namespace, target: str):
     """A draft id or a filled-template file → (form, Answers, label)."""
     from clusterdesk.model.rules import Answers
     from clusterdesk.templates import read_filled
 
-    did = _draft_id(target)
+    did = draft_id(target)
     if did is not None and not Path(target).exists():
         from clusterdesk.service import load_answers
 
-        with _store(args) as store:
+        with open_store(args) as store:
             form, ans = load_answers(store, did)
         return form, ans
     filled = read_filled(Path(target))
@@ -104,11 +69,11 @@ def cmd_forms(args: argparse.Namespace) -> int:
         files = [Path(f) for f in args.files]
         report = check_files(files, catalog) if files else check_loaded(catalog)
         for line in report.errors:
-            _err(line)
+            err(line)
         for line in report.warnings:
-            _err(f"提示：{line}")
+            err(f"提示：{line}")
         for fd in report.forms:
-            _out(f"{fd.source.name if fd.source else fd.id}: 通过（{fd.id} 版本 {fd.version}，"
+            out(f"{fd.source.name if fd.source else fd.id}: 通过（{fd.id} 版本 {fd.version}，"
                  f"{len(fd.answerable_cells)} 个填报项）")
         return EXIT_BAD_INPUT if report.errors else EXIT_OK
     if args.files:
@@ -117,17 +82,17 @@ def cmd_forms(args: argparse.Namespace) -> int:
     for fd in catalog:
         origin = catalog.origin(fd.id)
         where = origin.label if origin.kind == "shipped" else f"{origin.label} {origin.path}"
-        _out(f"{fd.id}\t{fd.title}\t{fd.form.issuer}\t{fd.form.year}\t版本 {fd.version}\t{where}")
+        out(f"{fd.id}\t{fd.title}\t{fd.form.issuer}\t{fd.form.year}\t版本 {fd.version}\t{where}")
     user = user_forms_dir()
     if user is not None and not (user.is_dir() and any(user.glob("*.yaml"))):
-        _err(f"提示：安装的表单放在 {user}（clusterdesk forms install 文件.yaml）")
+        err(f"提示：安装的表单放在 {user}（clusterdesk forms install 文件.yaml）")
     return EXIT_OK
 
 
 def _bad_form_files(catalog) -> None:
     """Each definition file that was left out, one Chinese line on stderr (the program goes on)."""
     for bad in catalog.bad_files:
-        _err(bad.line)
+        err(bad.line)
 
 
 def _install_forms(args: argparse.Namespace, catalog) -> int:
@@ -141,9 +106,9 @@ def _install_forms(args: argparse.Namespace, catalog) -> int:
     assert dest is not None  # _main sets the data folder before any command
     done = install_forms([Path(f) for f in args.files], dest, catalog)
     for line in done.warnings:
-        _err(f"提示：{line}")
+        err(f"提示：{line}")
     for line in done.lines():
-        _out(line)
+        out(line)
     reload_default_catalog()
     return EXIT_OK
 
@@ -161,10 +126,10 @@ def cmd_template(args: argparse.Namespace) -> int:
             args.district, args.sources = args.district[0], args.district[1:] + args.sources
         answers, note = _district_template(args, form)
     try:
-        out = write_template(form, Path(args.out), answers, note)
+        written = write_template(form, Path(args.out), answers, note)
     except ExportError as e:  # a folder that does not exist or cannot be written
         raise CliError(str(e)) from None
-    _out(str(out))
+    out(str(written))
     return EXIT_OK
 
 
@@ -182,7 +147,7 @@ def _district_template(args: argparse.Namespace, form: Any) -> tuple[dict[str, A
     need_store = any(str(s).isdigit() and not Path(s).exists() for s in args.sources)
     try:
         if need_store:
-            with _store(args) as store:
+            with open_store(args) as store:
                 answers = prefilled_summary(form, district, args.sources, store)
         else:
             answers = prefilled_summary(form, district, args.sources)
@@ -201,9 +166,9 @@ def cmd_import(args: argparse.Namespace) -> int:
     if suffix and import_package and Path(args.file).suffix.lower() == suffix:
         args.files = [args.file]
         return import_package(args)
-    with _store(args) as store:
+    with open_store(args) as store:
         draft_id = import_file(store, Path(args.file))
-    _out(str(draft_id))
+    out(str(draft_id))
     return EXIT_OK
 
 
@@ -214,33 +179,26 @@ def cmd_drafts(args: argparse.Namespace) -> int:
     catalog = default_catalog()
     from clusterdesk.store import ValuesDamaged
 
-    with _store(args) as store:
+    with open_store(args) as store:
         for d in store.list_drafts():
             pct = ""
             if d.form_id in catalog:
                 try:
                     pct = f"{completion(catalog.get(d.form_id), store.get_answers(d.id)) * 100:.0f}%"
                 except ValuesDamaged as e:
-                    _show_damage(args, e.items, store.path)
+                    show_damage(args, e.items, store.path)
                     pct = "内容已损坏"
-            _out(f"{d.id}\t{d.form_id}\t{display_name(store, d, catalog)}\t{d.updated_at:%Y-%m-%d %H:%M}\t{pct}")
+            out(f"{d.id}\t{d.form_id}\t{display_name(store, d, catalog)}\t{d.updated_at:%Y-%m-%d %H:%M}\t{pct}")
     return EXIT_OK
 
 
 def cmd_dump(args: argparse.Namespace) -> int:
     from clusterdesk.templates import dump_dict
 
-    with _store(args) as store:
-        data = dump_dict(store, _require_id(args.draft_id))
-    _out(json.dumps(data, ensure_ascii=False, indent=2))
+    with open_store(args) as store:
+        data = dump_dict(store, require_id(args.draft_id))
+    out(json.dumps(data, ensure_ascii=False, indent=2))
     return EXIT_OK
-
-
-def _require_id(text: str) -> int:
-    did = _draft_id(str(text))
-    if did is None:
-        raise CliError(f"草稿 id 应为数字：“{text}”")
-    return did
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -250,8 +208,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
     problems = validate(form, ans)
     errors = [p for p in problems if p.level == "error"]
     for p in problems:
-        _out(f"{'错误' if p.level == 'error' else '提示'}\t{p}")
-    _out(f"共 {len(errors)} 个错误，{len(problems) - len(errors)} 个提示。")
+        out(f"{'错误' if p.level == 'error' else '提示'}\t{p}")
+    out(f"共 {len(errors)} 个错误，{len(problems) - len(errors)} 个提示。")
     return EXIT_PROBLEMS if errors else EXIT_OK
 
 
@@ -261,17 +219,17 @@ def cmd_eligibility(args: argparse.Namespace) -> int:
     form, ans = _load_target(args, args.target)
     results = eligibility(form, ans)
     if not results:
-        _out(f"“{form.title}”没有可核对的申报条件。")
+        out(f"“{form.title}”没有可核对的申报条件。")
     for r in results:
-        _out(f"{r.status}\t{r.condition.aspect} · {r.condition.text}")
+        out(f"{r.status}\t{r.condition.aspect} · {r.condition.text}")
         for line in r.lines:
-            _out(f"\t{line}")
+            out(f"\t{line}")
     targets = target_results(form, ans)
     if targets:
-        _out(f"发展目标（{form.form.targets.note}）：")  # type: ignore[union-attr]
+        out(f"发展目标（{form.form.targets.note}）：")  # type: ignore[union-attr]
         for t in targets:
             status = "符合" if t.ok else ("不符合" if t.ok is False else "待填写")
-            _out(f"{status}\t{t.rule.text}\t{t.text}")
+            out(f"{status}\t{t.rule.text}\t{t.text}")
     failed = any(r.status != "符合" for r in results) or any(t.ok is not True for t in targets)
     return EXIT_PROBLEMS if failed else EXIT_OK
 
@@ -382,12 +340,6 @@ class _Formatter(argparse.HelpFormatter):
 _TOKENS = re.compile(r"[!-~]+ ?| |.")
 
 
-def integer(text: str) -> int:
-    """An argparse type for whole numbers, named in Chinese in argparse's message."""
-    return int(text)
-
-
-integer.__name__ = "整数"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -425,7 +377,7 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> Any:  # argparse's own errors: usage and one line, exit 2
         self.print_usage(sys.stderr)
-        _err(f"{self.prog}：错误：{message}")
+        err(f"{self.prog}：错误：{message}")
         raise SystemExit(EXIT_BAD_INPUT)
 
 
@@ -471,53 +423,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("target", metavar="文件或草稿ID", help="填好的模板文件（.json / .xlsx），或草稿 id")
     sp = add("eligibility", cmd_eligibility, "逐条核对申报条件（符合/不符合）")
     sp.add_argument("target", metavar="文件或草稿ID", help="填好的模板文件（.json / .xlsx），或草稿 id")
-    for extra in _EXTENSIONS:
-        extra(sub, add)
+    for register in REGISTERS:
+        register(sub, add)
     return p
-
-
-# Later features register their sub-commands here: fn(subparsers, add) -> None.
-_EXTENSIONS: list[Callable[[Any, Callable[..., argparse.ArgumentParser]], None]] = []
-
-
-def _load_extensions() -> None:
-    import importlib
-
-    if _EXTENSIONS:
-        return
-    for mod in ("clusterdesk.export.cli", "clusterdesk.packages.cli", "clusterdesk.annual.cli",
-                "clusterdesk.backup_cli"):
-        try:
-            m = importlib.import_module(mod)
-        except ModuleNotFoundError as e:
-            if e.name and mod.startswith(e.name):
-                continue  # that feature is not part of this build
-            _err(f"命令模块 {mod} 无法加载：{e}")
-            continue
-        except Exception as e:  # a broken feature must not take the other commands down with it
-            _err(f"命令模块 {mod} 无法加载：{type(e).__name__}: {e}")
-            continue
-        _EXTENSIONS.append(m.register)
-
-
-def _snapshot_hint(path: Path) -> None:
-    from datetime import datetime
-
-    from clusterdesk.store import Store
-
-    snaps = Store.snapshots_of(path)
-    if snaps:
-        try:
-            when = f"（保存于 {datetime.fromtimestamp(snaps[0].stat().st_mtime):%Y-%m-%d %H:%M}）"
-        except OSError:
-            when = ""
-        _err(f"找到最近的自动快照：{snaps[0]}{when}")
-        _err(f"可以用它恢复（恢复前会先备份当前文件）：clusterdesk --db \"{path}\" restore \"{snaps[0]}\"")
-
-
-def _damage_hint(path: Path) -> None:
-    _snapshot_hint(path)
-    _err(f"或者接受损坏后继续（损坏的内容另存为文字，相应栏目清空）：clusterdesk --db \"{path}\" repair")
 
 
 def _restore_hint(e: BaseException, args: argparse.Namespace) -> None:
@@ -531,9 +439,9 @@ def _restore_hint(e: BaseException, args: argparse.Namespace) -> None:
     db = os.path.abspath(os.path.expanduser(args.db)) if getattr(args, "db", None) else str(default_db_path())
     if os.path.abspath(path) != db:
         return  # e.g. the file given to restore was refused: the database itself is fine
-    _snapshot_hint(path)
+    snapshot_hint(path)
     if not isinstance(e, DatabaseTooNew):
-        _err(f"如不需要其中的内容：clusterdesk --db \"{path}\" repair 会把它改名保留，并新建一个空数据库")
+        err(f"如不需要其中的内容：clusterdesk --db \"{path}\" repair 会把它改名保留，并新建一个空数据库")
 
 
 def _startup(args: argparse.Namespace) -> None:
@@ -542,9 +450,14 @@ def _startup(args: argparse.Namespace) -> None:
     from clusterdesk.export.leftovers import startup_cleanup
     from clusterdesk.store import default_db_path
 
+    from clusterdesk.logs import log, setup_logging
+
     data_dir = Path(args.db).absolute().parent if getattr(args, "db", None) else default_db_path().parent
+    setup_logging(data_dir)
+    log.info("clusterdesk %s", args.command)
     for note in startup_cleanup(data_dir).notes:
-        _err(f"提示：{note}")
+        log.info("startup cleanup: %s", note)
+        err(f"提示：{note}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -575,21 +488,10 @@ def _closed_pipe() -> int:
     return EXIT_CLOSED_PIPE
 
 
-class _NotLoaded(Exception):
-    """Stands for an exception class whose module was never imported: none of it was raised."""
-
-
-def _loaded(module: str, name: str) -> type[BaseException]:
-    """An exception class of ``module`` if the command imported that module. ``_main`` names the
-    classes it catches this way, so that catching them costs no import: a command imports only
-    what it uses (``--help`` and ``forms`` answer without the store's SQLAlchemy, for one)."""
-    mod = sys.modules.get(module)
-    return getattr(mod, name, _NotLoaded) if mod is not None else _NotLoaded
-
-
 def _main(argv: Sequence[str] | None = None) -> int:
+    from clusterdesk.errors import ClusterDeskError  # the base layer: imports nothing else
+
     argv = list(sys.argv[1:] if argv is None else argv)
-    _load_extensions()
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "command", None):
@@ -607,32 +509,35 @@ def _main(argv: Sequence[str] | None = None) -> int:
         code = args.func(args)
         # A database with damaged values: what could be read was shown, but it must not pass unseen.
         return EXIT_BAD_INPUT if getattr(args, "_damage_shown", False) and code == EXIT_OK else code
-    except (_loaded("clusterdesk.templates", "TemplateError"), _loaded("clusterdesk.model.form", "FormDefinitionError"),
-            CliError) as e:
-        for line in getattr(e, "problems", None) or getattr(e, "lines", None) or [str(e)]:
-            _err(line)
-        return EXIT_BAD_INPUT
-    except (_loaded("clusterdesk.service", "InputError"), _loaded("clusterdesk.store.db", "StoreError"), KeyError) as e:
+    except ClusterDeskError as e:
+        from clusterdesk.logs import log
         from clusterdesk.store import ValuesDamaged
 
+        log.info("clusterdesk %s: %s", args.command, " / ".join(e.lines))
         if isinstance(e, ValuesDamaged):
-            _show_damage(args, e.items, e.path)
+            show_damage(args, e.items, e.path)
             return EXIT_BAD_INPUT
-        msg = e.args[0] if isinstance(e, KeyError) and e.args else str(e)
-        for line in str(msg).splitlines() or [""]:
-            _err(line)
+        for line in e.lines or [type(e).__name__]:
+            err(line)
         if not getattr(args, "_damage_shown", False):
             _restore_hint(e, args)
-        return EXIT_BAD_INPUT
+        return e.exit_code
     except BrokenPipeError:
         raise  # handled by main(): a closed pipe is no error of the user's
     except OSError as e:
         from clusterdesk.fsutil import os_reason
 
-        _err(f"文件操作失败：{e.filename or ''}（{os_reason(e)}）")
+        err(f"文件操作失败：{e.filename or ''}（{os_reason(e)}）")
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         return 130
+    except Exception:  # a bug: its traceback goes to the log and to the terminal
+        from clusterdesk.logs import current_log_path, log
+
+        log.exception("clusterdesk %s: unexpected error", args.command)
+        where = current_log_path()
+        err(f"程序内部错误（不是您的输入有误）。{'详情已写入日志：' + str(where) if where else ''}")
+        raise
 
 
 if __name__ == "__main__":  # pragma: no cover
