@@ -51,7 +51,7 @@ def build(db: Path, drafts: int) -> None:
 
 def report(label: str, db: Path, runs: int) -> None:
     from clusterdesk.store import Store
-    from clusterdesk.store.db import _scan_values
+    from clusterdesk.store.checks import scan_values
 
     def bare() -> None:
         conn = sqlite3.connect(db)
@@ -67,7 +67,7 @@ def report(label: str, db: Path, runs: int) -> None:
 
     def scan() -> None:
         conn = sqlite3.connect(f"{db.as_uri()}?mode=ro", uri=True)
-        _scan_values(conn)
+        scan_values(conn)
         conn.close()
 
     def store_open() -> None:
