@@ -139,7 +139,7 @@ def register(sub: Any, add: Callable[..., argparse.ArgumentParser]) -> None:
     plain_import = sub.choices.get("import")
     if plain_import is not None:  # `clusterdesk import FILE.cdpkg` does the same as import-package
         duplicate_flags(plain_import)
-        from clusterdesk.packages.package import SUFFIX
+        from clusterdesk.packages import SUFFIX  # the light package: --help imports no form model
 
         plain_import.set_defaults(import_package=_translate(cmd_import_package), package_suffix=SUFFIX)
 
