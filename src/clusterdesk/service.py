@@ -358,10 +358,7 @@ class DraftSession:
 
     def _apply(self, key: str, value: Any, note: str | None) -> None:
         if key == self.form.form.title_field:
-            title = value if isinstance(value, str) and value else "未命名草稿"
-            with self.store.batch():  # the answer and the draft's name in one transaction
-                self.store.set_answer(self.draft_id, key, value, note)
-                self.store.rename_draft(self.draft_id, title)
+            _set_naming_answer(self.store, self.draft_id, key, value, note)
             self.info = self.store.get_draft(self.draft_id)
         else:
             self.store.set_answer(self.draft_id, key, value, note)
@@ -537,6 +534,15 @@ def display_name(store: Store, info: DraftInfo, catalog: Catalog | None = None) 
     return info.title
 
 
+def _set_naming_answer(store: Store, draft_id: int, key: str, value: Any, note: str | None) -> None:
+    """The answer of the field that names a draft (``title_field``) and the draft's name, in one
+    transaction, so the two always agree."""
+    title = value if isinstance(value, str) and value else "未命名草稿"
+    with store.batch():
+        store.set_answer(draft_id, key, value, note)
+        store.rename_draft(draft_id, title)
+
+
 def _draft_title(title: str) -> str:
     title = strip_controls(str(title)).strip()
     if not title:
@@ -556,10 +562,7 @@ def rename_draft(store: Store, draft_id: int, title: str, catalog: Catalog | Non
     if form is None or not field or not form.has_cell(field):
         store.rename_draft(draft_id, title)
     else:
-        value = parse_cell(form, field, title)
-        with store.batch():
-            store.set_answer(draft_id, field, value, store.get_notes(draft_id).get(field))
-            store.rename_draft(draft_id, title)
+        _set_naming_answer(store, draft_id, field, parse_cell(form, field, title), store.get_notes(draft_id).get(field))
     return store.get_draft(draft_id)
 
 
