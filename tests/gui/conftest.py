@@ -3,7 +3,6 @@ close after each test."""
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
@@ -119,4 +118,22 @@ def show_window(app, qtbot, store):
     for w in made:
         w.close()
         w.deleteLater()
+    QApplication.processEvents()
+
+
+@pytest.fixture()
+def start_window(app, qtbot, store):
+    """The start window on the test's store, shown; it and every draft window it opened are closed
+    after the test."""
+    from clusterdesk.ui.qt import QApplication
+    from clusterdesk.ui.start import StartWindow
+
+    w = StartWindow(store)
+    w.show()
+    qtbot.waitExposed(w)
+    yield w
+    for win in list(w.windows.values()):
+        win.close()
+    w.close()
+    w.deleteLater()
     QApplication.processEvents()

@@ -7,7 +7,6 @@ import os
 import re
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
@@ -16,19 +15,6 @@ from cd_support import ROOT
 
 pytestmark = pytest.mark.gui
 
-
-
-@pytest.fixture()
-def start(app, qtbot, store):
-    from clusterdesk.ui.start import StartWindow
-
-    w = StartWindow(store)
-    w.show()
-    qtbot.waitExposed(w)
-    yield w
-    w.close()
-    w.deleteLater()
-    QApplication.processEvents()
 
 
 def _pick_cq(monkeypatch):
@@ -40,38 +26,38 @@ def _pick_cq(monkeypatch):
     monkeypatch.setattr(QInputDialog, "getItem", staticmethod(get_item))
 
 
-def test_new_draft_from_the_catalog_opens_the_wizard(qtbot, start, store, monkeypatch):
+def test_new_draft_from_the_catalog_opens_the_wizard(qtbot, start_window, store, monkeypatch):
     _pick_cq(monkeypatch)
-    qtbot.mouseClick(start.new_button, qtbot_left())
+    qtbot.mouseClick(start_window.new_button, qtbot_left())
     drafts = store.list_drafts()
     assert len(drafts) == 1 and drafts[0].form_id == "cq-2024-application"
-    assert start.table.rowCount() == 1
-    assert start.table.item(0, 1).text() == "重庆市中小企业特色产业集群申报表"
-    assert start.table.item(0, 3).text() == "0%"
-    win = start.windows[drafts[0].id]
+    assert start_window.table.rowCount() == 1
+    assert start_window.table.item(0, 1).text() == "重庆市中小企业特色产业集群申报表"
+    assert start_window.table.item(0, 3).text() == "0%"
+    win = start_window.windows[drafts[0].id]
     assert win.isVisible() and win.section_list.count() == 11  # 封面, 填报说明, 一 … 九
 
 
-def test_open_demo_cluster_lists_it_complete(qtbot, start, store, monkeypatch):
+def test_open_demo_cluster_lists_it_complete(qtbot, start_window, store, monkeypatch):
     _pick_cq(monkeypatch)
-    qtbot.mouseClick(start.demo_button, qtbot_left())
+    qtbot.mouseClick(start_window.demo_button, qtbot_left())
     [d] = store.list_drafts()
     assert d.title == "重庆市中小企业特色产业集群（永川数控机床产业）"
-    assert start.table.item(0, 0).text() == d.title
-    assert start.table.item(0, 3).text() == "100%"
-    win = start.windows[d.id]
+    assert start_window.table.item(0, 0).text() == d.title
+    assert start_window.table.item(0, 3).text() == "100%"
+    win = start_window.windows[d.id]
     assert "永川数控机床产业" in win.windowTitle()
     # closing the draft refreshes the list
     win.close()
-    assert d.id not in start.windows
+    assert d.id not in start_window.windows
 
 
-def test_delete_asks_for_confirmation_first(qtbot, start, store, monkeypatch):
+def test_delete_asks_for_confirmation_first(qtbot, start_window, store, monkeypatch):
     from clusterdesk.service import create_draft
     from clusterdesk.model.form import default_catalog
 
     info = create_draft(store, default_catalog().get("cq-2024-application"), "璧山集群草稿")
-    start.refresh(info.id)
+    start_window.refresh(info.id)
     seen: list[str] = []
 
     def answer(button):
@@ -81,34 +67,34 @@ def test_delete_asks_for_confirmation_first(qtbot, start, store, monkeypatch):
         box.button(button).click()
 
     QTimer.singleShot(0, lambda: answer(QMessageBox.StandardButton.No))
-    qtbot.mouseClick(start.delete_button, qtbot_left())
+    qtbot.mouseClick(start_window.delete_button, qtbot_left())
     assert seen and "确定删除草稿“璧山集群草稿”吗" in seen[0]
     assert [d.id for d in store.list_drafts()] == [info.id]
 
     QTimer.singleShot(0, lambda: answer(QMessageBox.StandardButton.Yes))
-    qtbot.mouseClick(start.delete_button, qtbot_left())
+    qtbot.mouseClick(start_window.delete_button, qtbot_left())
     assert len(seen) == 2
     assert store.list_drafts() == []
-    assert start.table.rowCount() == 0 and start.empty_label.isVisible()
+    assert start_window.table.rowCount() == 0 and start_window.empty_label.isVisible()
 
 
-def test_copy_and_rename(qtbot, start, store, monkeypatch):
+def test_copy_and_rename(qtbot, start_window, store, monkeypatch):
     from clusterdesk.service import create_draft
     from clusterdesk.model.form import default_catalog
 
     info = create_draft(store, default_catalog().get("cq-2024-application"), "草稿甲")
-    start.refresh(info.id)
-    qtbot.mouseClick(start.copy_button, qtbot_left())
+    start_window.refresh(info.id)
+    qtbot.mouseClick(start_window.copy_button, qtbot_left())
     titles = sorted(d.title for d in store.list_drafts())
     assert titles == ["草稿甲", "草稿甲（副本）"]
     monkeypatch.setattr(QInputDialog, "getText", staticmethod(lambda *a, **k: ("草稿乙", True)))
-    qtbot.mouseClick(start.rename_button, qtbot_left())
-    shown = sorted(start.table.item(i, 0).text() for i in range(start.table.rowCount()))
+    qtbot.mouseClick(start_window.rename_button, qtbot_left())
+    shown = sorted(start_window.table.item(i, 0).text() for i in range(start_window.table.rowCount()))
     assert "草稿乙" in shown
     assert "草稿乙" in [d.title for d in store.list_drafts()]
 
 
-def test_import_of_a_bad_template_lists_its_problems(qtbot, start, store, tmp_path, monkeypatch):
+def test_import_of_a_bad_template_lists_its_problems(qtbot, start_window, store, tmp_path, monkeypatch):
     from clusterdesk.ui.qt import QFileDialog
 
     bad = tmp_path / "填好的模板.json"
@@ -116,8 +102,8 @@ def test_import_of_a_bad_template_lists_its_problems(qtbot, start, store, tmp_pa
                                "answers": {"basic.area": "很大", "no.such_field": 1}}, ensure_ascii=False),
                    encoding="utf-8")
     monkeypatch.setattr(QFileDialog, "getOpenFileName", staticmethod(lambda *a, **k: (str(bad), "")))
-    qtbot.mouseClick(start.import_button, qtbot_left())
-    dlg = start.problem_dialog
+    qtbot.mouseClick(start_window.import_button, qtbot_left())
+    dlg = start_window.problem_dialog
     assert dlg.isVisible()
     lines = [dlg.list.item(i).text() for i in range(dlg.list.count())]
     assert any("no.such_field" in line for line in lines)
