@@ -73,6 +73,29 @@ def os_reason(exc: OSError) -> str:
     return f"系统错误，错误号 {exc.errno}" if exc.errno is not None else "系统错误"
 
 
+def write_atomic(target: Path, data: bytes, *, durable: bool = True) -> None:
+    """Write ``data`` to ``target`` under a temporary name of this program, then rename it into
+    place: a reader sees the old file or the whole new one, never a half-written one. The
+    temporary file is removed if anything fails. ``durable``: fsync the file before the rename
+    (a cache may skip it: losing it costs only time)."""
+    import tempfile
+
+    fd, tmp = tempfile.mkstemp(prefix=owned_prefix(), suffix=f".{target.name[:40]}.tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            if durable:
+                fh.flush()
+                os.fsync(fh.fileno())
+        replace_with_retry(tmp, target)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
 def replace_with_retry(src: str, dst: Path) -> None:
     """os.replace, retried briefly on Windows where virus scanners or the
     search indexer can hold the target open for a moment."""

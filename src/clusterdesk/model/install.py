@@ -11,12 +11,11 @@ written under a temporary name and then renamed: a half-written definition never
 from __future__ import annotations
 
 import os
-import tempfile
 from dataclasses import dataclass, field as dc_field
 from pathlib import Path
 from typing import Iterable
 
-from clusterdesk.fsutil import owned_prefix
+from clusterdesk.fsutil import write_atomic
 
 from .checks import check_files
 from .form import Catalog, FormDefinitionError, _loaded_text, load_form
@@ -84,16 +83,4 @@ def _same(a: Path, b: Path | None) -> bool:
 
 
 def _write(target: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=owned_prefix(), suffix=".yaml.tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    write_atomic(target, text.encode("utf-8"))

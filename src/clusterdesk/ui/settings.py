@@ -7,12 +7,10 @@ only means the windows forget. No Qt here: the windows (winstate, firstrun) read
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
-from clusterdesk.fsutil import owned_prefix
+from clusterdesk.fsutil import write_atomic
 
 
 def settings_path_for(db_path: Path | str) -> Path:
@@ -33,17 +31,7 @@ def save_settings(path: Path, data: dict[str, Any]) -> bool:
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=owned_prefix(), suffix=f".{path.name}.tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump(data, fh, ensure_ascii=False, indent=2)
-            os.replace(tmp, path)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-            raise
+        write_atomic(path, json.dumps(data, ensure_ascii=False, indent=2).encode("utf-8"), durable=False)
     except OSError:
         return False
     return True
