@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,9 @@ from cd_support import DEMO, ROOT, SEEDS  # noqa: F401  (re-exported for older i
 
 # Never touch the user's real data folder from tests.
 os.environ.setdefault("CLUSTERDESK_TEST", "1")
+# The checked-definition cache (model/formcache.py) of this test run: on, as for a user, but in a
+# folder of its own (the command lines the tests start inherit it).
+os.environ.setdefault("CLUSTERDESK_CACHE", tempfile.mkdtemp(prefix="clusterdesk-test-formcache-"))
 
 # Hypothesis: the test command (make test, CI) runs derandomized, so every run tries the same
 # examples and a red build is reproducible; ``make fuzz`` selects the "fuzz" profile (random seeds,

@@ -58,7 +58,6 @@ def _load_target(args: argparse.Namespace, target: str):
 
 
 def cmd_forms(args: argparse.Namespace) -> int:
-    from clusterdesk.model.checks import check_files, check_loaded
     from clusterdesk.model.form import default_catalog
     from clusterdesk.paths import user_forms_dir
 
@@ -66,6 +65,8 @@ def cmd_forms(args: argparse.Namespace) -> int:
     if args.action == "install":
         return _install_forms(args, catalog)
     if args.action == "check":
+        from clusterdesk.model.checks import check_files, check_loaded
+
         files = [Path(f) for f in args.files]
         report = check_files(files, catalog) if files else check_loaded(catalog)
         for line in report.errors:

@@ -16,7 +16,6 @@ from pathlib import Path
 from collections.abc import Iterator, Mapping
 from typing import Any, Iterable
 
-import yaml
 from pydantic import ValidationError
 
 from clusterdesk.errors import ClusterDeskError, NotFound
@@ -27,8 +26,6 @@ from .schema import Field, Form, Group, MatrixAxis, Notice, Section, Sign
 from .values import Spec
 
 
-# libyaml's safe loader when PyYAML was built with it (several times faster), else the pure-Python one.
-_YamlLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 #: A definition is a few dozen KB (the largest shipped one: 35 KB); a file a user installs is
 #: read whole, so it is capped.
 MAX_DEFINITION_BYTES = 4 * 1024 * 1024
@@ -642,8 +639,17 @@ def _loaded_text(path: Path) -> str | None:
         return None
 
 
-def load_form(path: Path | str) -> FormDef:
-    """Load and check one definition file; raises FormDefinitionError listing every problem."""
+#: The forms this process loaded, by file and content: a catalog loaded again (after the data
+#: folder is known, after an install) does not check an unchanged file again.
+_loaded: dict[tuple[str, bytes], FormDef] = {}
+_MAX_LOADED = 64
+
+
+def load_form(path: Path | str, *, cache: bool = True) -> FormDef:
+    """Load and check one definition file; raises FormDefinitionError listing every problem.
+
+    ``cache``: use what this process, or an earlier start (:mod:`.formcache`), found for the same
+    bytes of the file, instead of parsing and checking them again."""
     path = Path(path)
     name = path.name
     try:
@@ -654,6 +660,35 @@ def load_form(path: Path | str) -> FormDef:
         from clusterdesk.fsutil import os_reason
 
         raise FormDefinitionError([f"{name}: 无法读取文件（{os_reason(e)}）"]) from None
+    if not cache:
+        return _checked(path, raw_bytes)
+    import hashlib
+
+    from . import formcache
+
+    memo = (str(path), hashlib.sha256(raw_bytes).digest())
+    fd = _loaded.get(memo)
+    if fd is None:
+        folder = formcache.cache_dir()
+        form = formcache.read(raw_bytes, folder)
+        if form is not None:
+            fd = FormDef(form, path)
+        else:
+            fd = _checked(path, raw_bytes)
+            formcache.write(raw_bytes, fd.form, folder)
+        if len(_loaded) >= _MAX_LOADED:
+            _loaded.clear()
+        _loaded[memo] = fd
+    return fd
+
+
+def _checked(path: Path, raw_bytes: bytes) -> FormDef:
+    """Parse and check a definition file's bytes (the schema, then the references inside it)."""
+    import yaml
+
+    # libyaml's safe loader when PyYAML was built with it (several times faster), else the pure-Python one.
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    name = path.name
     try:
         text = raw_bytes.decode("utf-8")
     except UnicodeDecodeError:
@@ -661,9 +696,9 @@ def load_form(path: Path | str) -> FormDef:
     try:
         # an alias (*x) can make a few lines stand for billions of nodes: definitions never need one
         # (a text without "*" has none: the second parse is skipped, a third of the load's time)
-        if "*" in text and any(isinstance(ev, yaml.AliasEvent) for ev in yaml.parse(text, Loader=_YamlLoader)):
+        if "*" in text and any(isinstance(ev, yaml.AliasEvent) for ev in yaml.parse(text, Loader=loader)):
             raise FormDefinitionError([f"{name}: 不能使用 YAML 别名（*名称），请把内容直接写出"])
-        data = yaml.load(text, Loader=_YamlLoader)
+        data = yaml.load(text, Loader=loader)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f"第 {mark.line + 1} 行" if mark else ""
