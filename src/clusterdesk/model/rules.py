@@ -301,7 +301,10 @@ def plausible_for(form: FormDef, f: Field) -> Plausible | None:
     base = next((p for p in form.form.plausible if p.unit == f.unit), None) if f.unit else None
     if f.plausible is None or base is None:
         return f.plausible or base
-    return base.model_copy(update=f.plausible.model_dump(exclude_none=True))
+    # the field's own keys that are set (read directly: model_dump would build pydantic's serializer,
+    # a tenth of a second when the first section opens)
+    own = {k: v for k in type(f.plausible).model_fields if (v := getattr(f.plausible, k)) is not None}
+    return base.model_copy(update=own)
 
 
 def _times(r: Decimal) -> str:
