@@ -15,7 +15,8 @@ import json
 import os
 from dataclasses import dataclass, field as dc_field
 from pathlib import Path
-from typing import Any
+from copy import copy
+from typing import TYPE_CHECKING, Any
 
 from clusterdesk.errors import ClusterDeskError
 from clusterdesk import evidence_types
@@ -27,8 +28,9 @@ from clusterdesk.model.schema import EVIDENCE_GENERAL
 from clusterdesk.model.values import (MAX_TABLE_ROWS, find_non_finite, format_value, is_non_finite, json_constant,
                                       json_float_text)
 from clusterdesk.safeio import UnsafeFile, open_regular, read_bounded
-from clusterdesk.service import InputError, evidence_option, parse_answers
-from clusterdesk.store import Store
+
+if TYPE_CHECKING:
+    from clusterdesk.store import Store
 
 MAX_TEMPLATE_BYTES = 50 * 1024 * 1024
 #: A JSON template is read into memory whole: its bytes and its items (values and containers)
@@ -176,9 +178,17 @@ def _write_xlsx_template(form: FormDef, out: Path, answers: dict[str, Any] | Non
         add_list_validation(ws, f"M{row}", list(opts))
     for col, width in zip("ABCDEFGHIJKLM", (30, 16, 48, 18, 10, 6, 10, 7, 8, 8, 8, 30, 40)):
         ws.column_dimensions[col].width = width
+    # one style for every answer row: set on the first cell, its style array copied to the others
+    # (assigning an Alignment to each cell made openpyxl look it up in the workbook's styles
+    # thousands of times: a fifth of the template's time)
+    wrapped: Any = None
     for row in ws.iter_rows(min_row=2):
         for c in row:
-            c.alignment = Alignment(wrap_text=True, vertical="top")
+            if wrapped is None:
+                c.alignment = Alignment(wrap_text=True, vertical="top")
+                wrapped = c._style
+            else:
+                c._style = copy(wrapped)
             if isinstance(c.value, str):
                 c.data_type = "s"
     for cell, name in repeat_sheets:
@@ -413,6 +423,9 @@ def _evidence_file(base: Path, rel: str, where: str, checked: dict[Path, int | s
 
 def read_filled(path: Path | str, catalog: Catalog | None = None) -> Filled:
     """Read and check a filled template; raises TemplateError listing every problem."""
+    # the service (and the store under it) only when a template is read: writing one needs neither
+    from clusterdesk.service import InputError, evidence_option, parse_answers
+
     catalog = catalog or default_catalog()
     path = Path(path)
     if not path.exists():
