@@ -33,13 +33,14 @@ Usage::
 from __future__ import annotations
 
 import errno
-import io
 import re
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 
 from clusterdesk.errors import ClusterDeskError
+from clusterdesk.gcpause import gc_paused
 from clusterdesk.export import word as dk
 from clusterdesk.export.atomic import ExportWriteError, atomic_write
 from clusterdesk.export.pdf import ExportCancelled, PdfConversionError, PdfUnavailable, docx_to_pdf, find_soffice
@@ -209,11 +210,34 @@ def _pdf_into(stage: Path, docx_name: str, messages: list[str], rest: str,
 
 
 def _docx_bytes(doc: Any) -> bytes:
-    buf = io.BytesIO()
-    doc.save(buf)
-    return buf.getvalue()
+    return dk.docx_bytes(doc)
 
 
+def _word_files(plan: Any, form: FormDef, answers: Answers, names: Any, draft_copy: bool,
+                fonts: dk.DocFonts | None, owner: str | None) -> list[tuple[str, bytes]]:
+    """The Word files of an export, in memory: the printed form (read-only, ready for the seal),
+    the editable one (with the formulas as comments) and the 目标完成情况 document if the form has one."""
+    renderer = DocxRenderer(plan, draft=draft_copy, fonts=fonts)
+    doc = renderer.render()
+    if owner:
+        doc.core_properties.identifier = OWNER_MARK + owner
+    protect_read_only(doc)
+    printed = _docx_bytes(doc)
+    unprotect(doc)
+    renderer.add_remarks()  # the formulas, as comments, in the editable version only
+    editable = _docx_bytes(doc)
+    del doc, renderer
+    name = form.display_title(answers.raw) if isinstance(getattr(answers, "raw", None), dict) else ""
+    analysis = render_achievement(plan, name, draft=draft_copy, fonts=fonts)
+    if analysis is not None and owner:
+        analysis.core_properties.identifier = OWNER_MARK + owner
+    words = [(names.print_docx, printed), (names.editable_docx, editable)]
+    if analysis is not None:
+        words.append((names.achievement, _docx_bytes(analysis)))
+    return words
+
+
+@gc_paused()  # the whole export: checks, plan, files (clusterdesk/gcpause.py)
 def export_answers(form: FormDef, answers: Answers, evidence: Iterable[Any] | None, title: str,
                    out_dir: str | Path, *, pdf: bool = True, draft_copy: bool = False,
                    fonts: dk.DocFonts | None = None, cancel: Callable[[], bool] | None = None,
@@ -257,46 +281,30 @@ def export_answers(form: FormDef, answers: Answers, evidence: Iterable[Any] | No
     if warnings:
         messages.append(f"有 {warnings} 条提示未处理（不影响导出），可在“检查”中查看")
     plan = compile_plan(form, answers, normalise_evidence(evidence), delivered_evidence=delivered_evidence)
-    # Render every Word file in memory first: nothing is written until the content is complete.
-    renderer = DocxRenderer(plan, draft=draft_copy, fonts=fonts)
-    doc = renderer.render()
-    if owner:
-        doc.core_properties.identifier = OWNER_MARK + owner
-    protect_read_only(doc)
-    printed = _docx_bytes(doc)
-    unprotect(doc)
-    renderer.add_remarks()  # the formulas, as comments, in the editable version only
-    editable = _docx_bytes(doc)
-    del doc, renderer
-    name = form.display_title(answers.raw) if isinstance(getattr(answers, "raw", None), dict) else ""
-    analysis = render_achievement(plan, name, draft=draft_copy, fonts=fonts)
-    if analysis is not None and owner:
-        analysis.core_properties.identifier = OWNER_MARK + owner
-    achievement = _docx_bytes(analysis) if analysis is not None else None
-    words = [(names.print_docx, printed), (names.editable_docx, editable)]
-    if achievement is not None:
-        words.append((names.achievement, achievement))
-    pdf_path: Path | None = None
-    check_cancel()
+    for cell in form.cells:  # every computed value settled now: the Excel thread below only reads them
+        answers.value(cell.key)
     # Everything is built in a private folder inside ``out`` and published together: a cancel, an
-    # error or a crash before publish() leaves the folder as it was.
-    with FileSet(out, data_dir=data_dir) as fs:
+    # error or a crash before publish() leaves the folder as it was. The Excel lists are written in
+    # a second thread while the Word files are rendered: zlib and lxml work without Python's lock,
+    # so on two cores a long list's export takes about a fifth less (benchmarks/bench_export.py).
+    # The executor is left (and the thread waited for) before the private folder is removed.
+    with FileSet(out, data_dir=data_dir) as fs, ThreadPoolExecutor(1, thread_name_prefix="export-xlsx") as pool:
         stage = fs.dir
+        lists = pool.submit(render_xlsx, form, answers, stage / names.xlsx, draft=draft_copy)
+        words = _word_files(plan, form, answers, names, draft_copy, fonts, owner)
         for file_name, data in words:
             with atomic_write(stage / file_name, "wb") as fh:
                 fh.write(data)
         check_cancel()
-        render_xlsx(form, answers, stage / names.xlsx, draft=draft_copy)
-        puts = [names.print_docx, names.editable_docx, names.xlsx] + ([names.achievement] if achievement else [])
+        lists.result()  # its error (XlsxExportError, a full disk) is raised here
+        puts = [names.print_docx, names.editable_docx, names.xlsx] + [n for n, _ in words[2:]]
         check_cancel()
         if pdf and _pdf_into(stage, names.print_docx, messages, "其余文件已导出", cancel):
             puts.append(names.pdf)
         check_cancel()
         files = fs.publish(puts)
     messages.extend(fs.sweep.notes)
-    if names.pdf in puts:
-        pdf_path = out / names.pdf
-    return ExportResult(files=files, pdf=pdf_path, messages=messages)
+    return ExportResult(files=files, pdf=out / names.pdf if names.pdf in puts else None, messages=messages)
 
 
 def export_draft(store: Store, draft_id: int, out_dir: str | Path, *, pdf: bool = True, draft_copy: bool = False,

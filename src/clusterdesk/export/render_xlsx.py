@@ -42,10 +42,13 @@ def _num(v: Any, integer: bool) -> Any:
     return d
 
 
+_NUMERIC = ("integer", "number", "percent")
+
+
 def _column_value(col: Column, v: Any, spec: Spec | None = None) -> Any:
     if v is None:
         return None
-    if col.type in ("integer", "number", "percent"):
+    if col.type in _NUMERIC:
         n = _num(v, col.type == "integer")
         if n is not None:
             return n
@@ -60,12 +63,23 @@ def _list_sheet(form: FormDef, s: Section, f: Field, title: str, answers: Answer
     header = ([] if serial else ["序号"]) + [c.label for c in cols]
     formats: list[xk.ColumnFormat] = [] if serial else ["integer"]
     formats += ["integer" if c.auto == "serial" else _COLUMN_FORMAT.get(c.type, "text") for c in cols]
+    # per column, once: its id, whether it is the serial number, its Spec (10,000-row lists)
     specs = [Spec.of(c) for c in cols]
+    plan = [(c, c.id, c.auto == "serial", spec, spec.type not in _NUMERIC and spec.type != "boxes")
+            for c, spec in zip(cols, specs)]
     data = []
     for i, r in enumerate(rows, start=1):
         line: list[Any] = [] if serial else [i]
-        for c, spec in zip(cols, specs):
-            line.append(i if c.auto == "serial" else _column_value(c, r.get(c.id), spec))
+        for c, cid, is_serial, spec, plain_text in plan:
+            v = r.get(cid)
+            if is_serial:
+                line.append(i)
+            elif v is None:
+                line.append(None)
+            elif plain_text and type(v) is str:
+                line.append(v)  # what format_value gives a text
+            else:
+                line.append(_column_value(c, v, spec))
         data.append(line)
     caption = f"{f.label}（{form.title} · {s.title}）{suffix}"
     return xk.SheetSpec(title=title, header=header, rows=data, title_rows=[caption], formats=formats)

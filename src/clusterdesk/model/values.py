@@ -203,10 +203,18 @@ def parse_decimal(raw: Any, spec: Spec) -> Decimal | None:
     return d
 
 
+_TEXT_TYPES = ("text", "narrative", "value")
+
+
 def parse(raw: Any, spec: Spec) -> Any:
     """Parse input for one cell. Returns the value to store, or None for an empty answer."""
-    _refuse_non_finite(raw)
     t = spec.type
+    if type(raw) is str and t in _TEXT_TYPES:  # the usual cell of a long list: the same as below, sooner
+        s = clean_text(raw).strip()
+        if len(s) > MAX_TEXT:
+            raise ValueProblem(f"内容过长（{len(s)} 字），请精简后再填写")
+        return s or None
+    _refuse_non_finite(raw)
     if t in ("number", "percent"):
         d = parse_decimal(raw, spec)
         return None if d is None else format(d, "f")
@@ -219,7 +227,7 @@ def parse(raw: Any, spec: Spec) -> Any:
         if d != d.to_integral_value():
             raise ValueProblem("请填写整数")
         return int(d)
-    if t in ("text", "narrative", "value"):
+    if t in _TEXT_TYPES:
         if raw is None:
             return None
         if isinstance(raw, bool):

@@ -68,7 +68,7 @@ from .text import (
 from .document import new_document
 from .tables import Cell, CellLike, Row, add_table
 from .marks import add_seal_block, add_watermark
-from .save import save_docx
+from .save import docx_bytes, save_docx
 
 __all__ = [
     "DocFonts",
@@ -102,6 +102,7 @@ __all__ = [
     "add_table",
     "add_seal_block",
     "add_watermark",
+    "docx_bytes",
     "save_docx",
     "ALIGN",
 ]

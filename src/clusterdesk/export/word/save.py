@@ -1,13 +1,61 @@
-"""Saving a document atomically (temporary file + rename)."""
+"""Saving a document: to bytes in memory, or atomically to a file (temporary file + rename).
+
+python-docx zips a document at zlib's default level (6). The XML of a long list is large and very
+repetitive (12 MB for 10,000 rows), so the fastest level (1) packs it nearly as small (270 KB
+instead of 200 KB) in a quarter of the time: the package is written here, part by part as
+python-docx does (``OpcPackage.save``, python-docx 1.2), with that level.
+"""
 
 from __future__ import annotations
 
+import io
 import os
+import zipfile
 from pathlib import Path
+from typing import IO, Any
 
 from docx.document import Document as _DocumentObject
+from docx.opc.pkgwriter import PackageWriter
 
 from ..atomic import atomic_write
+
+#: zlib level of the parts (1: fastest; the XML of a document compresses well at any level)
+COMPRESS_LEVEL = 1
+
+
+class _ZipWriter:
+    """The writer python-docx's PackageWriter writes the parts through (``write(name, blob)``)."""
+
+    def __init__(self, fh: IO[bytes]) -> None:
+        self._zipf = zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=COMPRESS_LEVEL)
+
+    def write(self, pack_uri: Any, blob: bytes) -> None:
+        self._zipf.writestr(pack_uri.membername, blob)
+
+    def close(self) -> None:
+        self._zipf.close()
+
+
+def write_docx(doc: _DocumentObject, fh: IO[bytes]) -> None:
+    """Write *doc* as a .docx package into the open binary file *fh*."""
+    package = doc.part.package
+    parts = list(package.iter_parts())
+    for part in parts:
+        part.before_marshal()
+    writer: Any = _ZipWriter(fh)  # the interface of docx.opc.phys_pkg._ZipPkgWriter
+    try:
+        PackageWriter._write_content_types_stream(writer, parts)
+        PackageWriter._write_pkg_rels(writer, package.rels)
+        PackageWriter._write_parts(writer, parts)
+    finally:
+        writer.close()
+
+
+def docx_bytes(doc: _DocumentObject) -> bytes:
+    """*doc* as the bytes of a .docx file."""
+    buf = io.BytesIO()
+    write_docx(doc, buf)
+    return buf.getvalue()
 
 
 def save_docx(doc: _DocumentObject, path: str | os.PathLike[str]) -> Path:
@@ -17,5 +65,5 @@ def save_docx(doc: _DocumentObject, path: str | os.PathLike[str]) -> Path:
     message when the folder is missing/unwritable or the disk is full."""
     target = Path(path)
     with atomic_write(target, "wb") as fh:
-        doc.save(fh)
+        write_docx(doc, fh)
     return target
