@@ -4,6 +4,7 @@ the service layer (the start window and scripts call the same functions)."""
 from __future__ import annotations
 
 import json
+import os
 import logging
 
 import pytest
@@ -97,6 +98,8 @@ def test_the_log_is_bounded_to_three_files_of_one_megabyte(tmp_path):
         files = sorted(p.name for p in path.parent.iterdir())
         assert files == [LOG_FILE_NAME, LOG_FILE_NAME + ".1", LOG_FILE_NAME + ".2"]
         assert all(p.stat().st_size <= 1_000_000 + 1_000 for p in path.parent.iterdir())
+        if os.name == "posix":  # the user's own, rotated files too: not readable by other accounts
+            assert {oct(p.stat().st_mode & 0o777) for p in path.parent.iterdir()} == {oct(0o600)}
     finally:
         for handler in list(log.handlers):
             log.removeHandler(handler)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import logging.handlers
+import os
 from pathlib import Path
 
 LOG_DIR_NAME = "日志"
@@ -28,8 +29,14 @@ class _LazyRotatingHandler(logging.handlers.RotatingFileHandler):
     leaves the data folder as it was."""
 
     def _open(self):  # type: ignore[no-untyped-def]
-        Path(self.baseFilename).parent.mkdir(parents=True, exist_ok=True)
-        return super()._open()
+        path = Path(self.baseFilename)
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        stream = super()._open()
+        try:  # the user's own, like the database beside it (the log names drafts and folders)
+            os.chmod(path, 0o600)
+        except OSError:
+            pass
+        return stream
 
     def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802 - logging's API
         """A log that cannot be written (a read-only or full data folder) is no error of the
