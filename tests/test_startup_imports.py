@@ -71,6 +71,18 @@ def test_command_line_imports_only_what_the_command_uses(tmp_path, args, absent)
         assert "cq-2024-application" in out
 
 
+@pytest.mark.parametrize("args", [["forms"], ["template", "cq-2024-application", "--out", "t.json"]])
+def test_a_second_start_reads_the_checked_forms_without_parsing_yaml(tmp_path, monkeypatch, args):
+    """The first start checked the definitions and cached them (model/formcache.py); the next one
+    does not import the YAML parser, and writing a template does not import the service."""
+    monkeypatch.setenv("CLUSTERDESK_CACHE", str(tmp_path / "cache"))
+    (code1, first, _), (code2, second, out) = [
+        _modules(CLI_CHILD, "--db", str(tmp_path / "d.sqlite3"), *args, cwd=tmp_path) for _ in range(2)]
+    assert code1 == code2 == 0, out
+    assert "yaml" in first and "yaml" not in second
+    assert "clusterdesk.model.form" in second and "clusterdesk.service" not in second
+
+
 def test_drafts_opens_the_store_without_the_orm(tmp_path):
     """Listing drafts reads the database with plain SQL; the ORM is for writing."""
     db = tmp_path / "d.sqlite3"

@@ -449,7 +449,7 @@ def _startup(args: argparse.Namespace) -> None:
     """Clean up what a crashed run left behind (temporary files, an unfinished export) before the
     command runs; the GUI does the same in ui.app.run and shows the notes in a window."""
     from clusterdesk.export.leftovers import startup_cleanup
-    from clusterdesk.store import default_db_path
+    from clusterdesk.paths import default_db_path
 
     from clusterdesk.logs import log, setup_logging
 
