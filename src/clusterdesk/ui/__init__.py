@@ -7,6 +7,13 @@ they came after Qt.
 """
 
 import clusterdesk.service  # noqa: F401  (the model, rules and store too)
+# what the start window and the first section use besides (measured: every module imported after
+# Qt passes PySide's import hook)
+import clusterdesk.annual.engine  # noqa: F401
+import clusterdesk.evidence_types  # noqa: F401
+import clusterdesk.export.leftovers  # noqa: F401
+import clusterdesk.logs  # noqa: F401
+import clusterdesk.model.plan  # noqa: F401
 from clusterdesk.model.form import FormDefinitionError, default_catalog
 
 try:
