@@ -27,8 +27,8 @@ def _inside_item_view(w: QWidget, page: QWidget) -> bool:
 
 
 class SectionPage(QWidget):
-    def __init__(self, ctl: DraftController, section: Section, index: int):
-        super().__init__()
+    def __init__(self, ctl: DraftController, section: Section, index: int, parent: QWidget | None = None):
+        super().__init__(parent)
         self.ctl = ctl
         self.section = section
         self.index = index

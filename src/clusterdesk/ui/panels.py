@@ -49,8 +49,8 @@ STATUS_COLOR = {"符合": style.OK, "不符合": style.ERROR, "待填写": style
 class EligibilityPanel(QWidget):
     """Each 申报条件 with 符合/不符合/待填写 and its numbers; section 八's target rules below."""
 
-    def __init__(self, ctl: DraftController):
-        super().__init__()
+    def __init__(self, ctl: DraftController, parent: QWidget | None = None):
+        super().__init__(parent)
         self.ctl = ctl
         form = ctl.form
         outer = QVBoxLayout(self)
