@@ -29,9 +29,10 @@ sys.path.insert(0, str(ROOT / "src"))
 from benchlib import PEAK_RSS, median, record, timed  # noqa: E402
 from clusterdesk.export import word as dk  # noqa: E402
 from clusterdesk.export.api import export_answers, export_draft  # noqa: E402
-from clusterdesk.export.word.render import protect_read_only, render_docx, unprotect  # noqa: E402
+from clusterdesk.export.word.render import DocxRenderer, protect_read_only, unprotect  # noqa: E402
 from clusterdesk.export.render_xlsx import render_xlsx  # noqa: E402
 from clusterdesk.model.form import default_catalog  # noqa: E402
+from clusterdesk.model.plan import compile_plan, normalise_evidence  # noqa: E402
 from clusterdesk.model.rules import Answers  # noqa: E402
 
 DEMO = ROOT / "demo" / "cq-2024-application.json"
@@ -159,8 +160,8 @@ def main() -> int:
                median_of(lambda: export_answers(form, answers, evidence, "bench", out2, pdf=False), runs)[0],
                target="≤ 2 s", limit=2.0)
 
-        def word() -> None:  # as the export does: printed (read-only), then editable
-            doc = render_docx(form, answers, evidence)
+        def word() -> None:  # as the export does: lists deferred, printed (read-only), then editable
+            doc = DocxRenderer(compile_plan(form, answers, normalise_evidence(evidence)), defer_lists=True).render()
             protect_read_only(doc)
             dk.docx_bytes(doc)
             unprotect(doc)

@@ -335,6 +335,37 @@ def test_large_table_reads_back(tmp_path):
     assert t.cell(10000, 1).text == "企业9999有限公司"
 
 
+def _document_xml(data: bytes) -> bytes:
+    import io
+
+    from lxml import etree
+
+    xml = zipfile.ZipFile(io.BytesIO(data)).read("word/document.xml")
+    return etree.tostring(etree.fromstring(xml), method="c14n")
+
+
+def test_deferred_rows_save_the_same_document_as_rows_in_the_tree(tmp_path):
+    """A long table whose rows are kept beside the tree (defer_rows, the export's lists) saves to
+    the same document XML as the same table parsed in place, with its last rows kept together;
+    saved twice (the printed and the editable versions), both times whole."""
+    rows = [["序号", "专利名称", "备注"]] + [[str(i), f"一种方法{i} <&> “引号”", "  两个空格\t制表"] for i in range(3000)]
+    saved = {}
+    for defer in (False, True):
+        doc = dk.new_document()
+        dk.add_paragraph(doc, "附：专利清单")
+        table = dk.add_table(doc, [16, 90, 50], rows, header_rows=1, keep_last_rows=3, defer_rows=defer)
+        assert len(table.rows) == (0 if defer else 3001)  # deferred: nothing parsed into the tree
+        dk.add_paragraph(doc, "以下无正文")
+        saved[defer] = [dk.docx_bytes(doc), dk.docx_bytes(doc)]
+    assert _document_xml(saved[True][0]) == _document_xml(saved[True][1]) == _document_xml(saved[False][0])
+    out = tmp_path / "deferred.docx"
+    out.write_bytes(saved[True][0])
+    t = docx.Document(out).tables[0]
+    assert len(t.rows) == 3001 and t.cell(3000, 1).text == "一种方法2999 <&> “引号”"
+    kept = [r._tr.xpath("./w:tc/w:p/w:pPr/w:keepNext") != [] for r in t.rows]
+    assert kept[-3:] == [True, True, False] and not any(kept[1:-3])
+
+
 def test_page_numbers_odd_even(sample_docx):
     settings = part_xml(sample_docx, "word/settings.xml")
     assert "<w:evenAndOddHeaders/>" in settings

@@ -217,7 +217,7 @@ def _word_files(plan: Any, form: FormDef, answers: Answers, names: Any, draft_co
                 fonts: dk.DocFonts | None, owner: str | None) -> list[tuple[str, bytes]]:
     """The Word files of an export, in memory: the printed form (read-only, ready for the seal),
     the editable one (with the formulas as comments) and the 目标完成情况 document if the form has one."""
-    renderer = DocxRenderer(plan, draft=draft_copy, fonts=fonts)
+    renderer = DocxRenderer(plan, draft=draft_copy, fonts=fonts, defer_lists=True)
     doc = renderer.render()
     if owner:
         doc.core_properties.identifier = OWNER_MARK + owner

@@ -195,8 +195,12 @@ def _allow_row_split(tr) -> None:
 class DocxRenderer:
     """Renders a :class:`~clusterdesk.model.plan.Plan` into a python-docx Document."""
 
-    def __init__(self, plan: Plan, *, draft: bool = False, fonts: dk.DocFonts | None = None):
+    def __init__(self, plan: Plan, *, draft: bool = False, fonts: dk.DocFonts | None = None,
+                 defer_lists: bool = False):
         self.plan = plan
+        # the lists' rows kept beside the tree, written at save (export.word.save): for a document
+        # that is only saved, through dk.docx_bytes or dk.save_docx (the export)
+        self.defer_lists = defer_lists
         self.form = plan.form
         self.f = plan.form.form
         self.draft = draft
@@ -528,10 +532,9 @@ class DocxRenderer:
         needs = [h * size * PT_MM / 2 + 2.6 for h in half]
         widths = _fit_widths(needs, self.text_width)
         header: list[Any] = [dk.Cell(h) for h in header_texts]
-        tbl = dk.add_table(doc, widths, [header] + body, header_rows=1, size=size, cell_margin_mm=1.0)
-        for tr in tbl._tbl.tr_lst[-LIST_TAIL_ROWS:-1]:  # the list's last page never holds a row or two alone
-            for p in tr.iter(qn("w:p")):
-                p.get_or_add_pPr().keepNext_val = True
+        # the list's last page never holds a row or two alone (keep_last_rows)
+        dk.add_table(doc, widths, [header] + body, header_rows=1, size=size, cell_margin_mm=1.0,
+                     keep_last_rows=LIST_TAIL_ROWS, defer_rows=self.defer_lists)
 
     def _evidence_index(self) -> None:
         entries = self.plan.evidence

@@ -172,7 +172,7 @@ def add_table(doc_or_cell: Any, col_widths_mm: Sequence[float], rows: Iterable[R
               *, header_rows: int = 0, font: str | None = None, size: float | None = None,
               borders: bool = True, border_pt: float = 0.5, align: Literal["left", "center"] = "center",
               cell_margin_mm: float = 1.5, keep_rows_together: bool = False,
-              explicit_run_fonts: bool = False) -> Table:
+              explicit_run_fonts: bool = False, keep_last_rows: int = 0, defer_rows: bool = False) -> Table:
     """Append a fixed-layout table built in a single pass (fast).
 
     ``col_widths_mm``: width of every grid column (see :func:`scale_widths`;
@@ -191,6 +191,17 @@ def add_table(doc_or_cell: Any, col_widths_mm: Sequence[float], rows: Iterable[R
     slower files).  ``font``/``size`` override the face/size for the whole
     table.  ``keep_rows_together`` keeps the whole table on one page
     (short tables only).
+
+    ``keep_last_rows``: the last rows of a long table keep with the next
+    (the last page never holds a row or two alone under the header).
+
+    ``defer_rows`` (a document's body only): the rows are not parsed into the
+    document tree; their XML is kept beside it and written straight into the
+    saved file by :func:`~clusterdesk.export.word.save.docx_bytes` and
+    :func:`~clusterdesk.export.word.save.save_docx` (parsing and serialising a
+    10,000-row table took a third of a long export). The returned table then
+    has no rows in memory, and the document must be saved through those two
+    functions, not ``Document.save``.
 
     10,000 rows x 5 columns take well under a second to build.
     Returns the python-docx :class:`~docx.table.Table` proxy.
@@ -236,6 +247,8 @@ def add_table(doc_or_cell: Any, col_widths_mm: Sequence[float], rows: Iterable[R
         f' w:noHBand="1" w:noVBand="1"/></w:tblPr><w:tblGrid>')
     add("".join(f'<w:gridCol w:w="{w}"/>' for w in widths))
     add("</w:tblGrid>")
+    rows_start = len(out)
+    tail_from = max(0, nrows - keep_last_rows) if keep_last_rows else nrows
 
     cum = [0]
     for w in widths:
@@ -253,7 +266,7 @@ def add_table(doc_or_cell: Any, col_widths_mm: Sequence[float], rows: Iterable[R
         else:
             cells, height_mm, exact = row, None, False
         is_header = r_idx < header_rows
-        keep_next = keep_rows_together and r_idx < nrows - 1
+        keep_next = (keep_rows_together or r_idx >= tail_from) and r_idx < nrows - 1
         trpr = "<w:trPr><w:cantSplit/>"
         if height_mm:
             trpr += (f'<w:trHeight w:val="{mm_to_twips(height_mm)}"'
@@ -342,7 +355,13 @@ def add_table(doc_or_cell: Any, col_widths_mm: Sequence[float], rows: Iterable[R
         add("</w:tr>")
     add("</w:tbl>")
 
-    tbl = parse_xml("".join(out))
+    if defer_rows and isinstance(container, _DocumentObject):
+        from .save import defer_xml
+
+        marker = defer_xml(container, "".join(out[rows_start:-1]))
+        tbl = parse_xml("".join(out[:rows_start]) + f"<!--{marker}--></w:tbl>")
+    else:
+        tbl = parse_xml("".join(out))
     parent_el = container.element.body if isinstance(container, _DocumentObject) else container._element
     parent_el._insert_tbl(tbl)
     if isinstance(container, _DocumentObject):
