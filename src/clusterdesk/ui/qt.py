@@ -9,10 +9,8 @@ from __future__ import annotations
 
 from PySide6.QtCore import (  # noqa: F401
     QCoreApplication,
-    QDateTime,
     QElapsedTimer,
     QEvent,
-    QItemSelectionModel,
     QLibraryInfo,
     QLocale,
     QMargins,
@@ -22,7 +20,6 @@ from PySide6.QtCore import (  # noqa: F401
     QPointF,
     QRect,
     QRectF,
-    QRegularExpression,
     QSize,
     QSignalBlocker,
     QStandardPaths,
@@ -33,7 +30,6 @@ from PySide6.QtCore import (  # noqa: F401
     Qt,
     QtMsgType,
     Signal,
-    Slot,
     qInstallMessageHandler,
 )
 from PySide6.QtGui import (  # noqa: F401
@@ -44,20 +40,17 @@ from PySide6.QtGui import (  # noqa: F401
     QDesktopServices,
     QFocusEvent,
     QFont,
-    QFontMetrics,
     QGuiApplication,
     QIcon,
     QInputMethodEvent,
     QKeyEvent,
     QKeySequence,
     QPainter,
-    QPalette,
     QPen,
     QPixmap,
     QShortcut,
     QTextCharFormat,
     QTextCursor,
-    QTextFormat,
     QValidator,
 )
 from PySide6.QtWidgets import (  # noqa: F401
@@ -94,8 +87,6 @@ from PySide6.QtWidgets import (  # noqa: F401
     QSpinBox,
     QSplitter,
     QStackedWidget,
-    QStatusBar,
-    QStyle,
     QStyledItemDelegate,
     QTableWidget,
     QTableWidgetItem,
