@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -16,7 +18,9 @@ from cd_support import DEMO, ROOT, SEEDS  # noqa: F401  (re-exported for older i
 os.environ.setdefault("CLUSTERDESK_TEST", "1")
 # The checked-definition cache (model/formcache.py) of this test run: on, as for a user, but in a
 # folder of its own (the command lines the tests start inherit it).
-os.environ.setdefault("CLUSTERDESK_CACHE", tempfile.mkdtemp(prefix="clusterdesk-test-formcache-"))
+if "CLUSTERDESK_CACHE" not in os.environ:
+    os.environ["CLUSTERDESK_CACHE"] = tempfile.mkdtemp(prefix="clusterdesk-test-formcache-")
+    atexit.register(shutil.rmtree, os.environ["CLUSTERDESK_CACHE"], ignore_errors=True)
 
 # Hypothesis: the test command (make test, CI) runs derandomized, so every run tries the same
 # examples and a red build is reproducible; ``make fuzz`` selects the "fuzz" profile (random seeds,
