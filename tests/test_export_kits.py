@@ -531,6 +531,24 @@ def test_xlsx_rejects_over_long_text(tmp_path):
     assert not target.exists() and os.listdir(tmp_path) == []
 
 
+def test_a_workbook_that_fails_half_way_leaves_no_stream_to_end_later(tmp_path, monkeypatch):
+    """The first sheet is streamed, the second holds text Excel cannot take: the first sheet's row
+    stream is ended with the failure, not left to the garbage collector (which ended it on a closed
+    writer, and Python printed lxml's "not in an element" at some later moment)."""
+    import gc
+    import sys
+
+    seen: list[str] = []
+    monkeypatch.setattr(sys, "unraisablehook", lambda u: seen.append(f"{u.exc_type.__name__}: {u.exc_value}"))
+    target = tmp_path / "half.xlsx"
+    sheets = [xk.SheetSpec("甲", ["a"], [["ok"]] * 50), xk.SheetSpec("乙", ["a", "b"], [["ok", "x" * 32768]])]
+    with pytest.raises(xk.XlsxExportError):
+        xk.write_workbook(target, sheets)
+    gc.collect()
+    assert seen == []
+    assert not target.exists() and os.listdir(tmp_path) == []
+
+
 def test_list_validation_inline_and_hidden_sheet(tmp_path):
     wb = Workbook()
     ws = wb.active

@@ -501,10 +501,16 @@ def _closing_spools(wb: Workbook) -> Iterator[None]:
         for ws in wb.worksheets:  # write-only sheets keep their stream open (Windows can't delete it)
             writer = getattr(ws, "_writer", None)
             if writer is not None and isinstance(getattr(writer, "out", None), str):
-                try:
-                    writer.close()
-                except Exception:  # a half-written stream after a failure: the file goes all the same
-                    pass
+                # the sheet's row stream first, while its writer is open: left to the garbage
+                # collector, it ended on a closed writer and Python printed lxml's error
+                rows = getattr(ws, "_rows", None)
+                for close in (getattr(rows, "close", None), writer.close):
+                    if close is None:
+                        continue
+                    try:
+                        close()
+                    except Exception:  # a half-written stream after a failure: the file goes all the same
+                        pass
         for spool in [f for f in _writer.ALL_TEMP_FILES if f not in before]:
             try:
                 os.remove(spool)
