@@ -206,14 +206,19 @@ def parse_decimal(raw: Any, spec: Spec) -> Decimal | None:
 _TEXT_TYPES = ("text", "narrative", "value")
 
 
+def _text(raw: str) -> str | None:
+    """A text cell's stored value: cleaned of what XML cannot hold, trimmed, within MAX_TEXT."""
+    s = clean_text(raw).strip()
+    if len(s) > MAX_TEXT:
+        raise ValueProblem(f"内容过长（{len(s)} 字），请精简后再填写")
+    return s or None
+
+
 def parse(raw: Any, spec: Spec) -> Any:
     """Parse input for one cell. Returns the value to store, or None for an empty answer."""
     t = spec.type
     if type(raw) is str and t in _TEXT_TYPES:  # the usual cell of a long list: the same as below, sooner
-        s = clean_text(raw).strip()
-        if len(s) > MAX_TEXT:
-            raise ValueProblem(f"内容过长（{len(s)} 字），请精简后再填写")
-        return s or None
+        return _text(raw)
     _refuse_non_finite(raw)
     if t in ("number", "percent"):
         d = parse_decimal(raw, spec)
@@ -241,10 +246,7 @@ def parse(raw: Any, spec: Spec) -> Any:
                 raise ValueProblem("内容过长，请精简后再填写") from None
         if not isinstance(raw, str):
             raise ValueProblem("请填写文字")
-        s = clean_text(raw).strip()
-        if len(s) > MAX_TEXT:
-            raise ValueProblem(f"内容过长（{len(s)} 字），请精简后再填写")
-        return s or None
+        return _text(raw)
     if t == "choice":
         if raw is None:
             return None
