@@ -639,9 +639,9 @@ def _loaded_text(path: Path) -> str | None:
         return None
 
 
-#: The forms this process loaded, by file and content: a catalog loaded again (after the data
-#: folder is known, after an install) does not check an unchanged file again.
-_loaded: dict[tuple[str, bytes], FormDef] = {}
+#: The forms this process loaded, by file and content (the cache's key): a catalog loaded again
+#: (after the data folder is known, after an install) does not check an unchanged file again.
+_loaded: dict[tuple[str, str], FormDef] = {}
 _MAX_LOADED = 64
 
 
@@ -662,20 +662,19 @@ def load_form(path: Path | str, *, cache: bool = True) -> FormDef:
         raise FormDefinitionError([f"{name}: 无法读取文件（{os_reason(e)}）"]) from None
     if not cache:
         return _checked(path, raw_bytes)
-    import hashlib
-
     from . import formcache
 
-    memo = (str(path), hashlib.sha256(raw_bytes).digest())
+    entry = formcache.key(raw_bytes)  # one hash of the bytes, for the memo and the cache alike
+    memo = (str(path), entry)
     fd = _loaded.get(memo)
     if fd is None:
         folder = formcache.cache_dir()
-        form = formcache.read(raw_bytes, folder)
+        form = formcache.read(entry, folder)
         if form is not None:
             fd = FormDef(form, path)
         else:
             fd = _checked(path, raw_bytes)
-            formcache.write(raw_bytes, fd.form, folder)
+            formcache.write(entry, fd.form, folder)
         if len(_loaded) >= _MAX_LOADED:
             _loaded.clear()
         _loaded[memo] = fd

@@ -105,12 +105,12 @@ class _SchemaOnly(pickle.Unpickler):
         raise pickle.UnpicklingError("persistent ids are not part of a form definition")
 
 
-def read(raw: bytes, folder: Path | None) -> Form | None:
-    """The cached checked form of a definition file's bytes, or None (no entry, or a bad one,
-    which is then removed)."""
+def read(entry: str, folder: Path | None) -> Form | None:
+    """The cached checked form under ``entry`` (:func:`key` of a definition file's bytes), or None
+    (no entry, or a bad one, which is then removed)."""
     if folder is None:
         return None
-    path = folder / (key(raw) + SUFFIX)
+    path = folder / (entry + SUFFIX)
     try:
         data = read_bounded(path, MAX_ENTRY_BYTES)
     except OSError:  # no entry (the usual miss), or not a regular file
@@ -128,14 +128,14 @@ def read(raw: bytes, folder: Path | None) -> Form | None:
     return None
 
 
-def write(raw: bytes, form: Form, folder: Path | None) -> None:
-    """Store the checked form of a definition file's bytes; a folder that cannot be written is
-    left alone (the cache only saves time)."""
+def write(entry: str, form: Form, folder: Path | None) -> None:
+    """Store the checked form under ``entry`` (:func:`key` of a definition file's bytes); a folder
+    that cannot be written is left alone (the cache only saves time)."""
     if folder is None:
         return
     try:
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-        write_atomic(folder / (key(raw) + SUFFIX), pickle.dumps(form, protocol=pickle.HIGHEST_PROTOCOL),
+        write_atomic(folder / (entry + SUFFIX), pickle.dumps(form, protocol=pickle.HIGHEST_PROTOCOL),
                      durable=False)
         _prune(folder)
     except (OSError, pickle.PicklingError):
