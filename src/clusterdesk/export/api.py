@@ -209,10 +209,6 @@ def _pdf_into(stage: Path, docx_name: str, messages: list[str], rest: str,
     return False
 
 
-def _docx_bytes(doc: Any) -> bytes:
-    return dk.docx_bytes(doc)
-
-
 def _word_files(plan: Any, form: FormDef, answers: Answers, names: Any, draft_copy: bool,
                 fonts: dk.DocFonts | None, owner: str | None) -> list[tuple[str, bytes]]:
     """The Word files of an export, in memory: the printed form (read-only, ready for the seal),
@@ -222,10 +218,10 @@ def _word_files(plan: Any, form: FormDef, answers: Answers, names: Any, draft_co
     if owner:
         doc.core_properties.identifier = OWNER_MARK + owner
     protect_read_only(doc)
-    printed = _docx_bytes(doc)
+    printed = dk.docx_bytes(doc)
     unprotect(doc)
     renderer.add_remarks()  # the formulas, as comments, in the editable version only
-    editable = _docx_bytes(doc)
+    editable = dk.docx_bytes(doc)
     del doc, renderer
     name = form.display_title(answers.raw) if isinstance(getattr(answers, "raw", None), dict) else ""
     analysis = render_achievement(plan, name, draft=draft_copy, fonts=fonts)
@@ -233,7 +229,7 @@ def _word_files(plan: Any, form: FormDef, answers: Answers, names: Any, draft_co
         analysis.core_properties.identifier = OWNER_MARK + owner
     words = [(names.print_docx, printed), (names.editable_docx, editable)]
     if analysis is not None:
-        words.append((names.achievement, _docx_bytes(analysis)))
+        words.append((names.achievement, dk.docx_bytes(analysis)))
     return words
 
 
@@ -355,7 +351,7 @@ def export_blank(form: FormDef, out_dir: str | Path, *, pdf: bool = True,
     if not out.is_dir():
         raise ExportWriteError.for_folder(out, "路径不是文件夹", errno.ENOTDIR)
     docx_name, pdf_name = blank_names(form)
-    data = _docx_bytes(render_blank(form, fonts=fonts))
+    data = dk.docx_bytes(render_blank(form, fonts=fonts))
     messages: list[str] = []
     with FileSet(out, data_dir=data_dir) as fs:
         with atomic_write(fs.dir / docx_name, "wb") as fh:
