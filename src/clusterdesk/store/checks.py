@@ -26,7 +26,7 @@ from .constants import (
     SQLITE_READONLY_ROLLBACK,
 )
 from .errors import DatabaseDamaged, DatabaseEmpty, DatabaseTooNew, StoreError
-from .helpers import encode_json, now_text, sqlite_code
+from .helpers import encode_json, now_text, sqlite_code, sqlite_primary
 from .helpers import BadText
 from .helpers import ro_connect
 from .records import DRAFT_COLUMNS, DamagedValue, EVIDENCE_COLUMNS
@@ -86,8 +86,7 @@ def inspect_health(path: Path, *, check: str, label: str, allow_recovery: bool) 
         return _DbFacts(user_version, application_id, tables, page_size)
 
     def fail(exc: sqlite3.Error) -> StoreError:
-        code = sqlite_code(exc)
-        primary = code & 0xFF if code is not None else None
+        primary = sqlite_primary(exc)
         if primary in (SQLITE_CORRUPT, SQLITE_NOTADB):
             return DatabaseDamaged(f"{label}已损坏，无法读取：{path}", path)
         if primary in (SQLITE_BUSY, SQLITE_LOCKED):

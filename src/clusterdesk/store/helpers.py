@@ -85,10 +85,15 @@ def sqlite_code(exc: BaseException) -> int | None:
     return code if isinstance(code, int) else None
 
 
+def sqlite_primary(exc: BaseException) -> int | None:
+    """The primary result code of a sqlite3/SQLAlchemy error (SQLITE_BUSY for SQLITE_BUSY_SNAPSHOT …)."""
+    code = sqlite_code(exc)
+    return code & 0xFF if code is not None else None
+
+
 def translate(exc: BaseException, path: Path) -> StoreError:
     """Turn a sqlite3/SQLAlchemy error into a StoreError with a Chinese message."""
-    code = sqlite_code(exc)
-    primary = code & 0xFF if code is not None else None
+    primary = sqlite_primary(exc)
     if primary in (SQLITE_CORRUPT, SQLITE_NOTADB):
         return DatabaseDamaged(f"数据库文件已损坏，无法继续读写：{path}", path)
     if primary in (SQLITE_BUSY, SQLITE_LOCKED):
